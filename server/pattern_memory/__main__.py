@@ -1,0 +1,3 @@
+from pattern_memory.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The `pattern-memory` command.
+
+Each capability owns its subcommands in `<capability>/commands.py`, which exposes
+`register(subparsers)`; this module only assembles them and turns failures into one clear
+line and a non-zero exit. Command modules keep heavy imports (NumPy, the model, git) inside
+their handlers so that `pattern-memory --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import PatternMemoryError
+
+# One entry per capability; each module defines register(subparsers).
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pattern-memory",
+        description="Learn the fixes in your git history and get them back where they matter.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"pattern_memory.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        result = handler(args)
+    except PatternMemoryError as exc:
+        print(f"pattern-memory: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("pattern-memory: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+    return int(result or 0)

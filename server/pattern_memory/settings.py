@@ -1,0 +1,250 @@
+"""Typed settings, parsed once.
+
+One frozen `Settings` object carries every option under the seed's names. Values come in
+layers, each overriding the one before:
+
+1. defaults (below),
+2. the user's file: `$PATTERN_MEMORY_CONFIG` or `~/.config/pattern-memory/config.yaml`,
+3. the repository's file: `<repo>/.pattern-memory.yaml`,
+4. environment variables `PATTERN_MEMORY_<NAME>` (e.g. `PATTERN_MEMORY_MAX_INJECTED=3`),
+5. editor options (LSP `initializationOptions` / `workspace/didChangeConfiguration`).
+
+Files use the seed's form, a `patterns:` mapping with camelCase keys; editors send the same
+camelCase keys. An invalid value is a `SettingsError` naming the key; `Settings.merge` with
+`strict=False` instead keeps the previous value and returns the errors so that a language
+server can report them and go on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SettingsError
+
+ENV_PREFIX = "PATTERN_MEMORY_"
+REPO_SETTINGS_FILE = ".pattern-memory.yaml"
+
+
+class DiagnosticSeverity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFORMATION = "information"
+    HINT = "hint"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pattern-memory"
+
+
+def default_config_file() -> Path:
+    explicit = os.environ.get(ENV_PREFIX + "CONFIG")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "pattern-memory" / "config.yaml"
+
+
+def _default_db_path() -> Path:
+    return default_data_dir() / "patterns.db"
+
+
+# --- value parsers: each takes a raw value (from YAML, JSON or an env string) ---------------
+
+
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in {"true", "1", "yes", "on"}:
+        return True
+    if isinstance(raw, str) and raw.strip().lower() in {"false", "0", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _int_in(low: int, high: int) -> Callable[[Any], int]:
+    def parse(raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise ValueError("must be a whole number")
+        if isinstance(raw, str):
+            try:
+                raw = int(raw.strip())
+            except ValueError:
+                raise ValueError("must be a whole number") from None
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        if not isinstance(raw, int):
+            raise ValueError("must be a whole number")
+        if not low <= raw <= high:
+            raise ValueError(f"must be between {low} and {high}, got {raw}")
+        return raw
+
+    return parse
+
+
+def _float_in(low: float, high: float) -> Callable[[Any], float]:
+    def parse(raw: Any) -> float:
+        if isinstance(raw, bool):
+            raise ValueError("must be a number")
+        if isinstance(raw, str):
+            try:
+                raw = float(raw.strip())
+            except ValueError:
+                raise ValueError("must be a number") from None
+        if not isinstance(raw, int | float):
+            raise ValueError("must be a number")
+        value = float(raw)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _parse_path(raw: Any) -> Path:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("must be a file path")
+    return Path(os.path.expandvars(raw.strip())).expanduser()
+
+
+def _parse_optional_url(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not raw.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL, or empty")
+    return raw.rstrip("/")
+
+
+def _parse_text(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("must be a non-empty string")
+    return raw.strip()
+
+
+def _parse_severity(raw: Any) -> DiagnosticSeverity:
+    try:
+        return DiagnosticSeverity(str(raw).strip().lower())
+    except ValueError:
+        choices = ", ".join(s.value for s in DiagnosticSeverity)
+        raise ValueError(f"must be one of {choices}") from None
+
+
+def _setting(key: str, parse: Callable[[Any], Any], default: Any = None, **kw: Any) -> Any:
+    """A dataclass field with its camelCase key and parser in the metadata."""
+    meta = {"key": key, "parse": parse}
+    if "default_factory" in kw:
+        return field(default_factory=kw["default_factory"], metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    # The seed's options (names and defaults as in the seed).
+    max_injected: int = _setting("maxInjected", _int_in(1, 50), 5)
+    min_success_rate: float = _setting("minSuccessRate", _float_in(0.0, 1.0), 0.6)
+    forge_on_success: bool = _setting("forgeOnSuccess", _parse_bool, True)
+    decay_after_days: int = _setting("decayAfterDays", _int_in(0, 36500), 90)  # 0: never
+    similarity: float = _setting("similarity", _float_in(0.0, 1.0), 0.6)
+    # Where patterns live and whose they are.
+    db_path: Path = _setting("dbPath", _parse_path, default_factory=_default_db_path)
+    user_id: str = _setting("userId", _parse_text, "local")
+    include_team: bool = _setting("includeTeam", _parse_bool, False)
+    team_url: str | None = _setting("teamUrl", _parse_optional_url, None)
+    # Mining.
+    max_hunk_lines: int = _setting("maxHunkLines", _int_in(1, 100_000), 200)
+    anonymize_authors: bool = _setting("anonymizeAuthors", _parse_bool, False)
+    # Editor.
+    diagnostics: bool = _setting("diagnostics", _parse_bool, True)
+    diagnostic_severity: DiagnosticSeverity = _setting(
+        "diagnosticSeverity", _parse_severity, DiagnosticSeverity.HINT
+    )
+    index_on_start: bool = _setting("indexOnStart", _parse_bool, True)
+
+    @classmethod
+    def keys(cls) -> dict[str, str]:
+        """camelCase key -> attribute name."""
+        return {f.metadata["key"]: f.name for f in fields(cls)}
+
+    def to_options(self) -> dict[str, Any]:
+        """The settings as camelCase options (what an editor would send)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.metadata["key"]] = str(value) if isinstance(value, Path) else value
+        return out
+
+    def merge(
+        self, options: Mapping[str, Any], source: str, *, strict: bool = True
+    ) -> tuple[Settings, list[SettingsError]]:
+        """A copy with `options` (camelCase keys) applied. Strict: the first bad key raises.
+        Not strict: bad keys keep their current value and come back as errors."""
+        by_key = {f.metadata["key"]: f for f in fields(self)}
+        changes: dict[str, Any] = {}
+        errors: list[SettingsError] = []
+        for key, raw in options.items():
+            spec = by_key.get(key)
+            if spec is None:
+                error = SettingsError(str(key), "unknown setting", source)
+            else:
+                try:
+                    changes[spec.name] = spec.metadata["parse"](raw)
+                    continue
+                except ValueError as exc:
+                    error = SettingsError(key, str(exc), source)
+            if strict:
+                raise error
+            errors.append(error)
+        return replace(self, **changes), errors
+
+    def with_env(self, environ: Mapping[str, str]) -> Settings:
+        """Apply `PATTERN_MEMORY_<SNAKE_NAME>` variables (e.g. PATTERN_MEMORY_DB_PATH)."""
+        options = {}
+        for f in fields(self):
+            name = ENV_PREFIX + f.name.upper()
+            if name in environ:
+                options[f.metadata["key"]] = environ[name]
+        return self.merge(options, "environment")[0]
+
+    def with_file(self, path: Path) -> Settings:
+        """Apply a YAML file in the seed's `patterns:` form; a missing file changes nothing."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return self
+        except OSError as exc:
+            raise SettingsError(
+                "patterns", f"cannot read file: {exc.strerror}", str(path)
+            ) from None
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SettingsError("patterns", f"not valid YAML: {exc}", str(path)) from None
+        if document is None:
+            return self
+        if not isinstance(document, dict) or not isinstance(document.get("patterns"), dict):
+            raise SettingsError("patterns", "expected a 'patterns:' mapping", str(path))
+        return self.merge(document["patterns"], str(path))[0]
+
+
+def load_settings(
+    repo_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults <- user file <- repository file <- environment <- overrides (CLI flags)."""
+    env = os.environ if environ is None else environ
+    settings = Settings()
+    settings = settings.with_file(default_config_file())
+    if repo_path is not None:
+        settings = settings.with_file(Path(repo_path) / REPO_SETTINGS_FILE)
+    settings = settings.with_env(env)
+    if overrides:
+        settings = settings.merge(overrides, "command line")[0]
+    return settings

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pattern_memory.errors import SettingsError
+from pattern_memory.settings import DiagnosticSeverity, Settings, load_settings
+
+
+def test_defaults_are_the_seeds() -> None:
+    s = Settings()
+    assert (s.max_injected, s.min_success_rate, s.forge_on_success) == (5, 0.6, True)
+    assert (s.decay_after_days, s.similarity) == (90, 0.6)
+    assert s.diagnostic_severity is DiagnosticSeverity.HINT
+
+
+def test_layers_file_repo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = tmp_path / "user.yaml"
+    user.write_text("patterns:\n  maxInjected: 3\n  minSuccessRate: 0.85\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".pattern-memory.yaml").write_text("patterns:\n  maxInjected: 8\n")
+    monkeypatch.setenv("PATTERN_MEMORY_CONFIG", str(user))
+    s = load_settings(repo, environ={"PATTERN_MEMORY_SIMILARITY": "0.7"})
+    assert s.max_injected == 8  # repository beats user
+    assert s.min_success_rate == 0.85  # user beats default
+    assert s.similarity == 0.7  # environment
+    s = load_settings(repo, environ={}, overrides={"maxInjected": 2})
+    assert s.max_injected == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"maxInjected": 0}, "maxInjected"),
+        ({"maxInjected": "many"}, "maxInjected"),
+        ({"minSuccessRate": 1.5}, "minSuccessRate"),
+        ({"forgeOnSuccess": "perhaps"}, "forgeOnSuccess"),
+        ({"diagnosticSeverity": "loud"}, "diagnosticSeverity"),
+        ({"teamUrl": "ftp://x"}, "teamUrl"),
+        ({"maxInjectd": 3}, "maxInjectd"),
+    ],
+)
+def test_invalid_values_name_the_key(options: dict[str, object], key: str) -> None:
+    with pytest.raises(SettingsError, match=key) as info:
+        Settings().merge(options, "test")
+    assert info.value.key == key
+
+
+def test_lenient_merge_keeps_previous_values_and_returns_errors() -> None:
+    merged, errors = Settings().merge({"maxInjected": -1, "similarity": 0.9}, "lsp", strict=False)
+    assert merged.max_injected == 5 and merged.similarity == 0.9
+    assert [e.key for e in errors] == ["maxInjected"]
+
+
+def test_bad_yaml_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "c.yaml"
+    bad.write_text("patterns: [unclosed\n")
+    with pytest.raises(SettingsError, match="not valid YAML"):
+        Settings().with_file(bad)
+    bad.write_text("other: 1\n")
+    with pytest.raises(SettingsError, match="patterns"):
+        Settings().with_file(bad)
+
+
+def test_options_round_trip() -> None:
+    s = Settings()
+    again, errors = Settings().merge(s.to_options(), "round trip", strict=False)
+    assert errors == [] and again == s
