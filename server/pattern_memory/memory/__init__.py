@@ -1,0 +1,1 @@
+"""Local pattern memory: SQLite store, embeddings, hybrid search and lifecycle."""
