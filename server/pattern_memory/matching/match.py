@@ -1,0 +1,186 @@
+"""Locating a template's before-code in a document and adapting its after-code.
+
+A match is a run of document tokens equal to the template's tokens, where identifiers may be
+renamed consistently (one document name per pattern name and back: a bijection) while
+keywords, builtins, literals and operators must be identical. White space never matters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .template import FixTemplate
+from .tokens import Token, TokenKind, tokenize
+
+
+class MatchKind(StrEnum):
+    EXACT = "exact"  # the same text, white space included
+    WHITESPACE = "whitespace"  # the same tokens, white space differs
+    RENAMED = "renamed"  # the same tokens up to consistently renamed identifiers
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatch:
+    """Where a template's before-code stands in a document (offsets into the text) and the
+    edit that turns it into the adapted after-code."""
+
+    start: int  # first matched token
+    end: int  # end of the last matched token
+    replace_start: int  # the span the fix replaces (whole lines when the match covers them)
+    replace_end: int
+    replacement: str
+    kind: MatchKind
+    score: float  # fraction of the before-code's tokens found verbatim (1.0 unless renamed)
+    renames: tuple[tuple[str, str], ...]  # (pattern name, document name), renamed ones only
+
+
+@dataclass
+class DocumentTokens:
+    """A document tokenized once, with an index from token text to positions."""
+
+    text: str
+    language: str
+    tokens: list[Token]
+    _positions: dict[str, list[int]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_text(cls, text: str, language: str) -> DocumentTokens:
+        return cls(text, language, tokenize(text, language))
+
+    def positions(self, text: str) -> list[int]:
+        if self._positions is None:
+            index: dict[str, list[int]] = defaultdict(list)
+            for position, token in enumerate(self.tokens):
+                index[token.text].append(position)
+            self._positions = dict(index)
+        return self._positions.get(text, [])
+
+
+def _renaming_at(doc: list[Token], start: int, pattern: tuple[Token, ...]) -> dict[str, str] | None:
+    """The consistent renaming under which doc[start:] begins with `pattern`, or None."""
+    forward: dict[str, str] = {}
+    backward: dict[str, str] = {}
+    for offset, want in enumerate(pattern):
+        got = doc[start + offset]
+        if got.kind is not want.kind:
+            return None
+        if want.kind is TokenKind.NAME:
+            if forward.setdefault(want.text, got.text) != got.text:
+                return None
+            if backward.setdefault(got.text, want.text) != want.text:
+                return None
+        elif got.text != want.text:
+            return None
+    return forward
+
+
+def _candidate_starts(document: DocumentTokens, pattern: tuple[Token, ...]) -> list[int]:
+    """Start positions worth trying: where the pattern's first fixed token could line up."""
+    last_start = len(document.tokens) - len(pattern)
+    for index, token in enumerate(pattern):
+        if token.kind is not TokenKind.NAME:
+            starts = (p - index for p in document.positions(token.text))
+            return [s for s in starts if 0 <= s <= last_start]
+    return list(range(last_start + 1))
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+def _line_end(text: str, offset: int) -> int:
+    end = text.find("\n", offset)
+    return len(text) if end < 0 else end
+
+
+def _indent_of(text: str, offset: int) -> str:
+    start = _line_start(text, offset)
+    line = text[start : _line_end(text, start)]
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _rename(template: FixTemplate, renames: dict[str, str]) -> str:
+    """The after-code with the document's names put in for the pattern's."""
+    pieces: list[str] = []
+    cursor = 0
+    for token in template.after_tokens:
+        if token.kind is TokenKind.NAME and token.text in renames:
+            pieces.append(template.after[cursor : token.start])
+            pieces.append(renames[token.text])
+            cursor = token.end
+    pieces.append(template.after[cursor:])
+    return "".join(pieces)
+
+
+def _reindent(code: str, pattern_indent: str, document_indent: str) -> list[str]:
+    """Lines of `code` moved from the pattern's base indentation to the document's."""
+    lines = []
+    for line in code.split("\n"):
+        if not line.strip():
+            lines.append("")
+        elif line.startswith(pattern_indent):
+            lines.append(document_indent + line[len(pattern_indent) :])
+        else:  # less indented than the first line: keep its depth relative to the margin
+            lines.append(document_indent + line.lstrip())
+    return lines
+
+
+def find_matches(document: DocumentTokens, template: FixTemplate) -> list[CodeMatch]:
+    """Every non-overlapping place where the template's before-code stands in the document."""
+    pattern = template.before_tokens
+    if not pattern or len(pattern) > len(document.tokens):
+        return []
+    text, doc = document.text, document.tokens
+    matches: list[CodeMatch] = []
+    next_free = 0
+    for start in _candidate_starts(document, pattern):
+        if start < next_free:
+            continue
+        renames = _renaming_at(doc, start, pattern)
+        if renames is None:
+            continue
+        next_free = start + len(pattern)
+        first, last = doc[start], doc[next_free - 1]
+        changed = {old: new for old, new in renames.items() if old != new}
+        if changed:
+            kind = MatchKind.RENAMED
+            verbatim = sum(
+                1 for t in pattern if t.kind is not TokenKind.NAME or t.text not in changed
+            )
+            score = verbatim / len(pattern)
+        else:
+            exact = text[first.start : last.end] == template.before.strip()
+            kind = MatchKind.EXACT if exact else MatchKind.WHITESPACE
+            score = 1.0
+        indent = _indent_of(text, first.start)
+        lines = _reindent(_rename(template, changed), template.indent, indent)
+        line_start = _line_start(text, first.start)
+        line_end = _line_end(text, last.end)
+        whole_lines = (
+            not text[line_start : first.start].strip() and not text[last.end : line_end].strip()
+        )
+        if whole_lines:
+            # Replace the lines themselves, so that a deletion leaves no blank line behind.
+            replace_start = line_start
+            replace_end = min(line_end + 1, len(text))
+            ends_with_newline = replace_end > line_end
+            body = "\n".join(lines) if any(line.strip() for line in lines) else ""
+            replacement = body + ("\n" if body and ends_with_newline else "")
+        else:
+            replace_start, replace_end = first.start, last.end
+            replacement = "\n".join(lines).strip()
+        matches.append(
+            CodeMatch(
+                start=first.start,
+                end=last.end,
+                replace_start=replace_start,
+                replace_end=replace_end,
+                replacement=replacement,
+                kind=kind,
+                score=score,
+                renames=tuple(sorted(changed.items())),
+            )
+        )
+    return matches

@@ -1,0 +1,86 @@
+"""A pattern's change reduced to what can be looked for in a document.
+
+A mined hunk carries context lines that did not change; looking for all of them would miss
+the same bug in a function shaped differently. The template keeps the changed lines (the
+"core") and only as much surrounding context as it takes to be specific enough to locate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..patterns import normalize_code
+from .tokens import Token, tokenize
+
+# Fewer significant tokens than this would match all over a document (`x = 1`).
+MIN_TEMPLATE_TOKENS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class FixTemplate:
+    """The part of a change to locate (`before`) and what it becomes (`after`).
+
+    Both are whole lines of the pattern's code; `indent` is the indentation of the first
+    non-blank line of `before`, against which `after` is re-indented in a document."""
+
+    language: str
+    before: str
+    after: str
+    indent: str
+    before_tokens: tuple[Token, ...]
+    after_tokens: tuple[Token, ...]
+
+
+def _leading_ws(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _common_prefix(a: list[str], b: list[str]) -> int:
+    count = 0
+    for left, right in zip(a, b, strict=False):
+        if "".join(left.split()) != "".join(right.split()):
+            break
+        count += 1
+    return count
+
+
+def build_template(before_code: str, after_code: str, language: str) -> FixTemplate | None:
+    """The template of one change, or None when there is nothing to locate (the change only
+    touches white space, or too little code is left to be found with any specificity)."""
+    before = normalize_code(before_code).split("\n") if before_code.strip() else []
+    after = normalize_code(after_code).split("\n") if after_code.strip() else []
+    prefix = _common_prefix(before, after)
+    suffix = _common_prefix(before[prefix:][::-1], after[prefix:][::-1])
+    if prefix == len(before) and prefix == len(after):
+        return None  # no change beyond white space
+    lo, before_hi, after_hi = prefix, len(before) - suffix, len(after) - suffix
+    if lo == before_hi and lo > 0 and before_hi < len(before):
+        # A pure insertion is located by the lines on both sides of it.
+        lo, before_hi, after_hi = lo - 1, before_hi + 1, after_hi + 1
+
+    def region_tokens() -> int:
+        return len(tokenize("\n".join(before[lo:before_hi]), language))
+
+    # Widen with context, alternating above and below, until specific enough.
+    take_above = True
+    while region_tokens() < MIN_TEMPLATE_TOKENS:
+        can_above, can_below = lo > 0, before_hi < len(before)
+        if not (can_above or can_below):
+            return None
+        if (take_above and can_above) or not can_below:
+            lo -= 1
+        else:
+            before_hi += 1
+            after_hi += 1
+        take_above = not take_above
+    before_text = "\n".join(before[lo:before_hi]).strip("\n")
+    after_text = "\n".join(after[lo:after_hi]).strip("\n")
+    first_line = next((line for line in before_text.split("\n") if line.strip()), "")
+    return FixTemplate(
+        language=language,
+        before=before_text,
+        after=after_text,
+        indent=_leading_ws(first_line),
+        before_tokens=tuple(tokenize(before_text, language)),
+        after_tokens=tuple(tokenize(after_text, language)),
+    )

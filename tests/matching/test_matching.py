@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+import textwrap
+
+from pattern_memory.matching import (
+    DocumentTokens,
+    MatchKind,
+    TokenKind,
+    build_template,
+    find_matches,
+    tokenize,
+)
+
+BEFORE = textwrap.dedent(
+    """\
+    def load(uid):
+        row = db.get(uid)
+        return row["name"]
+    """
+)
+AFTER = textwrap.dedent(
+    """\
+    def load(uid):
+        row = db.get(uid)
+        if row is None:
+            return None
+        return row["name"]
+    """
+)
+
+
+def apply(text: str, before: str, after: str, language: str = "python") -> tuple[str, list]:
+    template = build_template(before, after, language)
+    assert template is not None
+    matches = find_matches(DocumentTokens.from_text(text, language), template)
+    for match in reversed(matches):
+        text = text[: match.replace_start] + match.replacement + text[match.replace_end :]
+    return text, matches
+
+
+def test_tokens_skip_whitespace_and_comments_and_classify_names() -> None:
+    tokens = tokenize("if user_id is None:  # check\n    return len(x)", "python")
+    assert [t.text for t in tokens] == [
+        "if",
+        "user_id",
+        "is",
+        "None",
+        ":",
+        "return",
+        "len",
+        "(",
+        "x",
+        ")",
+    ]
+    kinds = {t.text: t.kind for t in tokens}
+    assert kinds["user_id"] is TokenKind.NAME
+    assert kinds["None"] is TokenKind.FIXED
+    assert kinds["len"] is TokenKind.FIXED
+
+
+def test_c_like_comments_and_strings() -> None:
+    tokens = tokenize('const a = "x // y"; // trailing\n/* block */ b === c', "typescript")
+    assert [t.text for t in tokens] == ["const", "a", "=", '"x // y"', ";", "b", "===", "c"]
+
+
+def test_template_keeps_the_changed_lines_and_enough_context() -> None:
+    template = build_template(BEFORE, AFTER, "python")
+    assert template is not None
+    # The inserted lines alone are empty on the before side: context is taken around them.
+    assert "row = db.get(uid)" in template.before
+    assert "if row is None:" in template.after
+    assert "def load" not in template.before
+
+
+def test_whitespace_only_change_has_no_template() -> None:
+    assert build_template("x = f(a)\n", "x  =  f(a)   \n", "python") is None
+
+
+def test_exact_match_is_replaced_by_the_after_code() -> None:
+    document = "import db\n\n\n" + BEFORE + "\nprint('done')\n"
+    fixed, matches = apply(document, BEFORE, AFTER)
+    assert [m.kind for m in matches] == [MatchKind.EXACT]
+    assert matches[0].score == 1.0
+    assert fixed == "import db\n\n\n" + AFTER + "\nprint('done')\n"
+
+
+def test_whitespace_different_match_keeps_document_indentation() -> None:
+    document = textwrap.dedent(
+        """\
+        class Repo:
+            def load(self, uid):
+                row = db.get( uid )
+                return row[ "name" ]
+        """
+    )
+    fixed, matches = apply(document, BEFORE, AFTER)
+    assert [m.kind for m in matches] == [MatchKind.WHITESPACE]
+    assert fixed == textwrap.dedent(
+        """\
+        class Repo:
+            def load(self, uid):
+                row = db.get(uid)
+                if row is None:
+                    return None
+                return row["name"]
+        """
+    )
+
+
+def test_renamed_identifiers_are_carried_over_consistently() -> None:
+    document = textwrap.dedent(
+        """\
+        def fetch(user_id):
+            record = db.get(user_id)
+            return record["name"]
+        """
+    )
+    fixed, matches = apply(document, BEFORE, AFTER)
+    assert [m.kind for m in matches] == [MatchKind.RENAMED]
+    assert dict(matches[0].renames) == {"uid": "user_id", "row": "record"}
+    assert 0.0 < matches[0].score < 1.0
+    assert fixed == textwrap.dedent(
+        """\
+        def fetch(user_id):
+            record = db.get(user_id)
+            if record is None:
+                return None
+            return record["name"]
+        """
+    )
+
+
+def test_inconsistent_renaming_does_not_match() -> None:
+    # `uid` would have to become both `a` and `b`.
+    document = "record = db.get(a)\nreturn record[b]\n"
+    template = build_template(
+        "row = db.get(uid)\nreturn row[uid]\n",
+        "row = db.get(uid) or {}\nreturn row.get(uid)\n",
+        "python",
+    )
+    assert template is not None
+    assert find_matches(DocumentTokens.from_text(document, "python"), template) == []
+
+
+def test_two_pattern_names_cannot_map_to_one_document_name() -> None:
+    template = build_template(
+        "total = add(left, right)\n", "total = add(left, right) or 0\n", "python"
+    )
+    assert template is not None
+    document = DocumentTokens.from_text("total = add(x, x)\n", "python")
+    assert find_matches(document, template) == []
+
+
+def test_partial_before_code_is_not_a_match() -> None:
+    document = textwrap.dedent(
+        """\
+        def load(uid):
+            row = db.get(uid)
+            print(row)
+        """
+    )
+    _, matches = apply(document, BEFORE, AFTER)
+    assert matches == []
+
+
+def test_keywords_and_builtins_are_never_renamed() -> None:
+    before = "if value is None:\n    return len(items)\n"
+    after = "if value is None:\n    return len(items or [])\n"
+    template = build_template(before, after, "python")
+    assert template is not None
+    for document in (
+        "if value is not None:\n    return len(items)\n",  # keyword sequence differs
+        "if value is True:\n    return len(items)\n",  # keyword replaced
+        "if value is None:\n    return max(items)\n",  # builtin replaced
+    ):
+        assert find_matches(DocumentTokens.from_text(document, "python"), template) == []
+    renamed = DocumentTokens.from_text("if item is None:\n    return len(rows)\n", "python")
+    [match] = find_matches(renamed, template)
+    assert match.replacement == "if item is None:\n    return len(rows or [])\n"
+
+
+def test_literals_must_match_exactly() -> None:
+    template = build_template(
+        "timeout = connect(host, 30)\n", "timeout = connect(host, 60)\n", "python"
+    )
+    assert template is not None
+    document = DocumentTokens.from_text("timeout = connect(host, 10)\n", "python")
+    assert find_matches(document, template) == []
+
+
+def test_every_occurrence_is_found_with_offsets() -> None:
+    line = "value = int(raw.strip())\n"
+    template = build_template(line, "value = int(raw.strip() or 0)\n", "python")
+    assert template is not None
+    document = "a = 1\n" + line + "b = 2\n" + line
+    matches = find_matches(DocumentTokens.from_text(document, "python"), template)
+    assert [document[m.start : m.end] for m in matches] == [line.strip(), line.strip()]
+    assert matches[0].start == len("a = 1\n")
+
+
+def test_match_inside_a_line_replaces_only_the_tokens() -> None:
+    template = build_template(
+        "data = json.loads(body)\n", "data = json.loads(body or '{}')\n", "python"
+    )
+    assert template is not None
+    document = "if ok: data = json.loads(body)  # parse\n"
+    fixed, _ = apply(document, "data = json.loads(body)\n", "data = json.loads(body or '{}')\n")
+    assert fixed == "if ok: data = json.loads(body or '{}')  # parse\n"
+
+
+def test_deleted_lines_leave_no_blank_line() -> None:
+    before = "setup()\nprint('debug', state)\nrun(state)\n"
+    after = "setup()\nrun(state)\n"
+    fixed, matches = apply(
+        "    setup()\n    print('debug', state)\n    run(state)\n", before, after
+    )
+    assert len(matches) == 1
+    assert fixed == "    setup()\n    run(state)\n"
+
+
+def test_other_languages_use_the_generic_tokenizer() -> None:
+    before = "const user = users.find(id);\nreturn user.name;\n"
+    after = "const user = users.find(id);\nreturn user?.name;\n"
+    document = (
+        "function f(key) {\n  const account = accounts.find(key);\n  return account.name;\n}\n"
+    )
+    fixed, matches = apply(document, before, after, "javascript")
+    assert [m.kind for m in matches] == [MatchKind.RENAMED]
+    assert "return account?.name;" in fixed
