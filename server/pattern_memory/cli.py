@@ -17,7 +17,7 @@ from . import __version__
 from .errors import PatternMemoryError
 
 # One entry per capability; each module defines register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("memory.commands",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,302 @@
+"""CLI subcommands of the local pattern memory: index, search, stats, forget, feedback,
+export, import, reindex. Heavy imports stay inside the handlers (`--help` stays instant)."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .service import PatternMemory
+    from .types import IndexReport, SearchHit
+
+SEARCH_WINDOW_LINES = 10
+TOP_FILES = 5
+
+
+def register(subparsers: Any) -> None:
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_: str) -> Any:
+        parser = subparsers.add_parser(name, help=help_, description=help_)
+        parser.add_argument("--db", type=Path, help="the pattern database (setting dbPath)")
+        parser.set_defaults(handler=handler)
+        return parser
+
+    p = add("index", _index, "learn from a repository's git history (incremental, resumable)")
+    p.add_argument("path", nargs="?", type=Path, default=Path("."), help="default: .")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = add("search", _search, "find learned patterns for a text or for the code at a line")
+    p.add_argument("text", nargs="?", help="what to look for (a message, an error, code)")
+    p.add_argument("--file", type=Path, help="use the code around --line in this file")
+    p.add_argument("--line", type=int, help="1-based line number in --file")
+    p.add_argument("-k", type=int, help="how many results (default: maxInjected)")
+    p.add_argument("--json", action="store_true", help="print JSON lines")
+
+    p = add("stats", _stats, "counts and metrics of the pattern memory")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("forget", _forget, "delete a pattern")
+    p.add_argument("pattern_id")
+
+    p = add("feedback", _feedback, "record whether a pattern helped")
+    p.add_argument("pattern_id")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--helpful", dest="outcome", action="store_const", const="helpful")
+    group.add_argument("--not-helpful", dest="outcome", action="store_const", const="not_helpful")
+    group.add_argument("--applied", dest="outcome", action="store_const", const="applied")
+
+    p = add("export", _export, "write every pattern as JSONL (the seed's format)")
+    p.add_argument("output", nargs="?", type=Path, help="file to write (default: stdout)")
+
+    p = add("import", _import, "add patterns from a JSONL file (duplicates are skipped)")
+    p.add_argument("input", type=Path)
+
+    add("reindex", _reindex, "rebuild the vector index from the patterns table")
+
+
+def _settings(args: argparse.Namespace, repo: Path | None = None) -> Settings:
+    from ..settings import load_settings
+
+    overrides = {"dbPath": str(args.db)} if args.db else None
+    return load_settings(repo_path=repo or Path.cwd(), overrides=overrides)
+
+
+@contextmanager
+def _memory(settings: Settings) -> Iterator[PatternMemory]:
+    from .service import PatternMemory
+
+    memory = PatternMemory.open(settings)
+    try:
+        yield memory
+    finally:
+        memory.close()
+
+
+# --- index ------------------------------------------------------------------------------
+
+
+class ProgressBar:
+    """commits done/total on one line of stderr, only when stderr is a terminal."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self._stream = stream
+        self._enabled = enabled and stream.isatty()
+        self._shown_at = 0.0
+        self._drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._enabled or (time.monotonic() - self._shown_at < 0.1 and done < total):
+            return
+        self._shown_at = time.monotonic()
+        width = 30
+        filled = int(width * done / total) if total else width
+        bar = "#" * filled + "-" * (width - filled)
+        self._stream.write(f"\rindexing [{bar}] {done}/{total} commits")
+        self._stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def _index(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.exists():
+        raise InputError(f"{path}: no such directory")
+    settings = _settings(args, path)
+    bar = ProgressBar(sys.stderr, enabled=not args.no_progress)
+    with _memory(settings) as memory:
+        try:
+            report = memory.index_repository(path, progress=bar)
+        finally:
+            bar.close()
+        stored = memory.store.top_files(report.repository, TOP_FILES)
+        print(describe_index(report, stored, str(settings.db_path)))
+    return 0
+
+
+def describe_index(report: IndexReport, top_files: list[tuple[str, int]], db: str) -> str:
+    lines: list[str] = []
+    if report.up_to_date:
+        lines.append(f"{report.repository}: up to date, no new commits since the last run.")
+    else:
+        lines.append(
+            f"Learned {report.patterns_added} new pattern(s) from {report.commits_read} "
+            f"commit(s) of {report.repository} in {report.seconds:.1f} s"
+            + (f" ({report.duplicates} already known)" if report.duplicates else "")
+            + "."
+        )
+    if report.by_type:
+        kinds = ", ".join(f"{kind}: {n}" for kind, n in report.by_type.most_common())
+        lines.append(f"  by type: {kinds}")
+    if report.by_file:
+        files = ", ".join(f"{f} ({n})" for f, n in report.by_file.most_common(TOP_FILES))
+        lines.append(f"  top files this run: {files}")
+    if top_files:
+        files = ", ".join(f"{f} ({n})" for f, n in top_files)
+        lines.append(f"  top files overall: {files}")
+    if report.embedded or report.embedded_from_cache:
+        lines.append(
+            f"  embedded {report.embedded} text(s), {report.embedded_from_cache} from cache"
+        )
+    lines.append(f"  database: {db}")
+    return "\n".join(lines)
+
+
+# --- search -----------------------------------------------------------------------------
+
+
+def code_window(path: Path, line: int, radius: int = SEARCH_WINDOW_LINES) -> str:
+    """The lines around `line` (1-based) in a file: the query for `search --file --line`."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    lines = text.splitlines()
+    if not 1 <= line <= max(len(lines), 1):
+        raise InputError(f"{path} has {len(lines)} line(s); --line {line} is outside it")
+    start = max(0, line - 1 - radius)
+    return "\n".join(lines[start : line + radius])
+
+
+def _search(args: argparse.Namespace) -> int:
+    if args.file is None and args.line is not None:
+        raise InputError("--line needs --file")
+    if args.file is not None and args.line is None:
+        raise InputError("--file needs --line")
+    if args.file is None and not (args.text and args.text.strip()):
+        raise InputError("give a text to search for, or --file F --line N")
+    if args.file is not None and args.text:
+        raise InputError("give either a text or --file/--line, not both")
+    if args.k is not None and args.k < 1:
+        raise InputError("-k must be at least 1")
+    settings = _settings(args)
+    with _memory(settings) as memory:
+        if args.file is not None:
+            hits = memory.search_code(
+                code_window(args.file, args.line), k=args.k or settings.max_injected
+            )
+        else:
+            hits = memory.search(args.text, k=args.k)
+    if args.json:
+        for hit in hits:
+            print(json.dumps({"score": hit.score, **hit.stored.pattern.to_json_dict()}))
+        return 0
+    if not hits:
+        print("No learned pattern matches (see `pattern-memory stats`).")
+        return 0
+    for rank, hit in enumerate(hits, start=1):
+        print(describe_hit(rank, hit))
+    return 0
+
+
+def describe_hit(rank: int, hit: SearchHit) -> str:
+    pattern = hit.stored.pattern
+    where = pattern.file_path or "(no file)"
+    commit = pattern.commit[:12] or pattern.source.value
+    head = (
+        f"{rank}. score {hit.score:.2f}  id {pattern.pattern_id}  {pattern.problem_type.value}"
+        f"  success {hit.stored.success_rate:.0%}\n"
+        f"   commit {commit}  {pattern.date}  {where}\n"
+        f"   {pattern.commit_msg.strip().splitlines()[0] if pattern.commit_msg.strip() else ''}"
+    )
+    diff = difflib.unified_diff(
+        pattern.before_code.splitlines(),
+        pattern.after_code.splitlines(),
+        fromfile=f"a/{where}",
+        tofile=f"b/{where}",
+        lineterm="",
+    )
+    return head + "\n" + "\n".join("   " + line for line in diff) + "\n"
+
+
+# --- the rest ---------------------------------------------------------------------------
+
+
+def _stats(args: argparse.Namespace) -> int:
+    with _memory(_settings(args)) as memory:
+        stats = memory.stats()
+    if args.json:
+        print(json.dumps(stats, indent=2, sort_keys=True))
+        return 0
+    lookup = stats["metrics"]["patterns.lookup_ms"]
+    types = ", ".join(f"{k}: {v}" for k, v in stats["by_type"].items()) or "none"
+    print(
+        f"database: {stats['db_path']} (schema {stats['schema_version']}, "
+        f"sqlite-vec {stats['vec_version'] or 'not loaded: NumPy fallback'})"
+    )
+    print(
+        f"patterns: {stats['patterns']} ({stats['retired']} retired, "
+        f"{stats['embedded']} embedded); by type: {types}"
+    )
+    print(f"feedback: {stats['feedback']} outcome(s)")
+    for repo, commit in stats["repositories"].items():
+        print(f"indexed: {repo} up to {commit[:12]}")
+    print(
+        f"patterns.injected: {stats['metrics']['patterns.injected']}  "
+        f"patterns.forged: {stats['metrics']['patterns.forged']}  "
+        f"patterns.lookup_ms (this process): count {lookup['count']}"
+    )
+    return 0
+
+
+def _forget(args: argparse.Namespace) -> int:
+    with _memory(_settings(args)) as memory:
+        if not memory.forget(args.pattern_id):
+            raise InputError(f"no pattern with id {args.pattern_id!r}")
+    print(f"Forgot pattern {args.pattern_id}.")
+    return 0
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from .types import Outcome
+
+    with _memory(_settings(args)) as memory:
+        stored = memory.record_outcome(args.pattern_id, Outcome(args.outcome))
+    state = "retired" if stored.retired else f"success rate {stored.success_rate:.0%}"
+    print(f"Recorded {args.outcome} for {args.pattern_id}: {stored.uses} use(s), {state}.")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ..patterns import write_jsonl, write_jsonl_file
+
+    with _memory(_settings(args)) as memory:
+        if args.output is None:
+            write_jsonl(memory.iter_patterns(), sys.stdout)
+            return 0
+        count = write_jsonl_file(memory.iter_patterns(), args.output)
+    print(f"Exported {count} pattern(s) to {args.output}.", file=sys.stderr)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from ..patterns import read_jsonl
+
+    patterns = list(read_jsonl(args.input))  # a bad line fails before anything is stored
+    with _memory(_settings(args)) as memory:
+        added = memory.import_patterns(patterns)
+    print(
+        f"Imported {added} new pattern(s) from {args.input} "
+        f"({len(patterns) - added} already known)."
+    )
+    return 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    with _memory(_settings(args)) as memory:
+        count = memory.reindex()
+    print(f"Rebuilt the vector index: {count} pattern(s).")
+    return 0

@@ -1,0 +1,160 @@
+"""The connection to the pattern database: one apsw connection per thread and per process,
+WAL journal, a busy timeout, and `atomic()` write transactions that take the write lock up
+front (BEGIN IMMEDIATE) so that two processes never deadlock upgrading a read lock.
+
+apsw is used instead of the standard library's sqlite3 because many Pythons build the latter
+without extension loading, which sqlite-vec needs. When the extension cannot load the
+database still works; the vector index then lives in plain blob tables (see vectors.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import apsw
+
+from ..errors import StoreError
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+# Set to "1" to behave as if sqlite-vec could not load (tests, benchmarks, debugging).
+DISABLE_VEC_ENV = "PATTERN_MEMORY_DISABLE_SQLITE_VEC"
+
+# Whether this process has said that sqlite-vec is missing (said once, not per connection).
+_vec_warning = {"logged": False}
+
+
+def _load_sqlite_vec(connection: apsw.Connection) -> str | None:
+    """Load sqlite-vec; returns its version, or None (logged once per process) if it can't."""
+    reason: str
+    if os.environ.get(DISABLE_VEC_ENV) == "1":
+        reason = f"disabled by {DISABLE_VEC_ENV}=1"
+    else:
+        try:
+            import sqlite_vec
+
+            connection.enable_load_extension(True)
+            connection.load_extension(sqlite_vec.loadable_path())
+            connection.enable_load_extension(False)
+            version = connection.execute("SELECT vec_version()").fetchall()[0][0]
+            return str(version)
+        except (ImportError, apsw.Error, AttributeError, OSError) as exc:
+            reason = str(exc) or type(exc).__name__
+    if not _vec_warning["logged"]:
+        _vec_warning["logged"] = True
+        log.warning(
+            "sqlite-vec is not available (%s); using the NumPy cosine search instead "
+            "(same results, vectors kept in plain tables)",
+            reason,
+        )
+    return None
+
+
+def _in_transaction(connection: apsw.Connection) -> bool:
+    return bool(connection.in_transaction)
+
+
+class Database:
+    """Owns the per-thread connections to one database file.
+
+    A connection is opened lazily in each thread that needs one and is never used across a
+    fork: a child process that inherits this object opens its own."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[apsw.Connection] = []
+        self._pid = os.getpid()
+        self.vec_version: str | None = None
+        self._vec_checked = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the folder for the pattern database {self.path}: "
+                f"{exc.strerror or exc}"
+            ) from None
+
+    @property
+    def vec_available(self) -> bool:
+        self.connection()  # the first connection decides
+        return self.vec_version is not None
+
+    def connection(self) -> apsw.Connection:
+        if os.getpid() != self._pid:
+            # Forked: the parent's connections must not be touched (not even closed) here.
+            self._local = threading.local()
+            self._all = []
+            self._pid = os.getpid()
+        existing: apsw.Connection | None = getattr(self._local, "connection", None)
+        if existing is not None:
+            return existing
+        connection = self._open()
+        self._local.connection = connection
+        with self._lock:
+            self._all.append(connection)
+        return connection
+
+    def _open(self) -> apsw.Connection:
+        try:
+            connection = apsw.Connection(str(self.path))
+            connection.set_busy_timeout(BUSY_TIMEOUT_MS)
+            mode = connection.execute("PRAGMA journal_mode=WAL").fetchall()[0][0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"{self.path}: cannot use write-ahead logging (got {mode})")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+        except apsw.Error as exc:
+            raise StoreError(f"cannot open the pattern database {self.path}: {exc}") from None
+        version = _load_sqlite_vec(connection)
+        with self._lock:
+            if not self._vec_checked:
+                self.vec_version = version
+                self._vec_checked = True
+            elif (version is None) != (self.vec_version is None):
+                # Every connection must agree, else vectors would go to two different places.
+                self.vec_version = None
+        return connection
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[apsw.Connection]:
+        """A write transaction (BEGIN IMMEDIATE); nested calls join the outer one."""
+        connection = self.connection()
+        if connection.in_transaction:
+            yield connection
+            return
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except apsw.BusyError:
+            raise StoreError(
+                f"the pattern database {self.path} stayed locked by another process for "
+                f"{BUSY_TIMEOUT_MS // 1000} s; try again"
+            ) from None
+        try:
+            yield connection
+        except BaseException:
+            if _in_transaction(connection):  # SQLite may already have rolled back
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        return list(self.connection().execute(sql, params))
+
+    def close(self) -> None:
+        """Close every connection this process opened (call once no thread uses them)."""
+        if os.getpid() != self._pid:
+            return
+        with self._lock:
+            connections, self._all = self._all, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()

@@ -1,0 +1,130 @@
+"""`index`: mine a repository's history, store the patterns, embed them; incremental and
+resumable.
+
+Mining goes oldest first and the cursor (the last commit read) is saved in the same
+transaction as the patterns of the commits before it, so a kill at any moment leaves a
+database whose cursor matches its patterns; the next run continues after the cursor.
+Embedding lags behind: patterns without a vector get one after each batch and at the end
+of a run, or on the next run if this one was killed first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..patterns import Pattern
+from ..settings import Settings
+from .embedder import Embedder
+from .lifecycle import now_text
+from .store import PatternStore
+from .text import lookup_text
+from .types import IndexReport
+from .vectorize import vectorize_pending
+
+Progress = Callable[[int, int], None]
+
+BATCH_PATTERNS = 256
+BATCH_COMMITS = 500
+BATCH_SECONDS = 2.0
+
+
+def index_repository(
+    store: PatternStore,
+    embedder: Embedder,
+    embed_lock: threading.Lock,
+    settings: Settings,
+    repo_path: Path,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> IndexReport:
+    from ..mining import MineOptions, head_commit, mine_commits
+
+    started = time.perf_counter()
+    repository = str(Path(repo_path).resolve())
+    report = IndexReport(repository=repository)
+    report.head = head_commit(Path(repository))
+    since = store.cursor(repository)
+    if report.head is not None and since == report.head:
+        report.up_to_date = True
+    else:
+        options = MineOptions(
+            max_hunk_lines=settings.max_hunk_lines,
+            anonymize_authors=settings.anonymize_authors,
+        )
+
+        def on_progress(done: int, total: int) -> None:
+            report.commits_total = total
+            if progress is not None:
+                progress(done, total)
+
+        batch: list[Pattern] = []
+        commits_in_batch = 0
+        last_commit: str | None = None
+        flushed_at = time.monotonic()
+
+        def flush() -> None:
+            nonlocal batch, commits_in_batch, flushed_at
+            if last_commit is None or commits_in_batch == 0:
+                return
+            items = [(p, lookup_text(p)) for p in batch]
+            saved = store.save_batch(
+                items=items,
+                user_id=settings.user_id,
+                created_at=now_text(),
+                repository=repository,
+                last_commit=last_commit,
+                commits_read=commits_in_batch,
+            )
+            for pattern, (_id, added) in zip(batch, saved, strict=True):
+                if added:
+                    report.patterns_added += 1
+                    report.by_type[pattern.problem_type.value] += 1
+                    report.by_file[pattern.file_path] += 1
+                else:
+                    report.duplicates += 1
+            batch, commits_in_batch, flushed_at = [], 0, time.monotonic()
+            _embed(store, embedder, embed_lock, report, cancel)
+
+        for mined in mine_commits(
+            Path(repository), options, since_commit=since, progress=on_progress
+        ):
+            batch.extend(
+                p if p.repository else dataclasses.replace(p, repository=repository)
+                for p in mined.patterns
+            )
+            last_commit = mined.hexsha
+            commits_in_batch += 1
+            report.commits_read += 1
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                break
+            if (
+                len(batch) >= BATCH_PATTERNS
+                or commits_in_batch >= BATCH_COMMITS
+                or time.monotonic() - flushed_at > BATCH_SECONDS
+            ):
+                flush()
+        flush()
+    if not report.cancelled:
+        _embed(store, embedder, embed_lock, report, cancel)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _embed(
+    store: PatternStore,
+    embedder: Embedder,
+    lock: threading.Lock,
+    report: IndexReport,
+    cancel: threading.Event | None,
+) -> None:
+    result = vectorize_pending(store, embedder, lock, cancel)
+    report.embedded += result.embedded
+    report.embedded_from_cache += result.from_cache
+    if cancel is not None and cancel.is_set():
+        report.cancelled = True

@@ -1,0 +1,67 @@
+"""The seed's pattern lifecycle: created -> injected -> outcome -> reinforced or retired,
+and decay.
+
+- Success rate: Bayesian, (successes + PRIOR_SUCCESSES) / (outcomes + PRIOR_SUCCESSES +
+  PRIOR_FAILURES). A new pattern starts at 0.8, above the default `minSuccessRate` 0.6, so it
+  is surfaced; two "not helpful" in a row (4/7 = 0.57) hide it, a later "helpful" brings it
+  back. Evidence outweighs the prior after a handful of outcomes.
+- Retired: at least RETIRE_MIN_USES uses and an observed rate (no prior) below
+  RETIRE_BELOW_RATE: exactly the seed's "below 30% over 10+ uses". Retired is final.
+- Decayed: no longer surfaced when the pattern was neither learned nor reinforced within
+  `decayAfterDays` (0: never). The clock starts when the pattern entered this memory, not at
+  its commit date: an old fix learned today from history is fresh, one nobody has found
+  useful for `decayAfterDays` is stale.
+- Reinforced: ranking multiplies relevance by RANK_BASE + RANK_WEIGHT * success rate, so of
+  two equally relevant patterns the one with the better record comes first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from ..patterns import DATE_FORMAT
+
+PRIOR_SUCCESSES = 4.0
+PRIOR_FAILURES = 1.0
+RETIRE_MIN_USES = 10
+RETIRE_BELOW_RATE = 0.30
+RANK_BASE = 0.75
+RANK_WEIGHT = 0.25
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    HELPFUL = "helpful"
+    NOT_HELPFUL = "not_helpful"
+
+    @property
+    def is_success(self) -> bool:
+        return self is not Outcome.NOT_HELPFUL
+
+
+def success_rate(successes: int, failures: int) -> float:
+    return (successes + PRIOR_SUCCESSES) / (successes + failures + PRIOR_SUCCESSES + PRIOR_FAILURES)
+
+
+def should_retire(successes: int, uses: int) -> bool:
+    return uses >= RETIRE_MIN_USES and successes / uses < RETIRE_BELOW_RATE
+
+
+def now_text(now: dt.datetime | None = None) -> str:
+    return (now or dt.datetime.now(dt.UTC)).strftime(DATE_FORMAT)
+
+
+def parse_time(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, DATE_FORMAT).replace(tzinfo=dt.UTC)
+
+
+def fresh_since(decay_after_days: int, now: dt.datetime) -> str | None:
+    """The oldest last-activity time that is not decayed, or None when decay is off."""
+    if decay_after_days <= 0:
+        return None
+    return now_text(now - dt.timedelta(days=decay_after_days))
+
+
+def rank_weight(rate: float) -> float:
+    return RANK_BASE + RANK_WEIGHT * rate

@@ -1,0 +1,134 @@
+"""Named schema migrations, applied in order and recorded in the database.
+
+Each migration runs once, inside the same write transaction that records its name, so a
+crash between two migrations leaves the database at a well-defined version. Never edit a
+migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import apsw
+
+from .db import Database
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    apply: Callable[[apsw.Connection], None]
+
+
+def _initial_schema(c: apsw.Connection) -> None:
+    c.execute(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+        CREATE TABLE patterns (
+            id            INTEGER PRIMARY KEY,
+            pattern_id    TEXT NOT NULL UNIQUE,
+            user_id       TEXT NOT NULL,
+            source        TEXT NOT NULL,
+            problem_type  TEXT NOT NULL,
+            before_code   TEXT NOT NULL,
+            after_code    TEXT NOT NULL,
+            commit_msg    TEXT NOT NULL,
+            author        TEXT NOT NULL,
+            date          TEXT NOT NULL,
+            confidence    REAL NOT NULL,
+            commit_sha    TEXT NOT NULL,
+            repository    TEXT NOT NULL,
+            file_path     TEXT NOT NULL,
+            language      TEXT NOT NULL,
+            before_lines  TEXT,
+            after_lines   TEXT,
+            solution_hash TEXT NOT NULL,
+            lookup_text   TEXT NOT NULL,
+            lookup_hash   TEXT NOT NULL,
+            vector_seq    INTEGER,
+            success_count INTEGER NOT NULL DEFAULT 0,
+            failure_count INTEGER NOT NULL DEFAULT 0,
+            uses          INTEGER NOT NULL DEFAULT 0,
+            last_used     TEXT,
+            created_at    TEXT NOT NULL,
+            retired       INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (user_id, solution_hash)
+        );
+        CREATE INDEX patterns_unembedded ON patterns (id) WHERE vector_seq IS NULL;
+        CREATE INDEX patterns_vector_seq ON patterns (vector_seq) WHERE vector_seq IS NOT NULL;
+        CREATE INDEX patterns_repository ON patterns (repository);
+
+        -- rowid = patterns.id; columns hold code tokens (identifiers and their parts).
+        CREATE VIRTUAL TABLE patterns_fts USING fts5 (
+            before, after, message, tokenize = "unicode61 tokenchars '_'"
+        );
+        CREATE VIRTUAL TABLE patterns_fts_terms USING fts5vocab (patterns_fts, 'row');
+
+        CREATE TABLE feedback (
+            id          INTEGER PRIMARY KEY,
+            pattern_id  TEXT NOT NULL REFERENCES patterns (pattern_id) ON DELETE CASCADE,
+            outcome     TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX feedback_pattern ON feedback (pattern_id);
+
+        CREATE TABLE mined_cursor (
+            repository   TEXT PRIMARY KEY,
+            last_commit  TEXT NOT NULL,
+            commits_read INTEGER NOT NULL,
+            updated_at   TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        -- Embeddings by content: re-indexing never embeds the same text twice.
+        CREATE TABLE embedding_cache (
+            model_id  TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            vector    BLOB NOT NULL,
+            PRIMARY KEY (model_id, text_hash)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE metric_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)
+            WITHOUT ROWID;
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial_schema", _initial_schema),)
+
+
+def schema_version() -> str:
+    return MIGRATIONS[-1].name
+
+
+def migrate(database: Database) -> list[str]:
+    """Apply the migrations this database lacks; returns the names applied."""
+    with database.atomic() as c:
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) WITHOUT ROWID"
+        )
+        done = {row[0] for row in c.execute("SELECT name FROM schema_migrations")}
+        applied: list[str] = []
+        for migration in MIGRATIONS:
+            if migration.name in done:
+                continue
+            migration.apply(c)
+            now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+            c.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                (migration.name, now),
+            )
+            applied.append(migration.name)
+        c.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (schema_version(),),
+        )
+        if database.vec_version is not None:
+            c.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('vec_version', ?)",
+                (database.vec_version,),
+            )
+    return applied

@@ -1,0 +1,117 @@
+"""Hybrid retrieval: lexical candidates (FTS5 over code tokens and message words) and vector
+candidates (cosine over the embedded lookup texts), fused into one relevance per pattern.
+
+Fusion. Every candidate from either list gets both scores: its cosine similarity to the
+query (0 when not embedded, negatives clipped) and its lexical overlap, an IDF-weighted
+Ochiai coefficient between the query's tokens and the pattern's (0..1). The relevance is
+their noisy-OR, 1 - (1 - cosine) * (1 - overlap): strong on either signal is enough, both
+add up, and it stays in 0..1. Rank-based fusion (RRF) would rank as well but gives no
+absolute number that the `similarity` threshold could mean anything against; this score is
+what `SearchHit.score` reports and what `similarity` is compared with.
+
+Ranking: relevance times the lifecycle's reinforcement weight (a better success record ranks
+higher). Filters (scope, retired, decay, success rate, problem type) are applied to the
+candidates in SQL; then the threshold and top k.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lifecycle import PRIOR_FAILURES, PRIOR_SUCCESSES, rank_weight
+from .store import Filters, PatternStore
+from .text import code_tokens
+from .types import SearchHit, StoredPattern
+from .vectors import FloatArray, VectorIndex
+
+CANDIDATES = 100
+MAX_QUERY_TOKENS = 256
+ALL_COLUMNS = ("before", "after", "message")
+CODE_COLUMNS = ("before",)
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    filters: Filters
+    k: int
+    similarity: float
+    min_success_rate: float
+
+
+def query_terms(text: str) -> list[str]:
+    return list(dict.fromkeys(code_tokens(text)))[:MAX_QUERY_TOKENS]
+
+
+class HybridSearch:
+    def __init__(self, store: PatternStore, index: VectorIndex) -> None:
+        self._store = store
+        self._index = index
+
+    def search(
+        self, query: Query, vector: FloatArray | None, *, columns: Sequence[str] = ALL_COLUMNS
+    ) -> list[SearchHit]:
+        terms = query_terms(query.text)
+        lexical_ids = self._store.lexical(terms, columns, CANDIDATES)
+        vector_ids: list[int] = []
+        if vector is not None:
+            self._index.refresh()
+            vector_ids = [
+                r for r, _ in self._index.nearest(vector, CANDIDATES, query.filters.scope)
+            ]
+        stored = self._store.candidates(
+            [*lexical_ids, *vector_ids],
+            query.filters,
+            query.min_success_rate,
+            (PRIOR_SUCCESSES, PRIOR_FAILURES),
+        )
+        if not stored:
+            return []
+        overlap = self._overlaps(terms, list(stored), columns)
+        cosine = self._index.similarities(vector, stored) if vector is not None else {}
+        ranked: list[tuple[float, float, StoredPattern]] = []
+        for row_id, item in stored.items():
+            similarity = max(0.0, min(1.0, cosine.get(row_id, 0.0)))
+            relevance = 1.0 - (1.0 - similarity) * (1.0 - overlap.get(row_id, 0.0))
+            if relevance < query.similarity:
+                continue
+            ranked.append((relevance * rank_weight(item.success_rate), relevance, item))
+        ranked.sort(key=lambda r: (-r[0], r[2].pattern.pattern_id))
+        hits: list[SearchHit] = []
+        seen: set[str] = set()
+        for _key, relevance, item in ranked:
+            if item.pattern.solution_hash in seen:
+                continue  # the same change visible twice (own and team copy)
+            seen.add(item.pattern.solution_hash)
+            hits.append(SearchHit(stored=item, score=round(relevance, 6)))
+            if len(hits) == query.k:
+                break
+        return hits
+
+    def _overlaps(
+        self, terms: Sequence[str], row_ids: Sequence[int], columns: Sequence[str]
+    ) -> dict[int, float]:
+        """IDF-weighted Ochiai overlap between the query's terms and each pattern's."""
+        if not terms:
+            return {}
+        documents = self._store.token_sets(row_ids, columns)
+        vocabulary = {t for tokens in documents.values() for t in tokens}
+        frequencies, total = self._store.document_frequencies(sorted(vocabulary.union(terms)))
+        total = max(total, 1)
+
+        def weight(term: str) -> float:
+            return math.log(1.0 + total / max(frequencies.get(term, 0), 1))
+
+        query_set = set(terms)
+        query_weight = sum(weight(t) for t in query_set)
+        out: dict[int, float] = {}
+        for row_id, tokens in documents.items():
+            doc_weight = sum(weight(t) for t in tokens)
+            shared = sum(weight(t) for t in query_set & tokens)
+            if shared and doc_weight and query_weight:
+                out[row_id] = float(np.clip(shared / math.sqrt(query_weight * doc_weight), 0, 1))
+        return out

@@ -1,0 +1,241 @@
+"""PatternMemory: the facade the CLI, the language server and the assistant hooks use.
+
+Every method is safe to call from any thread: the database gives each thread its own
+connection, the vector index has its own lock, and calls into the model are serialised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..patterns import Pattern, PatternSource, ProblemType
+from ..settings import Settings
+from .db import Database
+from .embedder import Embedder
+from .indexer import Progress
+from .indexer import index_repository as run_index
+from .lifecycle import fresh_since
+from .metrics import FORGED, LOOKUP_MS, Metrics
+from .migrations import schema_version
+from .search import CODE_COLUMNS, HybridSearch, Query
+from .store import Filters, PatternStore, Scope
+from .text import lookup_text
+from .types import IndexReport, Outcome, SearchHit, StoredPattern
+from .vectorize import vectorize_pending
+from .vectors import VectorIndex
+
+Clock = Callable[[], dt.datetime]
+METRICS_FLUSH_SECONDS = 30.0
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class PatternMemory:
+    def __init__(
+        self,
+        settings: Settings,
+        store: PatternStore,
+        embedder: Embedder,
+        *,
+        clock: Clock = _utc_now,
+    ) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self._store = store
+        self._embedder = embedder
+        self._embed_lock = threading.Lock()
+        self._clock = clock
+        self._index = VectorIndex(store)
+        self._search = HybridSearch(store, self._index)
+        self._flushed_at = time.monotonic()
+
+    @classmethod
+    def open(
+        cls, settings: Settings, embedder: Embedder | None = None, *, clock: Clock = _utc_now
+    ) -> PatternMemory:
+        """Open (creating and migrating if needed) the database at `settings.db_path`."""
+        if embedder is None:
+            from .embedder import load_embedder
+
+            embedder = load_embedder()
+        store = PatternStore(Database(settings.db_path))
+        return cls(settings, store, embedder, clock=clock)
+
+    def close(self) -> None:
+        self.flush_metrics()
+        self._store.db.close()
+
+    def __enter__(self) -> PatternMemory:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # --- learning ----------------------------------------------------------------------
+
+    def index_repository(
+        self,
+        repo_path: Path,
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexReport:
+        """Mine the repository's new commits, store and embed their patterns."""
+        return run_index(
+            self._store,
+            self._embedder,
+            self._embed_lock,
+            self.settings,
+            Path(repo_path),
+            progress=progress,
+            cancel=cancel,
+        )
+
+    def add_patterns(
+        self, patterns: Sequence[Pattern], *, lookup_texts: Sequence[str] | None = None
+    ) -> list[str]:
+        """Upsert (dedupe on solution_hash), embed; returns the stored pattern ids (the
+        existing one's for a duplicate). `lookup_texts`: what to embed for each pattern
+        (e.g. the request a forged fix answered), else its message and changed lines."""
+        return [pattern_id for pattern_id, _ in self._add(patterns, lookup_texts)]
+
+    def import_patterns(self, patterns: Sequence[Pattern]) -> int:
+        """Add patterns read from JSONL; returns how many were new."""
+        return sum(1 for _, added in self._add(patterns, None) if added)
+
+    def _add(
+        self, patterns: Sequence[Pattern], lookup_texts: Sequence[str] | None
+    ) -> list[tuple[str, bool]]:
+        if lookup_texts is not None and len(lookup_texts) != len(patterns):
+            raise InputError("add_patterns: one lookup text per pattern, or none")
+        texts = (
+            list(lookup_texts) if lookup_texts is not None else [lookup_text(p) for p in patterns]
+        )
+        saved = self._store.upsert(
+            list(zip(patterns, texts, strict=True)), self.settings.user_id, self._now()
+        )
+        forged = sum(
+            1
+            for pattern, (_id, added) in zip(patterns, saved, strict=True)
+            if added and pattern.source is PatternSource.FORGE
+        )
+        if forged:
+            self.metrics.count(FORGED, forged)
+        vectorize_pending(self._store, self._embedder, self._embed_lock)
+        return saved
+
+    # --- retrieval ---------------------------------------------------------------------
+
+    def search(
+        self, text: str, *, k: int | None = None, problem_type: ProblemType | None = None
+    ) -> list[SearchHit]:
+        """Hybrid lexical + vector search with every filter of the settings applied."""
+        started = time.perf_counter()
+        vector = None
+        if text.strip():
+            with self._embed_lock:
+                vector = np.asarray(self._embedder.embed([text]), dtype=np.float32)[0]
+        hits = self._search.search(
+            self._query(text, k or self.settings.max_injected, problem_type), vector
+        )
+        self._observe(started)
+        return hits
+
+    def search_code(self, code: str, *, k: int = 20) -> list[SearchHit]:
+        """Lexical only (FTS5 over the patterns' before-code tokens): fast, no embedding."""
+        started = time.perf_counter()
+        hits = self._search.search(self._query(code, k, None), None, columns=CODE_COLUMNS)
+        self._observe(started)
+        return hits
+
+    def get(self, pattern_id: str) -> StoredPattern | None:
+        return self._store.get(pattern_id)
+
+    def iter_patterns(self) -> Iterator[Pattern]:
+        """Every pattern the user sees (own, and the team's when opted in), oldest first."""
+        return self._store.iter_patterns(self._scope())
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def record_outcome(self, pattern_id: str, outcome: Outcome) -> StoredPattern:
+        stored = self._store.record_outcome(pattern_id, Outcome(outcome), self._now())
+        if stored is None:
+            raise InputError(f"no pattern with id {pattern_id!r}")
+        return stored
+
+    def forget(self, pattern_id: str) -> bool:
+        return self._store.delete(pattern_id)
+
+    def reindex(self) -> int:
+        """Rebuild the vector index from the patterns table (the cache spares the model
+        for unchanged texts); returns how many patterns got a vector."""
+        self._store.reset_vectors(self._embedder.model_id, self._embedder.dim)
+        result = vectorize_pending(self._store, self._embedder, self._embed_lock)
+        return result.embedded + result.from_cache
+
+    # --- numbers -----------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts, the database's versions and the metrics (counters summed across
+        processes, timings of this one)."""
+        self.flush_metrics()
+        counts = self._store.counts(self._scope())
+        snapshot = self.metrics.snapshot()
+        snapshot.update(self._store.persisted_counters())
+        return {
+            **counts,
+            "db_path": str(self._store.db.path),
+            "schema_version": schema_version(),
+            "vec_version": self._store.db.vec_version,
+            "vector_model": self._store.vector_state()[2],
+            "metrics": snapshot,
+        }
+
+    def flush_metrics(self) -> None:
+        counters = self.metrics.take_unflushed()
+        if counters:
+            self._store.add_counters(counters)
+        self._flushed_at = time.monotonic()
+
+    # --- helpers -----------------------------------------------------------------------
+
+    @property
+    def store(self) -> PatternStore:
+        return self._store
+
+    def _now(self) -> str:
+        return self._clock().strftime("%Y-%m-%d %H:%M:%S")
+
+    def _scope(self) -> Scope:
+        return Scope(self.settings.user_id, self.settings.include_team)
+
+    def _query(self, text: str, k: int, problem_type: ProblemType | None) -> Query:
+        return Query(
+            text=text,
+            filters=Filters(
+                scope=self._scope(),
+                fresh_since=fresh_since(self.settings.decay_after_days, self._clock()),
+                problem_type=problem_type.value if problem_type else None,
+            ),
+            k=max(1, k),
+            similarity=self.settings.similarity,
+            min_success_rate=self.settings.min_success_rate,
+        )
+
+    def _observe(self, started: float) -> None:
+        self.metrics.observe(LOOKUP_MS, (time.perf_counter() - started) * 1000.0)
+        if time.monotonic() - self._flushed_at > METRICS_FLUSH_SECONDS:
+            self.flush_metrics()
+
+
+__all__ = ["IndexReport", "Outcome", "PatternMemory", "SearchHit", "StoredPattern"]

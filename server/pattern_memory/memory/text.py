@@ -1,0 +1,70 @@
+"""Text the memory derives from a pattern: lexical tokens for FTS5 and the short lookup text
+that gets embedded.
+
+Code is matched lexically (identifiers and their camelCase / snake_case parts), meaning is
+matched by the embedding of a short text: the commit message plus the lines the change
+touched, truncated. Short texts keep embedding fast (the model's cost grows with length).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from ..patterns import Pattern
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
+_CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+MIN_TOKEN_LENGTH = 2
+MAX_TOKEN_LENGTH = 64
+LOOKUP_MESSAGE_CHARS = 200
+LOOKUP_CHANGE_CHARS = 240
+
+
+def code_tokens(text: str) -> list[str]:
+    """Lowercased identifiers and words, each followed by its camel/snake parts, in order."""
+    out: list[str] = []
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        if len(word) > MAX_TOKEN_LENGTH:
+            continue
+        stripped = word.strip("_")
+        if len(stripped) >= MIN_TOKEN_LENGTH:
+            out.append(stripped.lower())
+        parts = [p for chunk in stripped.split("_") for p in _CAMEL_PART.findall(chunk)]
+        if len(parts) > 1:
+            out.extend(p.lower() for p in parts if len(p) >= MIN_TOKEN_LENGTH)
+    return out
+
+
+def token_text(text: str) -> str:
+    return " ".join(code_tokens(text))
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    """Lines the change removed or added (stripped, in order, each once)."""
+    before_lines = [line.strip() for line in before.splitlines()]
+    after_lines = [line.strip() for line in after.splitlines()]
+    before_set, after_set = set(before_lines), set(after_lines)
+    seen: set[str] = set()
+    out: list[str] = []
+    for line in [
+        *(b for b in before_lines if b not in after_set),
+        *(a for a in after_lines if a not in before_set),
+    ]:
+        if line and line not in seen:
+            seen.add(line)
+            out.append(line)
+    return out
+
+
+def lookup_text(pattern: Pattern) -> str:
+    """What gets embedded for a pattern: its message and its changed lines, truncated."""
+    message = " ".join(pattern.commit_msg.split())[:LOOKUP_MESSAGE_CHARS]
+    change = " ".join(changed_lines(pattern.before_code, pattern.after_code))
+    change = " ".join(change.split())[:LOOKUP_CHANGE_CHARS]
+    return f"{message}\n{change}".strip()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,53 @@
+"""The memory's public value types (the contract in docs/architecture.md)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..patterns import Pattern
+from .lifecycle import Outcome, success_rate
+
+__all__ = ["IndexReport", "Outcome", "SearchHit", "StoredPattern"]
+
+
+@dataclass(frozen=True)
+class StoredPattern:
+    pattern: Pattern
+    user_id: str
+    success_count: int
+    failure_count: int
+    uses: int
+    last_used: str | None
+    created_at: str
+    retired: bool
+
+    @property
+    def success_rate(self) -> float:
+        """With the prior for new patterns (see lifecycle.py)."""
+        return success_rate(self.success_count, self.failure_count)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    stored: StoredPattern
+    score: float  # fused relevance, 0..1, compared with Settings.similarity
+
+
+@dataclass
+class IndexReport:
+    """What one `index_repository` run did and learned."""
+
+    repository: str
+    commits_read: int = 0
+    commits_total: int = 0
+    patterns_added: int = 0
+    duplicates: int = 0
+    embedded: int = 0
+    embedded_from_cache: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    by_file: Counter[str] = field(default_factory=Counter)
+    head: str | None = None
+    up_to_date: bool = False
+    cancelled: bool = False
+    seconds: float = 0.0
