@@ -1,0 +1,1 @@
+"""LoRA adapter fusion (safetensors + NumPy), with versions and rollback."""

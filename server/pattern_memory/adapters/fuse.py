@@ -1,0 +1,231 @@
+"""A whole merge: validate every input, plan the output, stream module by module, write
+atomically.
+
+Everything that can be checked without reading tensor data (headers, keys, pairs, shapes,
+ranks, configs, weights) is checked before the output is opened. Values (NaN/Inf) are checked
+as each tensor is read; a failure there aborts the write, which leaves no file behind (the
+output only ever appears complete, by rename). Memory holds one module's factors at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import AdapterError
+from ..fileio import atomic_text_writer
+from .merge import Method, combine, merged_rank
+from .peft_format import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    Adapter,
+    check_compatible,
+    config_path_for,
+    load_adapter,
+    output_config,
+)
+from .safetensors_io import OutputTensor, open_tensors, write_safetensors
+
+OUTPUT_DTYPES = {"float16": "F16", "bfloat16": "BF16", "float32": "F32"}
+
+
+def resolve_weights(
+    count: int,
+    weights: Sequence[float] | None = None,
+    success_rates: Sequence[float] | None = None,
+) -> list[float]:
+    """The seed's rules: explicit weights as given; success rates -> s_i / sum(s); else equal."""
+    if weights is not None and success_rates is not None:
+        raise AdapterError("give either --weights or --success-rates, not both")
+    if success_rates is not None:
+        _check_count("success rates", success_rates, count)
+        for rate in success_rates:
+            if not math.isfinite(rate) or rate < 0:
+                raise AdapterError(f"success rate {rate} is not a non-negative number")
+        total = math.fsum(success_rates)
+        if total == 0:
+            raise AdapterError("all success rates are 0; at least one must be positive")
+        return [rate / total for rate in success_rates]
+    if weights is not None:
+        _check_count("weights", weights, count)
+        if not all(math.isfinite(w) for w in weights):
+            raise AdapterError(f"weights must be finite numbers, got {list(weights)}")
+        if not any(weights):
+            raise AdapterError("all weights are 0; at least one must be non-zero")
+        return list(weights)
+    return [1.0 / count] * count
+
+
+def _check_count(what: str, values: Sequence[float], count: int) -> None:
+    if len(values) != count:
+        raise AdapterError(f"got {len(values)} {what} for {count} adapters; give one per adapter")
+
+
+@dataclass(frozen=True)
+class MergeRequest:
+    inputs: Sequence[Path]
+    output: Path
+    method: Method = Method.CAT
+    weights: Sequence[float] | None = None  # already resolved; None = equal
+    rank: int | None = None  # svd only
+    alphas: Sequence[float] | None = None  # lora_alpha of bare files (no config)
+    dtype: str | None = None  # a key of OUTPUT_DTYPES; None: the inputs' dtype
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    weights_path: Path
+    config_path: Path | None
+    method: Method
+    weights: list[float]
+    modules: int
+    ranks: list[int]  # distinct output ranks
+    svd_max_relative_error: float | None = None
+    svd_relative_error: float | None = None  # over all modules together
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _PlannedModule:
+    name: str
+    a_key: str
+    b_key: str
+    rank: int
+
+
+def output_paths(output: Path, has_config: bool) -> tuple[Path, Path | None]:
+    """A `.safetensors` output is a file (config as `<stem>.adapter_config.json`, or PEFT's
+    name beside `adapter_model.safetensors`); anything else is a PEFT folder."""
+    if output.suffix == ".safetensors":
+        return output, config_path_for(output) if has_config else None
+    return output / WEIGHTS_NAME, output / CONFIG_NAME if has_config else None
+
+
+def _validate_request(request: MergeRequest, adapters: Sequence[Adapter]) -> list[float]:
+    count = len(adapters)
+    weights = resolve_weights(count, request.weights)
+    if request.rank is not None:
+        if request.method is not Method.SVD:
+            raise AdapterError("--rank applies to --method svd only")
+        if request.rank <= 0:
+            raise AdapterError(f"--rank must be positive, got {request.rank}")
+    if request.dtype is not None and request.dtype not in OUTPUT_DTYPES:
+        raise AdapterError(f"unknown output dtype {request.dtype!r}")
+    if request.method is Method.LINEAR:
+        for name, module in adapters[0].modules.items():
+            for other in adapters[1:]:
+                if other.modules[name].rank != module.rank:
+                    raise AdapterError(
+                        f"--method linear needs equal ranks, but {name!r} has rank "
+                        f"{module.rank} in {adapters[0].weights_path} and "
+                        f"{other.modules[name].rank} in {other.weights_path}; "
+                        "use --method cat or svd"
+                    )
+    return weights
+
+
+def _output_dtype(adapters: Sequence[Adapter], key_of: Sequence[str], forced: str | None) -> str:
+    if forced is not None:
+        return OUTPUT_DTYPES[forced]
+    dtypes = {a.header.tensors[k].dtype for a, k in zip(adapters, key_of, strict=True)}
+    return dtypes.pop() if len(dtypes) == 1 else "F32"
+
+
+def merge_adapters(request: MergeRequest) -> MergeResult:
+    if not request.inputs:
+        raise AdapterError("no adapters to merge")
+    alphas = request.alphas
+    if alphas is not None and len(alphas) != len(request.inputs):
+        raise AdapterError(
+            f"got {len(alphas)} alphas for {len(request.inputs)} adapters; give one per adapter"
+        )
+    adapters = [
+        load_adapter(Path(p), alphas[i] if alphas else None) for i, p in enumerate(request.inputs)
+    ]
+    check_compatible(adapters)
+    weights = _validate_request(request, adapters)
+    with_config = [a for a in adapters if a.config is not None]
+    notes = _notes(adapters, with_config)
+
+    plan: list[_PlannedModule] = []
+    tensors: list[OutputTensor] = []
+    for name in sorted(adapters[0].modules):
+        modules = [a.modules[name] for a in adapters]
+        first = modules[0]
+        out_in = (first.out_features, first.in_features)
+        rank = merged_rank(request.method, [m.rank for m in modules], out_in, request.rank)
+        plan.append(_PlannedModule(name, first.a_key, first.b_key, rank))
+        a_dtype = _output_dtype(adapters, [m.a_key for m in modules], request.dtype)
+        b_dtype = _output_dtype(adapters, [m.b_key for m in modules], request.dtype)
+        tensors.append(OutputTensor(first.a_key, a_dtype, (rank, first.in_features)))
+        tensors.append(OutputTensor(first.b_key, b_dtype, (first.out_features, rank)))
+
+    weights_path, config_path = output_paths(request.output, bool(with_config))
+    config = (
+        output_config(with_config[0].config or {}, {m.name: m.rank for m in plan})
+        if (with_config)
+        else None
+    )
+    try:
+        weights_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AdapterError(f"cannot create {weights_path.parent}: {exc.strerror or exc}") from None
+
+    discarded, total, worst = 0.0, 0.0, 0.0
+    with ExitStack() as stack:
+        readers = [stack.enter_context(open_tensors(a.header)) for a in adapters]
+        writer = stack.enter_context(write_safetensors(weights_path, tensors, {"format": "pt"}))
+        for planned in plan:
+            modules = [a.modules[planned.name] for a in adapters]
+            factors = combine(
+                request.method,
+                [r.read(m.a_key) for r, m in zip(readers, modules, strict=True)],
+                [r.read(m.b_key) for r, m in zip(readers, modules, strict=True)],
+                weights,
+                [m.scale for m in modules],
+                rank=planned.rank,
+            )
+            writer.write(planned.a_key, factors.a)
+            writer.write(planned.b_key, factors.b)
+            discarded += factors.discarded_sq
+            total += factors.total_sq
+            if factors.total_sq > 0:
+                worst = max(worst, math.sqrt(factors.discarded_sq / factors.total_sq))
+    if config_path is not None and config is not None:
+        with atomic_text_writer(config_path) as stream:
+            json.dump(config, stream, indent=2, sort_keys=True)
+            stream.write("\n")
+
+    is_svd = request.method is Method.SVD
+    return MergeResult(
+        weights_path=weights_path,
+        config_path=config_path,
+        method=request.method,
+        weights=weights,
+        modules=len(plan),
+        ranks=sorted({m.rank for m in plan}),
+        svd_max_relative_error=worst if is_svd else None,
+        svd_relative_error=(math.sqrt(discarded / total) if total > 0 else 0.0) if is_svd else None,
+        notes=notes,
+    )
+
+
+def _notes(adapters: Sequence[Adapter], with_config: Sequence[Adapter]) -> list[str]:
+    notes: list[str] = []
+    bare = [a.label for a in adapters if a.config is None]
+    if bare and with_config:
+        notes.append(
+            f"{', '.join(bare)} had no {CONFIG_NAME}: scale taken as 1 (alpha = r) for them"
+        )
+    bases = {
+        str(a.config.get("base_model_name_or_path"))
+        for a in with_config
+        if a.config and a.config.get("base_model_name_or_path")
+    }
+    if len(bases) > 1:
+        notes.append(f"the adapters name different base models: {', '.join(sorted(bases))}")
+    return notes

@@ -1,0 +1,287 @@
+"""The safetensors format, read and written one tensor at a time.
+
+A safetensors file is an 8-byte little-endian header length N, N bytes of JSON naming each
+tensor's dtype, shape and byte range, then the raw data. We validate the whole header
+ourselves before reading any data (size limit, dtypes, offsets in range, no overlap), never
+fall back to pickle, and read each tensor with one `readinto`, so that memory holds one
+tensor at a time rather than the files. bfloat16 has no NumPy dtype: it is read as uint16 and
+widened to float32 (and narrowed back with round-to-nearest-even on write).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import struct
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from io import BufferedReader
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import AdapterError
+from ..fileio import atomic_writer
+
+# safetensors' own reader refuses larger headers; a hostile file must not make us parse more.
+MAX_HEADER_BYTES = 100_000_000
+_HEADER_ALIGNMENT = 8
+
+# dtype name in the header -> (storage dtype, item size). BF16 is stored as uint16 bits.
+_STORAGE: dict[str, npt.DTypeLike] = {
+    "F16": np.float16,
+    "BF16": np.uint16,
+    "F32": np.float32,
+    "F64": np.float64,
+}
+SUPPORTED_DTYPES = tuple(_STORAGE)
+
+FloatArray = npt.NDArray[np.floating[Any]]
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    start: int  # byte offsets relative to the data section
+    end: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class SafetensorsHeader:
+    path: Path
+    data_offset: int  # where the data section starts in the file
+    tensors: dict[str, TensorInfo]
+    metadata: dict[str, str]
+
+
+def _not_safetensors(path: Path, why: str) -> AdapterError:
+    return AdapterError(f"{path}: not a safetensors file ({why})")
+
+
+def _sniff_other_format(first_bytes: bytes) -> str | None:
+    if first_bytes.startswith(b"PK\x03\x04"):
+        return "it is a zip archive, e.g. a PyTorch .bin/.pt checkpoint"
+    if first_bytes[:1] == b"\x80" and first_bytes[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "it is a Python pickle, e.g. a PyTorch .bin/.pt checkpoint"
+    return None
+
+
+def read_header(path: Path) -> SafetensorsHeader:
+    """Parse and validate a file's header; AdapterError naming the file (and tensor) if not."""
+    try:
+        with open(path, "rb") as stream:
+            file_size = stream.seek(0, 2)
+            stream.seek(0)
+            prefix = stream.read(8)
+            if len(prefix) < 8:
+                raise _not_safetensors(path, f"only {file_size} bytes long")
+            (header_len,) = struct.unpack("<Q", prefix)
+            if header_len > MAX_HEADER_BYTES:
+                other = _sniff_other_format(prefix)
+                if other:
+                    raise _not_safetensors(path, other + "; convert it to safetensors first")
+                raise AdapterError(
+                    f"{path}: safetensors header too large "
+                    f"({header_len} bytes; the limit is {MAX_HEADER_BYTES})"
+                )
+            if 8 + header_len > file_size:
+                raise _not_safetensors(
+                    path, f"header of {header_len} bytes runs past the end of the file"
+                )
+            raw = stream.read(header_len)
+    except IsADirectoryError:
+        raise AdapterError(f"{path}: is a folder without adapter_model.safetensors in it") from None
+    except FileNotFoundError:
+        raise AdapterError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise AdapterError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _not_safetensors(path, "its header is not JSON") from None
+    if not isinstance(header, dict):
+        raise _not_safetensors(path, "its header is not a JSON object")
+    data_offset = 8 + header_len
+    return SafetensorsHeader(
+        path=path,
+        data_offset=data_offset,
+        tensors=_parse_entries(path, header, file_size - data_offset),
+        metadata=_parse_metadata(path, header.pop("__metadata__", None)),
+    )
+
+
+def _parse_metadata(path: Path, metadata: object) -> dict[str, str]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise _not_safetensors(path, "__metadata__ must map strings to strings")
+    return dict(metadata)
+
+
+def _parse_entries(path: Path, header: dict[str, Any], data_size: int) -> dict[str, TensorInfo]:
+    tensors: dict[str, TensorInfo] = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        where = f"{path}: tensor {name!r}"
+        if not isinstance(entry, dict):
+            raise AdapterError(f"{where}: header entry is not an object")
+        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        if dtype not in _STORAGE:
+            raise AdapterError(
+                f"{where}: unsupported dtype {dtype} (supported: {', '.join(SUPPORTED_DTYPES)})"
+            )
+        if not isinstance(shape, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+        ):
+            raise AdapterError(f"{where}: invalid shape {shape!r}")
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        ):
+            raise AdapterError(f"{where}: invalid data_offsets {offsets!r}")
+        start, end = offsets
+        expected = math.prod(shape) * np.dtype(_STORAGE[dtype]).itemsize
+        if not 0 <= start <= end or end - start != expected:
+            raise AdapterError(
+                f"{where}: data_offsets {offsets} do not fit shape {shape} of {dtype}"
+            )
+        if end > data_size:
+            raise AdapterError(f"{where}: data runs past the end of the file (truncated?)")
+        tensors[name] = TensorInfo(name, dtype, tuple(shape), start, end)
+    ordered = sorted(tensors.values(), key=lambda t: (t.start, t.end))
+    for before, after in itertools.pairwise(ordered):
+        if after.start < before.end:
+            raise AdapterError(
+                f"{path}: tensors {before.name!r} and {after.name!r} overlap in the file"
+            )
+    return tensors
+
+
+class TensorReader:
+    """Reads validated tensors from one open file, widened to float32 (float64 stays)."""
+
+    def __init__(self, header: SafetensorsHeader, stream: BufferedReader) -> None:
+        self.header = header
+        self._stream = stream
+
+    def read(self, name: str) -> FloatArray:
+        info = self.header.tensors[name]
+        raw = np.empty(info.nbytes, dtype=np.uint8)
+        self._stream.seek(self.header.data_offset + info.start)
+        if self._stream.readinto(raw.data) != info.nbytes:
+            raise AdapterError(f"{self.header.path}: tensor {name!r} is truncated")
+        array = decode(raw, info.dtype).reshape(info.shape)
+        if not np.isfinite(array).all():
+            raise AdapterError(f"{self.header.path}: tensor {name!r} contains NaN or Inf values")
+        return array
+
+
+@contextmanager
+def open_tensors(header: SafetensorsHeader) -> Iterator[TensorReader]:
+    try:
+        stream = open(header.path, "rb")  # noqa: SIM115 - closed below, after the merge
+    except OSError as exc:
+        raise AdapterError(f"{header.path}: cannot read: {exc.strerror or exc}") from None
+    with stream:
+        yield TensorReader(header, stream)
+
+
+def decode(raw: npt.NDArray[np.uint8], dtype: str) -> FloatArray:
+    """Raw little-endian bytes of `dtype` -> float32 (float64 for F64)."""
+    if dtype == "BF16":
+        bits = raw.view("<u2").astype(np.uint32) << 16
+        return bits.view(np.float32)
+    storage = np.dtype(_STORAGE[dtype]).newbyteorder("<")
+    values = raw.view(storage)
+    return values if dtype == "F64" else values.astype(np.float32)
+
+
+def encode(array: FloatArray, dtype: str) -> npt.NDArray[Any]:
+    """float array -> little-endian storage array of `dtype` (bfloat16: round to nearest even)."""
+    if dtype == "BF16":
+        bits = np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)
+        rounded = bits + (np.uint32(0x7FFF) + ((bits >> 16) & np.uint32(1)))
+        return (rounded >> 16).astype("<u2")
+    return np.ascontiguousarray(array, dtype=np.dtype(_STORAGE[dtype]).newbyteorder("<"))
+
+
+def finite_after_encoding(stored: npt.NDArray[Any], dtype: str) -> bool:
+    if dtype == "BF16":
+        return bool(((stored & 0x7F80) != 0x7F80).all())
+    return bool(np.isfinite(stored).all())
+
+
+@dataclass(frozen=True)
+class OutputTensor:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+
+
+class StreamingWriter:
+    """Writes a safetensors file whose header is known up front, then each tensor in order."""
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        tensors: Sequence[OutputTensor],
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        self._stream = stream
+        self._pending = list(reversed(tensors))
+        header: dict[str, Any] = {"__metadata__": dict(metadata)} if metadata else {}
+        offset = 0
+        for tensor in tensors:
+            size = math.prod(tensor.shape) * np.dtype(_STORAGE[tensor.dtype]).itemsize
+            header[tensor.name] = {
+                "dtype": tensor.dtype,
+                "shape": list(tensor.shape),
+                "data_offsets": [offset, offset + size],
+            }
+            offset += size
+        encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
+        # Pad with spaces so that the data section starts 8-byte aligned, as safetensors does.
+        encoded += b" " * (-len(encoded) % _HEADER_ALIGNMENT)
+        stream.write(struct.pack("<Q", len(encoded)))
+        stream.write(encoded)
+
+    def write(self, name: str, array: FloatArray) -> None:
+        expected = self._pending.pop()
+        if name != expected.name or tuple(array.shape) != expected.shape:
+            raise AssertionError(f"writer expected {expected}, got {name} {array.shape}")
+        stored = encode(array, expected.dtype)
+        if not finite_after_encoding(stored, expected.dtype):
+            raise AdapterError(
+                f"merged tensor {name!r} overflows {expected.dtype}; "
+                "choose a wider output with --dtype float32"
+            )
+        self._stream.write(stored.data.cast("B"))
+
+    def finish(self) -> None:
+        if self._pending:
+            raise AssertionError(f"{len(self._pending)} tensors were not written")
+
+
+@contextmanager
+def write_safetensors(
+    path: Path, tensors: Sequence[OutputTensor], metadata: Mapping[str, str] | None = None
+) -> Iterator[StreamingWriter]:
+    """Atomic: the file appears complete, or not at all (a failure leaves the old one)."""
+    with atomic_writer(path) as stream:
+        writer = StreamingWriter(stream, tensors, metadata)
+        yield writer
+        writer.finish()

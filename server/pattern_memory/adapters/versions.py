@@ -1,0 +1,308 @@
+"""The local registry of merged adapter versions, and which one is active.
+
+Layout of a registry folder (by default `adapters/` beside the merge's output):
+
+    adapters/
+      versions/<name>/adapter_model.safetensors   the version's own copy (a hard link when the
+      versions/<name>/adapter_config.json          file system allows, so no bytes are copied)
+      versions/<name>/version.json                 the record (the seed's fields and more)
+      active.json                                  {"active": name, "history": [older names]}
+      active -> versions/<name>                    a PEFT folder: load the active adapter here
+      merged.safetensors -> versions/<name>/adapter_model.safetensors   (the seed's path)
+
+A version folder is assembled under a temporary name and renamed into place, and active.json
+and the links are replaced atomically, so a crash never leaves a half version or a dangling
+pointer. Every change holds an exclusive lock on the registry (several processes, e.g. the
+team server and a terminal, may share it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import AdapterError
+from ..fileio import atomic_text_writer, atomic_writer
+from .peft_format import CONFIG_NAME, WEIGHTS_NAME, resolve_input
+
+VERSIONS_DIR = "versions"
+RECORD_NAME = "version.json"
+ACTIVE_FILE = "active.json"
+ACTIVE_LINK = "active"
+MERGED_LINK = "merged.safetensors"
+_VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class VersionNotFoundError(AdapterError):
+    """A version name that the registry does not hold."""
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    version_name: str
+    adapter_path: str  # the version's own weights file, inside the registry
+    created_by: str
+    created_at: str  # UTC, "2024-03-15T10:30:00Z"
+    parent_versions: list[str]
+    method: str
+    weights: list[float]
+    inputs: list[str]
+    input_checksums: dict[str, str]  # input -> sha256 of its weights file
+    adapter_checksum: str  # sha256 of this version's weights file
+    output_path: str = ""  # where the merge wrote it for the user
+    rank: list[int] = field(default_factory=list)
+    svd_relative_error: float | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VersionRecord:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def default_created_by() -> str:
+    """`git config user.email`, else the login name."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        email = subprocess.run(
+            ["git", "config", "user.email"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout.strip()
+        if email:
+            return email
+    with contextlib.suppress(Exception):
+        return getpass.getuser()
+    return "unknown"
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Registry:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.versions_dir = self.root / VERSIONS_DIR
+
+    # --- reading -------------------------------------------------------------------------
+
+    def versions(self) -> list[VersionRecord]:
+        """All versions, oldest first."""
+        if not self.versions_dir.is_dir():
+            return []
+        records = [
+            self._read_record(entry)
+            for entry in self.versions_dir.iterdir()
+            if (entry / RECORD_NAME).is_file()
+        ]
+        return sorted(records, key=lambda r: (r.created_at, r.version_name))
+
+    def get(self, name: str) -> VersionRecord:
+        folder = self.versions_dir / name
+        if not _VERSION_NAME.match(name) or not (folder / RECORD_NAME).is_file():
+            known = ", ".join(r.version_name for r in self.versions()) or "none yet"
+            raise VersionNotFoundError(f"no version {name!r} in {self.versions_dir} ({known})")
+        return self._read_record(folder)
+
+    def active(self) -> str | None:
+        return self._read_state()[0]
+
+    def history(self) -> list[str]:
+        return self._read_state()[1]
+
+    def version_folder(self, name: str) -> Path:
+        return self.versions_dir / name
+
+    def _read_record(self, folder: Path) -> VersionRecord:
+        path = folder / RECORD_NAME
+        try:
+            return VersionRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            raise AdapterError(f"{path}: unreadable version record ({exc})") from None
+
+    def _read_state(self) -> tuple[str | None, list[str]]:
+        path = self.root / ACTIVE_FILE
+        if not path.exists():
+            return None, []
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            active, history = state.get("active"), state.get("history", [])
+            if (active is not None and not isinstance(active, str)) or not all(
+                isinstance(h, str) for h in history
+            ):
+                raise ValueError("unexpected types")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise AdapterError(f"{path}: unreadable ({exc})") from None
+        return active, list(history)
+
+    # --- changing --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            self.versions_dir.mkdir(parents=True, exist_ok=True)
+            lock = open(self.root / ".lock", "a")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise AdapterError(f"cannot use registry {self.root}: {exc.strerror or exc}") from None
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def record(
+        self,
+        *,
+        weights_path: Path,
+        config_path: Path | None,
+        inputs: Sequence[Path],
+        method: str,
+        weights: Sequence[float],
+        ranks: Sequence[int] = (),
+        svd_relative_error: float | None = None,
+        version_name: str | None = None,
+        created_by: str | None = None,
+        activate: bool = True,
+    ) -> VersionRecord:
+        """Store a merge's output as a new version (and make it active unless told not to)."""
+        if version_name is not None and not _VERSION_NAME.match(version_name):
+            raise AdapterError(
+                f"invalid version name {version_name!r}: use letters, digits, '.', '_', '-' "
+                "(at most 100 characters, starting with a letter or digit)"
+            )
+        input_checksums = {str(p): sha256_file(resolve_input(Path(p))[0]) for p in inputs}
+        adapter_checksum = sha256_file(weights_path)
+        created = utc_now()
+        with self._locked():
+            by_checksum = {r.adapter_checksum: r.version_name for r in self.versions()}
+            parents = [by_checksum.get(input_checksums[str(p)], _label(Path(p))) for p in inputs]
+            name = version_name or self._fresh_name(created)
+            folder = self.versions_dir / name
+            if folder.exists():
+                raise AdapterError(f"version {name!r} already exists in {self.versions_dir}")
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.versions_dir))
+            try:
+                _link_or_copy(weights_path, staging / WEIGHTS_NAME)
+                if config_path is not None:
+                    _link_or_copy(config_path, staging / CONFIG_NAME)
+                record = VersionRecord(
+                    version_name=name,
+                    adapter_path=str((folder / WEIGHTS_NAME).resolve()),
+                    created_by=created_by or default_created_by(),
+                    created_at=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    parent_versions=parents,
+                    method=method,
+                    weights=list(weights),
+                    inputs=[str(p) for p in inputs],
+                    input_checksums=input_checksums,
+                    adapter_checksum=adapter_checksum,
+                    output_path=str(weights_path.resolve()),
+                    rank=list(ranks),
+                    svd_relative_error=svd_relative_error,
+                )
+                with atomic_text_writer(staging / RECORD_NAME) as stream:
+                    json.dump(asdict(record), stream, indent=2)
+                    stream.write("\n")
+                staging.chmod(0o755)
+                staging.rename(folder)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            if activate:
+                self._switch_to(name, remember_current=True)
+        return record
+
+    def activate(self, name: str) -> VersionRecord:
+        """Make `name` the active version; the one it replaces can be rolled back to."""
+        with self._locked():
+            record = self.get(name)
+            self._switch_to(name, remember_current=True)
+        return record
+
+    def rollback(self, name: str | None = None) -> VersionRecord:
+        """Go back to the previously active version, or to `name`, forgetting the versions
+        activated after it."""
+        with self._locked():
+            active, history = self._read_state()
+            if name is None:
+                if not history:
+                    raise AdapterError(
+                        f"nothing to roll back to: no version was active before "
+                        f"{active or 'now'} in {self.root}"
+                    )
+                name = history[-1]
+            record = self.get(name)
+            if name in history:
+                history = history[: len(history) - 1 - history[::-1].index(name)]
+            elif active is not None and active != name:
+                history.append(active)
+            self._write_state(name, history)
+        return record
+
+    def _switch_to(self, name: str, *, remember_current: bool) -> None:
+        active, history = self._read_state()
+        if remember_current and active is not None and active != name:
+            history.append(active)
+        self._write_state(name, history)
+
+    def _write_state(self, name: str, history: list[str]) -> None:
+        self._check_link_free(MERGED_LINK)
+        self._check_link_free(ACTIVE_LINK)
+        with atomic_text_writer(self.root / ACTIVE_FILE) as stream:
+            json.dump({"active": name, "history": history}, stream, indent=2)
+            stream.write("\n")
+        _point(self.root / ACTIVE_LINK, Path(VERSIONS_DIR) / name)
+        _point(self.root / MERGED_LINK, Path(VERSIONS_DIR) / name / WEIGHTS_NAME)
+
+    def _check_link_free(self, link_name: str) -> None:
+        link = self.root / link_name
+        if link.exists() and not link.is_symlink():
+            raise AdapterError(
+                f"{link} is a real file, not the registry's link to the active version; "
+                "move it away first"
+            )
+
+    def _fresh_name(self, when: datetime.datetime) -> str:
+        base = when.strftime("merge-%Y%m%d-%H%M%S")
+        name, counter = base, 1
+        while (self.versions_dir / name).exists():
+            counter += 1
+            name = f"{base}-{counter}"
+        return name
+
+
+def _label(path: Path) -> str:
+    """How a plain input is named among a version's parents: its folder or file stem."""
+    weights, _ = resolve_input(path)
+    return path.name if path.is_dir() else weights.stem
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        with open(source, "rb") as src, atomic_writer(target) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _point(link: Path, target: Path) -> None:
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    os.symlink(target, temporary)
+    os.replace(temporary, link)
