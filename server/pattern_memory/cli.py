@@ -17,7 +17,7 @@ from . import __version__
 from .errors import PatternMemoryError
 
 # One entry per capability; each module defines register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = ("memory.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("memory.commands", "adapters.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
