@@ -11,8 +11,8 @@ and decay.
   `decayAfterDays` (0: never). The clock starts when the pattern entered this memory, not at
   its commit date: an old fix learned today from history is fresh, one nobody has found
   useful for `decayAfterDays` is stale.
-- Reinforced: ranking multiplies relevance by RANK_BASE + RANK_WEIGHT * success rate, so of
-  two equally relevant patterns the one with the better record comes first.
+- Reinforced: ranking is by relevance times success rate (the expected usefulness), so each
+  "helpful" lifts a pattern above equally relevant ones with a weaker record.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ PRIOR_SUCCESSES = 4.0
 PRIOR_FAILURES = 1.0
 RETIRE_MIN_USES = 10
 RETIRE_BELOW_RATE = 0.30
-RANK_BASE = 0.75
-RANK_WEIGHT = 0.25
 
 
 class Outcome(StrEnum):
@@ -64,4 +62,4 @@ def fresh_since(decay_after_days: int, now: dt.datetime) -> str | None:
 
 
 def rank_weight(rate: float) -> float:
-    return RANK_BASE + RANK_WEIGHT * rate
+    return rate

@@ -1,17 +1,20 @@
 """Hybrid retrieval: lexical candidates (FTS5 over code tokens and message words) and vector
 candidates (cosine over the embedded lookup texts), fused into one relevance per pattern.
 
-Fusion. Every candidate from either list gets both scores: its cosine similarity to the
-query (0 when not embedded, negatives clipped) and its lexical overlap, an IDF-weighted
-Ochiai coefficient between the query's tokens and the pattern's (0..1). The relevance is
-their noisy-OR, 1 - (1 - cosine) * (1 - overlap): strong on either signal is enough, both
-add up, and it stays in 0..1. Rank-based fusion (RRF) would rank as well but gives no
-absolute number that the `similarity` threshold could mean anything against; this score is
-what `SearchHit.score` reports and what `similarity` is compared with.
+Fusion. Every candidate from either list gets both scores: its semantic relevance and its
+lexical overlap, an IDF-weighted Ochiai coefficient between the query's tokens and the
+pattern's (0..1). The semantic relevance is the cosine similarity rescaled to the model's
+range: MiniLM puts unrelated texts at about 0.1-0.2 and a problem and the description of
+its fix at about 0.35-0.6, so cosine COSINE_FLOOR maps to 0 and COSINE_CEILING to 1
+(clipped). The relevance is their noisy-OR, 1 - (1 - semantic) * (1 - overlap): strong on
+either signal is enough, both add up, and it stays in 0..1. Rank-based fusion (RRF) would
+rank as well but gives no absolute number that the `similarity` threshold could mean
+anything against; this score is what `SearchHit.score` reports and what `similarity` is
+compared with.
 
-Ranking: relevance times the lifecycle's reinforcement weight (a better success record ranks
-higher). Filters (scope, retired, decay, success rate, problem type) are applied to the
-candidates in SQL; then the threshold and top k.
+Ranking: relevance times the success rate (a better record ranks higher; lifecycle.py).
+Filters (scope, retired, decay, success rate, problem type) are applied to the candidates
+in SQL; then the threshold and top k.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from .types import SearchHit, StoredPattern
 from .vectors import FloatArray, VectorIndex
 
 CANDIDATES = 100
+COSINE_FLOOR = 0.15
+COSINE_CEILING = 0.55
 MAX_QUERY_TOKENS = 256
 ALL_COLUMNS = ("before", "after", "message")
 CODE_COLUMNS = ("before",)
@@ -45,6 +50,10 @@ class Query:
 
 def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(code_tokens(text)))[:MAX_QUERY_TOKENS]
+
+
+def semantic_relevance(cosine: float) -> float:
+    return min(1.0, max(0.0, (cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR)))
 
 
 class HybridSearch:
@@ -73,17 +82,21 @@ class HybridSearch:
             return []
         overlap = self._overlaps(terms, list(stored), columns)
         cosine = self._index.similarities(vector, stored) if vector is not None else {}
-        ranked: list[tuple[float, float, StoredPattern]] = []
+        ranked: list[tuple[float, float, float, StoredPattern]] = []
         for row_id, item in stored.items():
-            similarity = max(0.0, min(1.0, cosine.get(row_id, 0.0)))
-            relevance = 1.0 - (1.0 - similarity) * (1.0 - overlap.get(row_id, 0.0))
+            raw_cosine = cosine.get(row_id, COSINE_FLOOR)
+            lexical = overlap.get(row_id, 0.0)
+            relevance = 1.0 - (1.0 - semantic_relevance(raw_cosine)) * (1.0 - lexical)
             if relevance < query.similarity:
                 continue
-            ranked.append((relevance * rank_weight(item.success_rate), relevance, item))
-        ranked.sort(key=lambda r: (-r[0], r[2].pattern.pattern_id))
+            # Ties (e.g. two matches past COSINE_CEILING) go to the closer raw match.
+            ranked.append(
+                (relevance * rank_weight(item.success_rate), raw_cosine + lexical, relevance, item)
+            )
+        ranked.sort(key=lambda r: (-r[0], -r[1], r[3].pattern.pattern_id))
         hits: list[SearchHit] = []
         seen: set[str] = set()
-        for _key, relevance, item in ranked:
+        for _key, _tie, relevance, item in ranked:
             if item.pattern.solution_hash in seen:
                 continue  # the same change visible twice (own and team copy)
             seen.add(item.pattern.solution_hash)

@@ -69,6 +69,9 @@ class PatternMemory:
 
             embedder = load_embedder()
         store = PatternStore(Database(settings.db_path))
+        if not store.vector_index_consistent():
+            # Vectors were added by a process that could not load sqlite-vec.
+            store.rebuild_vector_table()
         return cls(settings, store, embedder, clock=clock)
 
     def close(self) -> None:

@@ -434,6 +434,31 @@ class PatternStore:
             if model_id is not None and dim is not None:
                 self._ensure_vector_table(c, model_id, dim)
 
+    def rebuild_vector_table(self) -> int:
+        """Recreate the sqlite-vec table from the patterns' cached vectors; returns how many
+        it holds. (No-op without the extension: the cache is then the index.)"""
+        if not self.db.vec_available:
+            return 0
+        with self.db.atomic() as c:
+            meta = dict(
+                _row(r)
+                for r in c.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('vector_model', 'vector_dim')"
+                )
+            )
+            if "vector_model" not in meta:
+                return 0
+            c.execute(f"DROP TABLE IF EXISTS {VECTOR_TABLE}")
+            self._ensure_vector_table(c, meta["vector_model"], int(meta["vector_dim"]))
+            c.execute(
+                f"INSERT INTO {VECTOR_TABLE} (rowid, embedding) SELECT p.id, c.vector "
+                "FROM patterns p JOIN embedding_cache c ON c.model_id = ? "
+                "AND c.text_hash = p.lookup_hash WHERE p.vector_seq IS NOT NULL",
+                (meta["vector_model"],),
+            )
+            self._bump(c, "vector_epoch")
+            return int(_row(c.execute(f"SELECT count(*) FROM {VECTOR_TABLE}").fetchall()[0])[0])
+
     def vector_index_consistent(self) -> bool:
         """False when the sqlite-vec table lacks vectors that the patterns say exist (e.g.
         written by a process that could not load the extension)."""

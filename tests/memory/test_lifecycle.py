@@ -1,0 +1,148 @@
+"""The seed's lifecycle: outcomes, success rate with a prior, retirement, decay, reinforcement."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from memory_samples import FIXES, Clock, make_pattern
+
+from pattern_memory.errors import InputError
+from pattern_memory.memory.embedder import FastEmbedEmbedder
+from pattern_memory.memory.lifecycle import should_retire, success_rate
+from pattern_memory.memory.service import PatternMemory
+from pattern_memory.memory.types import Outcome
+from pattern_memory.settings import Settings
+
+ZERO_DIVISION = "ZeroDivisionError when the list is empty"
+
+
+def _code_query(memory: PatternMemory) -> list[str]:
+    return [h.stored.pattern.pattern_id for h in memory.search_code("sum(values) / len(values)")]
+
+
+def test_a_new_pattern_gets_the_prior_and_is_surfaced(memory: PatternMemory) -> None:
+    [pattern_id] = memory.add_patterns([FIXES[7]])
+    stored = memory.get(pattern_id)
+    assert stored is not None
+    assert (stored.uses, stored.success_count, stored.failure_count) == (0, 0, 0)
+    assert stored.success_rate == pytest.approx(0.8)
+    assert stored.success_rate >= memory.settings.min_success_rate
+    assert memory.search(ZERO_DIVISION)[0].stored.pattern.pattern_id == pattern_id
+
+
+def test_outcomes_update_counts_rate_feedback_and_last_used(memory: PatternMemory) -> None:
+    [pattern_id] = memory.add_patterns([FIXES[7]])
+    memory.record_outcome(pattern_id, Outcome.APPLIED)
+    memory.record_outcome(pattern_id, Outcome.HELPFUL)
+    stored = memory.record_outcome(pattern_id, Outcome.NOT_HELPFUL)
+    assert (stored.uses, stored.success_count, stored.failure_count) == (3, 2, 1)
+    assert stored.success_rate == pytest.approx((2 + 4) / (3 + 5))
+    assert stored.last_used is not None
+    assert [o for o, _ in memory.store.feedback(pattern_id)] == [
+        "applied",
+        "helpful",
+        "not_helpful",
+    ]
+    with pytest.raises(InputError, match="no pattern"):
+        memory.record_outcome("0000000000000000", Outcome.HELPFUL)
+
+
+def test_min_success_rate_hides_patterns_that_did_not_help(memory: PatternMemory) -> None:
+    [pattern_id] = memory.add_patterns([FIXES[7]])
+    memory.record_outcome(pattern_id, Outcome.NOT_HELPFUL)
+    assert _code_query(memory) == [pattern_id]  # 4/6 = 0.67: still above 0.6
+    memory.record_outcome(pattern_id, Outcome.NOT_HELPFUL)
+    assert _code_query(memory) == []  # 4/7 = 0.57
+    assert memory.search(ZERO_DIVISION) == []
+    memory.record_outcome(pattern_id, Outcome.HELPFUL)
+    assert _code_query(memory) == [pattern_id]  # 5/8 = 0.625
+
+
+def test_retirement_is_below_30_percent_over_10_or_more_uses() -> None:
+    assert not should_retire(successes=0, uses=9)
+    assert should_retire(successes=2, uses=10)
+    assert not should_retire(successes=3, uses=10)
+    assert should_retire(successes=3, uses=11)
+    assert success_rate(0, 0) == pytest.approx(0.8)
+
+
+def test_a_retired_pattern_is_never_surfaced_again(
+    settings: Settings, embedder: FastEmbedEmbedder
+) -> None:
+    # minSuccessRate 0 isolates the retirement rule from the rate filter.
+    memory = PatternMemory.open(dataclasses.replace(settings, min_success_rate=0.0), embedder)
+    try:
+        [pattern_id] = memory.add_patterns([FIXES[7]])
+        for outcome in [Outcome.HELPFUL] * 2 + [Outcome.NOT_HELPFUL] * 7:
+            stored = memory.record_outcome(pattern_id, outcome)
+        assert stored.uses == 9 and not stored.retired
+        assert _code_query(memory) == [pattern_id]
+        stored = memory.record_outcome(pattern_id, Outcome.NOT_HELPFUL)
+        assert stored.uses == 10 and stored.retired  # 2/10 = 20 %
+        assert _code_query(memory) == []
+        assert memory.search(ZERO_DIVISION) == []
+        # Retired is final: later successes do not bring it back.
+        for _ in range(10):
+            stored = memory.record_outcome(pattern_id, Outcome.HELPFUL)
+        assert stored.retired
+        assert _code_query(memory) == []
+        assert memory.stats()["retired"] == 1
+    finally:
+        memory.close()
+
+
+def test_patterns_decay_after_decay_after_days_without_use(
+    settings: Settings, embedder: FastEmbedEmbedder
+) -> None:
+    clock = Clock(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    memory = PatternMemory.open(settings, embedder, clock=clock)
+    never = PatternMemory.open(
+        dataclasses.replace(settings, decay_after_days=0), embedder, clock=clock
+    )
+    try:
+        [stale, used] = memory.add_patterns([FIXES[7], FIXES[0]])
+        clock.advance(80)
+        memory.record_outcome(used, Outcome.HELPFUL)  # reinforced on day 80
+        clock.advance(10)  # day 90: both still fresh
+        assert _code_query(memory) == [stale]
+        clock.advance(1.5)  # day 91.5: the unused one decayed, the reinforced one not
+        assert _code_query(memory) == []
+        assert memory.search(ZERO_DIVISION) == []
+        assert (
+            memory.search("crash when the config file is missing")[0].stored.pattern.pattern_id
+            == used
+        )
+        # decayAfterDays 0: never decays.
+        assert _code_query(never) == [stale]
+        # Decay hides, it does not delete.
+        assert memory.get(stale) is not None
+    finally:
+        memory.close()
+        never.close()
+
+
+def test_reinforced_patterns_rank_higher(memory: PatternMemory) -> None:
+    first = make_pattern(
+        "Guard against empty input in mean",
+        "def mean(values):\n    return sum(values) / len(values)",
+        "def mean(values):\n    return sum(values) / len(values) if values else 0.0",
+    )
+    second = make_pattern(
+        "Avoid division by zero in mean",
+        "def mean(values):\n    total = sum(values)\n    return total / len(values)",
+        "def mean(values):\n    total = sum(values)\n    return total / max(len(values), 1)",
+    )
+    ids = memory.add_patterns([first, second])
+    before = [
+        h.stored.pattern.pattern_id for h in memory.search_code("return sum(values) / len(values)")
+    ]
+    loser = before[-1]
+    for _ in range(5):
+        memory.record_outcome(loser, Outcome.HELPFUL)
+    after = [
+        h.stored.pattern.pattern_id for h in memory.search_code("return sum(values) / len(values)")
+    ]
+    assert sorted(before) == sorted(ids)
+    assert after[0] == loser
