@@ -82,14 +82,16 @@ def read_header(path: Path) -> SafetensorsHeader:
         with open(path, "rb") as stream:
             file_size = stream.seek(0, 2)
             stream.seek(0)
-            prefix = stream.read(8)
-            if len(prefix) < 8:
+            prefix = stream.read(9)
+            if len(prefix) < 9:
                 raise _not_safetensors(path, f"only {file_size} bytes long")
-            (header_len,) = struct.unpack("<Q", prefix)
+            other = _sniff_other_format(prefix)
+            if other:
+                raise _not_safetensors(path, other + "; convert it to safetensors first")
+            if prefix[8:9] != b"{":
+                raise _not_safetensors(path, "no JSON header after the 8-byte length")
+            (header_len,) = struct.unpack("<Q", prefix[:8])
             if header_len > MAX_HEADER_BYTES:
-                other = _sniff_other_format(prefix)
-                if other:
-                    raise _not_safetensors(path, other + "; convert it to safetensors first")
                 raise AdapterError(
                     f"{path}: safetensors header too large "
                     f"({header_len} bytes; the limit is {MAX_HEADER_BYTES})"
@@ -98,6 +100,7 @@ def read_header(path: Path) -> SafetensorsHeader:
                 raise _not_safetensors(
                     path, f"header of {header_len} bytes runs past the end of the file"
                 )
+            stream.seek(8)
             raw = stream.read(header_len)
     except IsADirectoryError:
         raise AdapterError(f"{path}: is a folder without adapter_model.safetensors in it") from None
@@ -216,7 +219,8 @@ def encode(array: FloatArray, dtype: str) -> npt.NDArray[Any]:
         bits = np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)
         rounded = bits + (np.uint32(0x7FFF) + ((bits >> 16) & np.uint32(1)))
         return (rounded >> 16).astype("<u2")
-    return np.ascontiguousarray(array, dtype=np.dtype(_STORAGE[dtype]).newbyteorder("<"))
+    with np.errstate(over="ignore"):  # overflow is reported by finite_after_encoding
+        return np.ascontiguousarray(array, dtype=np.dtype(_STORAGE[dtype]).newbyteorder("<"))
 
 
 def finite_after_encoding(stored: npt.NDArray[Any], dtype: str) -> bool:
