@@ -17,7 +17,12 @@ from . import __version__
 from .errors import PatternMemoryError
 
 # One entry per capability; each module defines register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = ("memory.commands", "adapters.commands")
+COMMAND_MODULES: tuple[str, ...] = (
+    "mining.commands",
+    "memory.commands",
+    "lsp.commands",
+    "adapters.commands",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

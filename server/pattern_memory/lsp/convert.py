@@ -1,0 +1,105 @@
+"""Domain values <-> lsprotocol: offsets to positions, severities, pattern summaries."""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+from pathlib import PurePosixPath
+
+from lsprotocol import types
+from pygls.workspace.position_codec import PositionCodec
+
+from ..memory.types import StoredPattern
+from ..settings import DiagnosticSeverity
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+SEVERITIES = {
+    DiagnosticSeverity.ERROR: types.DiagnosticSeverity.Error,
+    DiagnosticSeverity.WARNING: types.DiagnosticSeverity.Warning,
+    DiagnosticSeverity.INFORMATION: types.DiagnosticSeverity.Information,
+    DiagnosticSeverity.HINT: types.DiagnosticSeverity.Hint,
+}
+
+_SUFFIX_LANGUAGES = {
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".tsx": "typescript",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".rb": "ruby",
+    ".c": "c",
+    ".h": "c",
+    ".cpp": "cpp",
+    ".sh": "shell",
+}
+
+
+def document_language(uri: str, language_id: str | None) -> str:
+    if language_id:
+        return language_id
+    return _SUFFIX_LANGUAGES.get(PurePosixPath(uri).suffix.lower(), "")
+
+
+class LineIndex:
+    """Offsets in a text to LSP positions in the client's encoding (UTF-16 by default).
+    Line breaks are the protocol's: \\n, \\r\\n and \\r."""
+
+    def __init__(self, text: str, codec: PositionCodec) -> None:
+        self.text = text
+        self.codec = codec
+        self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+    def position(self, offset: int) -> types.Position:
+        line = bisect.bisect_right(self.starts, offset) - 1
+        start = self.starts[line]
+        return types.Position(line, self.codec.client_num_units(self.text[start:offset]))
+
+    def range(self, start: int, end: int) -> types.Range:
+        return types.Range(self.position(start), self.position(end))
+
+
+def contains(outer: types.Range, position: types.Position) -> bool:
+    at = (position.line, position.character)
+    return (outer.start.line, outer.start.character) <= at <= (outer.end.line, outer.end.character)
+
+
+def overlaps(a: types.Range, b: types.Range) -> bool:
+    a_start, a_end = (a.start.line, a.start.character), (a.end.line, a.end.character)
+    b_start, b_end = (b.start.line, b.start.character), (b.end.line, b.end.character)
+    return a_start <= b_end and b_start <= a_end
+
+
+def subject(message: str) -> str:
+    """The first line of a commit message."""
+    return message.strip().split("\n", 1)[0].strip() or "(no message)"
+
+
+def change_diff(before: str, after: str) -> str:
+    lines = difflib.unified_diff(before.split("\n"), after.split("\n"), lineterm="", n=3)
+    return "\n".join(line for line in lines if not line.startswith(("---", "+++")))
+
+
+def pattern_markdown(stored: StoredPattern) -> str:
+    """The hover text: what was learned, from whom and when, how well it worked."""
+    pattern = stored.pattern
+    fence = "````" if "```" in pattern.before_code + pattern.after_code else "```"
+    details = [
+        f"**Learned fix** `{pattern.pattern_id}`",
+        "",
+        pattern.commit_msg.strip() or "(no message)",
+        "",
+        f"- date: {pattern.date}",
+        f"- author: {pattern.author}",
+        f"- confidence: {pattern.confidence:.2f}",
+        f"- success rate: {stored.success_rate:.0%} over {stored.uses} uses",
+    ]
+    if pattern.file_path:
+        details.append(f"- learned in: `{pattern.file_path}`")
+    details += ["", f"{fence}diff", change_diff(pattern.before_code, pattern.after_code), fence]
+    return "\n".join(details)

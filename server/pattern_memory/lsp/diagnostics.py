@@ -1,0 +1,51 @@
+"""Diagnostics on code that resembles the before-code of a learned bug fix."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from .convert import SEVERITIES
+
+if TYPE_CHECKING:
+    from .analysis import DocumentResult
+    from .fixes import FoundFix
+    from .server import PatternMemoryServer
+
+SOURCE = "pattern-memory"
+CODE = "learned-fix"
+MAX_MESSAGE_CHARS = 1000
+
+
+def to_diagnostic(fix: FoundFix, severity: types.DiagnosticSeverity) -> types.Diagnostic:
+    message = fix.stored.pattern.commit_msg.strip() or "(no message)"
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + "…"
+    return types.Diagnostic(
+        range=fix.range,
+        message=message,
+        severity=severity,
+        source=SOURCE,
+        code=CODE,
+        data={"patternId": fix.pattern_id},
+    )
+
+
+def publish_diagnostics(server: PatternMemoryServer, result: DocumentResult) -> None:
+    settings = server.settings
+    diagnostics = []
+    if settings.diagnostics:
+        severity = SEVERITIES[settings.diagnostic_severity]
+        diagnostics = [to_diagnostic(fix, severity) for fix in result.fixes]
+    server.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(
+            uri=result.uri, version=result.version, diagnostics=diagnostics
+        )
+    )
+
+
+def clear_diagnostics(server: PatternMemoryServer, uri: str) -> None:
+    server.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+    )

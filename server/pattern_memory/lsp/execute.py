@@ -1,0 +1,169 @@
+"""`workspace/executeCommand`: index, search, forge, inject, feedback, stats.
+
+Every command validates its arguments (see arguments.py) and runs its work in a worker
+thread; a command cancelled with `$/cancelRequest` before it starts does nothing, and one
+cancelled while indexing stops at the next commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pygls.exceptions import (
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcRequestCancelled,
+)
+
+from ..errors import InputError, PatternMemoryError
+from ..memory.service import PatternMemory
+from ..memory.types import Outcome, SearchHit, StoredPattern
+from .arguments import Arg, parse_arguments
+from .server import PatternMemoryServer, RequestCancelled
+
+INDEX_WORKSPACE = "patternMemory.indexWorkspace"
+SEARCH = "patternMemory.search"
+FORGE = "patternMemory.forge"
+INJECT_BLOCK = "patternMemory.injectBlock"
+FEEDBACK = "patternMemory.feedback"
+STATS = "patternMemory.stats"
+
+MAX_TEXT_CHARS = 1_000_000
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values from dataclasses, enums, paths and counters."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def pattern_summary(stored: StoredPattern) -> dict[str, Any]:
+    pattern = stored.pattern
+    return {
+        "patternId": pattern.pattern_id,
+        "problemType": pattern.problem_type.value,
+        "commitMsg": pattern.commit_msg,
+        "author": pattern.author,
+        "date": pattern.date,
+        "confidence": pattern.confidence,
+        "successRate": round(stored.success_rate, 4),
+        "uses": stored.uses,
+        "filePath": pattern.file_path,
+        "beforeCode": pattern.before_code,
+        "afterCode": pattern.after_code,
+    }
+
+
+def _hit(hit: SearchHit) -> dict[str, Any]:
+    return {"score": round(hit.score, 4), **pattern_summary(hit.stored)}
+
+
+def _check_size(command: str, name: str, text: str) -> None:
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(
+            f"{command}: argument {name!r} is {len(text):,} characters, "
+            f"over the limit of {MAX_TEXT_CHARS:,}"
+        )
+
+
+Handler = Callable[[PatternMemoryServer, dict[str, Any]], Awaitable[Any]]
+
+
+def _command(
+    server: PatternMemoryServer, name: str, spec: list[Arg]
+) -> Callable[[Handler], Handler]:
+    """Register `name`: arguments parsed against `spec`, our failures turned into JSON-RPC
+    errors that carry one clear message."""
+
+    def decorate(handler: Handler) -> Handler:
+        async def run(ls: PatternMemoryServer, *args: Any) -> Any:
+            try:
+                return await handler(ls, parse_arguments(name, args, spec))
+            except RequestCancelled:
+                raise JsonRpcRequestCancelled(message=f"{name}: cancelled") from None
+            except InputError as exc:
+                raise JsonRpcInvalidParams(message=str(exc)) from None
+            except PatternMemoryError as exc:
+                raise JsonRpcInternalError(message=f"{name}: {exc}") from None
+
+        server.command(name)(run)
+        return handler
+
+    return decorate
+
+
+async def _in_worker(
+    ls: PatternMemoryServer, work: Callable[[PatternMemory, threading.Event], Any]
+) -> Any:
+    memory = await ls.require_memory()
+    return await ls.run_request(lambda cancelled: work(memory, cancelled))
+
+
+def register(server: PatternMemoryServer) -> None:
+    @_command(server, INDEX_WORKSPACE, [Arg("path", str, required=False)])
+    async def index_workspace(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+        root = Path(args["path"]) if "path" in args else ls.workspace_root
+        if root is None:
+            raise InputError(f"{INDEX_WORKSPACE}: no workspace folder; pass a 'path'")
+        msg_id = ls.protocol.msg_id
+        cancelled = ls.requests.register(msg_id)
+        try:
+            report = await ls.indexer.index(root, cancelled)
+        finally:
+            ls.requests.discard(msg_id)
+        if report.cancelled:
+            raise RequestCancelled
+        return jsonable(report)
+
+    @_command(server, SEARCH, [Arg("text", str), Arg("k", int, False, 1, 100)])
+    async def search(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+        _check_size(SEARCH, "text", args["text"])
+        return await _in_worker(
+            ls, lambda memory, _: [_hit(h) for h in memory.search(args["text"], k=args.get("k"))]
+        )
+
+    @_command(server, FORGE, [Arg("response", str), Arg("request", str, required=False)])
+    async def forge(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+        for name in ("response", "request"):
+            _check_size(FORGE, name, args.get(name, ""))
+        from ..assist.forge import forge_patterns
+
+        ids = await _in_worker(
+            ls, lambda memory, _: forge_patterns(memory, args["response"], args.get("request"))
+        )
+        if ids:
+            ls.analysis.refresh_all()
+        return ids
+
+    @_command(server, INJECT_BLOCK, [Arg("query", str)])
+    async def inject_block(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+        _check_size(INJECT_BLOCK, "query", args["query"])
+        from ..assist.inject import build_injection_block
+
+        return await _in_worker(ls, lambda memory, _: build_injection_block(memory, args["query"]))
+
+    @_command(server, FEEDBACK, [Arg("patternId", str), Arg("outcome", Outcome)])
+    async def feedback(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+        def work(memory: PatternMemory, _: threading.Event) -> dict[str, Any]:
+            stored = memory.record_outcome(args["patternId"], args["outcome"])
+            return {**pattern_summary(stored), "retired": stored.retired}
+
+        return await _in_worker(ls, work)
+
+    @_command(server, STATS, [])
+    async def stats(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+        return await _in_worker(ls, lambda memory, _: jsonable(memory.stats()))

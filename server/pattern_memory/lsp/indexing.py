@@ -1,0 +1,157 @@
+"""Indexing the workspace's git history in the background, with `$/progress` reports.
+
+Runs in its own thread (the store is incremental: only new commits are mined), one run at a
+time; it stops at the next commit when cancelled by the client (the progress's cancel
+button or `$/cancelRequest` on the command) or when the server shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from ..errors import PatternMemoryError
+from ..memory.service import PatternMemory
+from ..memory.types import IndexReport
+
+if TYPE_CHECKING:
+    from .server import PatternMemoryServer
+
+logger = logging.getLogger(__name__)
+REPORT_EVERY_SECONDS = 0.25
+
+
+class ProgressReporter:
+    """Work-done progress for one indexing run, when the client supports it."""
+
+    def __init__(self, server: PatternMemoryServer) -> None:
+        self.server = server
+        self.token: str | None = None
+        self._last_report = 0.0
+
+    async def begin(self, title: str, message: str, on_cancel: threading.Event) -> None:
+        window = self.server.client_capabilities.window
+        if not (window and window.work_done_progress):
+            return
+        token = f"pattern-memory/index/{uuid.uuid4()}"
+        try:
+            await self.server.work_done_progress.create_async(token)
+        except Exception as exc:  # the client refused: index without a progress bar
+            logger.info("no progress bar for indexing: %s", exc)
+            return
+        self.token = token
+        cancel_future = self.server.work_done_progress.tokens.get(token)
+        if cancel_future is not None:
+            cancel_future.add_done_callback(lambda future: on_cancel.set())
+        self.server.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title=title, message=message, percentage=0, cancellable=True
+            ),
+        )
+
+    def report(self, done: int, total: int) -> None:
+        """Called from the indexing thread; throttled."""
+        now = time.monotonic()
+        if self.token is None or (now - self._last_report < REPORT_EVERY_SECONDS and done < total):
+            return
+        self._last_report = now
+        percentage = min(100, int(100 * done / total)) if total else 0
+        value = types.WorkDoneProgressReport(
+            message=f"{done}/{total} commits", percentage=percentage
+        )
+        self.server.call_soon(self.server.work_done_progress.report, self.token, value)
+
+    def end(self, message: str) -> None:
+        if self.token is not None:
+            self.server.work_done_progress.end(
+                self.token, types.WorkDoneProgressEnd(message=message)
+            )
+            self.server.work_done_progress.tokens.pop(self.token, None)
+
+
+def summary(report: IndexReport) -> str:
+    if report.cancelled:
+        return f"cancelled after {report.commits_read} commits"
+    if report.up_to_date:
+        return "up to date"
+    return f"{report.commits_read} commits read, {report.patterns_added} new patterns"
+
+
+class BackgroundIndexer:
+    def __init__(self, server: PatternMemoryServer) -> None:
+        self.server = server
+        self.memory_in_use: PatternMemory | None = None
+        self._lock = asyncio.Lock()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pm-index")
+        self._current_cancel: threading.Event | None = None
+        self._background: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        return self._current_cancel is not None
+
+    async def index(self, repo: Path, cancel: threading.Event | None = None) -> IndexReport:
+        """Index `repo` (waiting for a run already under way to finish first)."""
+        cancel = cancel or threading.Event()
+        async with self._lock:
+            if self._stopping:
+                cancel.set()
+            memory = await self.server.require_memory()
+            progress = ProgressReporter(self.server)
+            await progress.begin("Pattern Memory: indexing", repo.name, cancel)
+            self._current_cancel, self.memory_in_use = cancel, memory
+            try:
+                report = await asyncio.get_running_loop().run_in_executor(
+                    self._executor,
+                    lambda: memory.index_repository(repo, progress=progress.report, cancel=cancel),
+                )
+            except PatternMemoryError as exc:
+                progress.end(f"failed: {exc}")
+                raise
+            finally:
+                self._current_cancel, self.memory_in_use = None, None
+            progress.end(summary(report))
+            logger.info("indexed %s: %s (%.1f s)", repo, summary(report), report.seconds)
+            if report.patterns_added:
+                self.server.analysis.refresh_all()
+            return report
+
+    def start_background(self, repo: Path) -> None:
+        async def run() -> None:
+            try:
+                await self.index(repo)
+            except PatternMemoryError as exc:
+                logger.warning("not indexing %s: %s", repo, exc)
+
+        self._background = asyncio.get_running_loop().create_task(run())
+        self._background.add_done_callback(_log_failure)
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Cancel the run under way and wait (at most `grace_seconds`) for it to stop at a
+        consistent point; no new run starts afterwards."""
+        self._stopping = True
+        if self._current_cancel is not None:
+            self._current_cancel.set()
+        if self._background is not None and not self._background.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._background), grace_seconds)
+            except TimeoutError:
+                logger.warning("indexing did not stop within %.0f s", grace_seconds)
+        async with self._lock:  # a command's run, if any, has finished too
+            pass
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("background indexing failed", exc_info=error)

@@ -1,0 +1,104 @@
+"""Initialize, configuration changes and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from ..errors import PatternMemoryError
+from ..settings import Settings, load_settings
+from .options import SECTION, apply_options
+from .server import PatternMemoryServer
+
+logger = logging.getLogger(__name__)
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def _workspace_root(params: types.InitializeParams) -> Path | None:
+    uri = None
+    if params.workspace_folders:
+        uri = params.workspace_folders[0].uri
+    elif params.root_uri:
+        uri = params.root_uri
+    if uri is None:
+        return Path(params.root_path) if params.root_path else None
+    path = to_fs_path(uri)
+    return Path(path) if path else None
+
+
+def _file_settings(ls: PatternMemoryServer, root: Path | None) -> Settings:
+    """Defaults <- config files <- environment; a broken file is reported, not fatal."""
+    try:
+        return load_settings(repo_path=root)
+    except PatternMemoryError as exc:
+        ls.show_message(f"Pattern Memory: {exc}; using the defaults")
+        return Settings()
+
+
+def _apply(ls: PatternMemoryServer, raw: Any, source: str) -> None:
+    settings, messages = apply_options(ls.base_settings, raw, source)
+    ls.settings = settings
+    for message in messages:
+        logger.warning("%s", message)
+        ls.show_message(message)
+
+
+def register(server: PatternMemoryServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: PatternMemoryServer, params: types.InitializeParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        ls.workspace_root = _workspace_root(params)
+        ls.base_settings = _file_settings(ls, ls.workspace_root)
+        _apply(ls, params.initialization_options, "initializationOptions")
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: PatternMemoryServer, params: types.InitializedParams) -> None:
+        try:
+            await ls.open_memory()
+        except PatternMemoryError as exc:
+            ls.show_message(f"Pattern Memory: {exc}", types.MessageType.Error)
+            return
+        ls.analysis.refresh_all()
+        if ls.settings.index_on_start and ls.workspace_root is not None:
+            ls.indexer.start_background(ls.workspace_root)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: PatternMemoryServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        raw = params.settings
+        if not raw and _can_pull_configuration(ls):
+            pulled = await ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+            )
+            raw = pulled[0] if pulled else None
+        previous = ls.settings
+        _apply(ls, raw, "didChangeConfiguration")
+        if ls.settings == previous:
+            return
+        try:
+            await ls.open_memory()
+        except PatternMemoryError as exc:
+            ls.show_message(f"Pattern Memory: {exc}", types.MessageType.Error)
+            return
+        ls.analysis.refresh_all()
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: PatternMemoryServer, params: None) -> None:
+        await ls.indexer.stop(SHUTDOWN_GRACE_SECONDS)
+        ls.analysis.stop()
+        for memory in (ls.memory, ls.code_lookup):
+            if memory is not None:
+                await asyncio.get_running_loop().run_in_executor(ls.request_pool, memory.close)
+        ls.memory = ls.code_lookup = None
+        ls.stop_workers()
+
+
+def _can_pull_configuration(ls: PatternMemoryServer) -> bool:
+    workspace = ls.client_capabilities.workspace
+    return bool(workspace and workspace.configuration)

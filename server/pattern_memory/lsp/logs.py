@@ -1,0 +1,51 @@
+"""Python logging forwarded to the client's `window/logMessage` (and stderr)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+if TYPE_CHECKING:
+    from .server import PatternMemoryServer
+
+_LEVELS = (
+    (logging.ERROR, types.MessageType.Error),
+    (logging.WARNING, types.MessageType.Warning),
+    (logging.INFO, types.MessageType.Info),
+)
+
+
+class ClientLogHandler(logging.Handler):
+    """Sends records to the client as `window/logMessage`, from whichever thread logged."""
+
+    def __init__(self, server: PatternMemoryServer) -> None:
+        super().__init__(logging.INFO)
+        self.server = server
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            kind = next((k for level, k in _LEVELS if record.levelno >= level), None)
+            if kind is None:
+                return
+            params = types.LogMessageParams(type=kind, message=self.format(record))
+            self.server.call_soon(self.server.window_log_message, params)
+        except Exception:  # a log line must never take the server down
+            self.handleError(record)
+
+
+def configure_logging(server: PatternMemoryServer) -> None:
+    """Our records go to stderr and the client; pygls' chatter (it logs every message body
+    at INFO) only when it is a warning."""
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    ours = logging.getLogger("pattern_memory")
+    ours.setLevel(logging.INFO)
+    ours.propagate = False
+    ours.addHandler(stderr)
+    ours.addHandler(ClientLogHandler(server))
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)

@@ -1,0 +1,177 @@
+"""The language server class (typed state) and the factory that assembles its features."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+
+from .. import __version__
+from ..memory.embedder import Embedder, load_embedder
+from ..memory.service import PatternMemory
+from ..settings import Settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class RequestCancelled(Exception):
+    """A request the client cancelled before or while it ran."""
+
+
+class CancellableRequests:
+    """One `threading.Event` per in-flight request, set when the client cancels it, so that
+    work running in a thread can stop (pygls itself can only cancel what has not started)."""
+
+    def __init__(self) -> None:
+        self._events: dict[Any, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def register(self, msg_id: Any) -> threading.Event:
+        event = threading.Event()
+        with self._lock:
+            if msg_id is not None:
+                self._events[msg_id] = event
+        return event
+
+    def discard(self, msg_id: Any) -> None:
+        with self._lock:
+            self._events.pop(msg_id, None)
+
+    def cancel(self, msg_id: Any) -> None:
+        with self._lock:
+            event = self._events.get(msg_id)
+        if event is not None:
+            event.set()
+
+
+class PatternMemoryProtocol(LanguageServerProtocol):
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        super()._handle_cancel_notification(msg_id)
+        server = self._server
+        if isinstance(server, PatternMemoryServer):
+            server.requests.cancel(msg_id)
+
+
+class PatternMemoryServer(LanguageServer):
+    """The server and everything it holds. Feature modules get it as their first argument."""
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        super().__init__(
+            "pattern-memory",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=PatternMemoryProtocol,
+        )
+        self.embedder: Embedder = embedder if embedder is not None else load_embedder()
+        # Files and environment; editor options are applied on top of these.
+        self.base_settings = Settings()
+        self.settings = Settings()
+        self.workspace_root: Path | None = None
+        self.memory: PatternMemory | None = None
+        # Editor lookups: the `similarity` threshold is for semantic search; here the token
+        # matcher decides, so the lexical candidates are not cut by it.
+        self.code_lookup: PatternMemory | None = None
+        self.memory_ready = asyncio.Event()
+        self.requests = CancellableRequests()
+        # Slow work runs here, never on the event loop (pygls' own pool reads stdin).
+        self.request_pool = ThreadPoolExecutor(2, thread_name_prefix="pm-request")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._reported: set[str] = set()
+        from .analysis import DocumentAnalyzer
+        from .indexing import BackgroundIndexer
+
+        self.analysis = DocumentAnalyzer(self)
+        self.indexer = BackgroundIndexer(self)
+
+    # --- running work off the event loop ---------------------------------------------------
+
+    async def run_request(self, work: Callable[[threading.Event], T]) -> T:
+        """Run `work(cancelled)` in a worker thread for the current request; a request the
+        client cancels before it starts does no work at all, one cancelled while running sees
+        `cancelled` set."""
+        msg_id = self.protocol.msg_id
+        cancelled = self.requests.register(msg_id)
+
+        def guarded() -> T:
+            if cancelled.is_set():
+                raise RequestCancelled
+            return work(cancelled)
+
+        try:
+            await asyncio.sleep(0)  # a $/cancelRequest already read is handled first
+            if cancelled.is_set():
+                raise RequestCancelled
+            return await asyncio.get_running_loop().run_in_executor(self.request_pool, guarded)
+        finally:
+            self.requests.discard(msg_id)
+
+    async def require_memory(self) -> PatternMemory:
+        await self.memory_ready.wait()
+        assert self.memory is not None
+        return self.memory
+
+    async def open_memory(self) -> None:
+        """(Re)open the store with the current settings; the previous one is closed unless
+        the indexer is still using it (it is then left to the garbage collector)."""
+        settings = self.settings
+        lookup_settings = dataclasses.replace(settings, similarity=0.0)
+        loop = asyncio.get_running_loop()
+        memory, lookup = await loop.run_in_executor(
+            self.request_pool,
+            lambda: (
+                PatternMemory.open(settings, self.embedder),
+                PatternMemory.open(lookup_settings, self.embedder),
+            ),
+        )
+        previous = (self.memory, self.code_lookup)
+        self.memory, self.code_lookup = memory, lookup
+        self.memory_ready.set()
+        logger.info("pattern store open: %s", settings.db_path)
+        for old in previous:
+            if old is not None and old is not self.indexer.memory_in_use:
+                await loop.run_in_executor(self.request_pool, old.close)
+
+    # --- talking to the user -----------------------------------------------------------------
+
+    def show_message(
+        self, message: str, kind: types.MessageType = types.MessageType.Warning
+    ) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def report_once(self, key: str, message: str) -> None:
+        """Log a condition once per server lifetime (e.g. a document too large to analyse)."""
+        if key not in self._reported:
+            self._reported.add(key)
+            logger.warning("%s", message)
+
+    def call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Run `callback` on the event loop, from any thread (messages are written there)."""
+        if self.loop is None or self.loop.is_closed():
+            return
+        if threading.current_thread() is threading.main_thread():
+            callback(*args)
+        else:
+            self.loop.call_soon_threadsafe(callback, *args)
+
+    def stop_workers(self) -> None:
+        self.request_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def create_server(embedder: Embedder | None = None) -> PatternMemoryServer:
+    """A server with every feature registered."""
+    from . import code_actions, execute, hover, lifecycle, sync
+
+    server = PatternMemoryServer(embedder)
+    for feature in (lifecycle, sync, hover, code_actions, execute):
+        feature.register(server)
+    return server

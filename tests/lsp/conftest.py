@@ -1,0 +1,29 @@
+"""Fixtures for the language server's end-to-end tests (helpers live in lsphelp.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from pytest_lsp import LanguageClient
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from lsphelp import CLIENTS, SERVER, build_fix_repo
+
+from gitrepo import RepoBuilder
+
+
+@pytest.fixture
+def fix_repo(repo_builder: RepoBuilder) -> Path:
+    return build_fix_repo(repo_builder)
+
+
+@pytest_lsp.fixture(config=SERVER, params=CLIENTS)
+async def lsp(lsp_client: LanguageClient) -> Any:
+    """A started server, not yet initialized (tests choose their options)."""
+    yield
+    await lsp_client.shutdown_session()
