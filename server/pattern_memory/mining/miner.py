@@ -1,0 +1,167 @@
+"""Git history -> patterns: the mining contract (docs/architecture.md).
+
+One streaming `git log -p` reads the history oldest first; each commit's message is
+classified before its diff is parsed, so that skipped commits cost almost nothing; each kept
+hunk is widened to its enclosing block on both sides (blobs read by one `git cat-file
+--batch`), scrubbed of secrets, scored and turned into a Pattern.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import RepositoryError
+from ..patterns import DATE_FORMAT, LineRange, Pattern, ProblemType, make_pattern_id
+from .classify import Classification, classify_message
+from .gitlog import CommitHeader, LogCommit, count_commits, stream_log
+from .gitproc import BlobReader, run_git
+from .hunks import FileSides, HunkChange, read_hunk
+from .scrub import anonymize_emails, pseudonym, scrub_text
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class MineOptions:
+    since_date: datetime.date | None = None
+    include_unknown: bool = False
+    max_hunk_lines: int = 200  # Settings.max_hunk_lines: hunks with more changed lines skipped
+    anonymize_authors: bool = False  # Settings.anonymize_authors
+    # Widened blocks longer than this fall back to a smaller block or to the hunk itself.
+    max_block_lines: int = 80
+
+
+@dataclass(frozen=True)
+class MinedCommit:
+    hexsha: str
+    patterns: list[Pattern]  # empty for skipped commits (unknown, merge...)
+
+
+def check_repository(repo_path: Path) -> None:
+    """RepositoryError with one clear line unless `repo_path` is a git repository."""
+    if not repo_path.exists():
+        raise RepositoryError(f"{repo_path}: no such directory")
+    if not repo_path.is_dir():
+        raise RepositoryError(f"{repo_path}: not a directory")
+    code, _ = run_git(repo_path, ["rev-parse", "--git-dir"], check=False)
+    if code != 0:
+        raise RepositoryError(f"{repo_path}: not a git repository")
+
+
+def head_commit(repo_path: Path) -> str | None:
+    """The commit HEAD points at; None for a repository without commits."""
+    check_repository(repo_path)
+    code, out = run_git(repo_path, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+    return out if code == 0 and out else None
+
+
+def mine_commits(
+    repo_path: Path,
+    options: MineOptions,
+    *,
+    since_commit: str | None = None,
+    progress: Progress | None = None,
+) -> Iterator[MinedCommit]:
+    """One MinedCommit per commit read, oldest first (parents before children), skipped
+    commits included so that a caller can checkpoint after each. `since_commit`: only the
+    commits after it, unless it is no longer an ancestor of HEAD (then all of them)."""
+    repo_path = Path(repo_path)
+    head = head_commit(repo_path)
+    if head is None:
+        raise RepositoryError(f"{repo_path}: the repository has no commits yet")
+    rev_range = head
+    if since_commit:
+        code, _ = run_git(
+            repo_path, ["merge-base", "--is-ancestor", since_commit, head], check=False
+        )
+        if code == 0:
+            rev_range = f"{since_commit}..{head}"
+    since_epoch = _epoch(options.since_date) if options.since_date else None
+    total = count_commits(repo_path, rev_range, since_epoch) if progress else 0
+    if progress:
+        progress(0, total)
+    decisions: dict[str, Classification] = {}
+
+    def want_diff(header: CommitHeader) -> bool:
+        if header.is_merge or (since_epoch is not None and header.author_time < since_epoch):
+            return False
+        decision = classify_message(header.message)
+        if decision.problem_type is ProblemType.UNKNOWN and not options.include_unknown:
+            return False
+        decisions[header.hexsha] = decision
+        return True
+
+    with BlobReader(repo_path) as blobs:
+        log = stream_log(
+            repo_path,
+            rev_range,
+            since_epoch=since_epoch,
+            want_diff=want_diff,
+            max_hunk_lines=options.max_hunk_lines,
+        )
+        for done, commit in enumerate(log, start=1):
+            decision = decisions.pop(commit.header.hexsha, None)
+            patterns = _patterns(commit, decision, blobs, options) if decision else []
+            yield MinedCommit(commit.header.hexsha, patterns)
+            if progress:
+                progress(done, max(total, done))
+
+
+def _epoch(day: datetime.date) -> int:
+    return int(datetime.datetime.combine(day, datetime.time(), datetime.UTC).timestamp())
+
+
+def _patterns(
+    commit: LogCommit, decision: Classification, blobs: BlobReader, options: MineOptions
+) -> list[Pattern]:
+    header = commit.header
+    message = scrub_text(header.message).text
+    author = header.author_email
+    if options.anonymize_authors:
+        author = pseudonym(author)
+        message = anonymize_emails(message)
+    date = datetime.datetime.fromtimestamp(header.author_time, datetime.UTC).strftime(DATE_FORMAT)
+    patterns: list[Pattern] = []
+    changes = [change for change in commit.files if FileSides.wanted(change)]
+    contents = blobs.read_many([blob for change in changes for blob in FileSides.blob_ids(change)])
+    for change in changes:
+        sides = FileSides.open(change, contents)
+        if sides is None:
+            continue
+        merged: list[HunkChange] = []
+        for hunk in change.hunks:
+            widened = read_hunk(hunk, sides, options.max_block_lines)
+            if widened is None:
+                continue
+            if merged and merged[-1].same_blocks(widened):
+                merged[-1] = merged[-1].absorb(widened)  # two hunks, one function
+            else:
+                merged.append(widened)
+        for item in merged:
+            before = scrub_text(item.before_code).text
+            after = scrub_text(item.after_code).text
+            patterns.append(
+                Pattern(
+                    pattern_id=make_pattern_id(header.hexsha, change.path, item.hunk_key),
+                    problem_type=decision.problem_type,
+                    before_code=before,
+                    after_code=after,
+                    commit_msg=message,
+                    author=author,
+                    date=date,
+                    confidence=item.confidence(decision, before, after),
+                    commit=header.hexsha,
+                    file_path=change.path,
+                    language=sides.language,
+                    before_lines=_line_range(item.before_range),
+                    after_lines=_line_range(item.after_range),
+                )
+            )
+    return patterns
+
+
+def _line_range(span: tuple[int, int] | None) -> LineRange | None:
+    return LineRange(*span) if span else None

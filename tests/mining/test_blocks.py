@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import textwrap
+
+from pattern_memory.mining.blocks import enclosing_block
+
+
+def _lines(source: str) -> list[str]:
+    return textwrap.dedent(source).lstrip("\n").split("\n")
+
+
+PYTHON = _lines(
+    '''
+    import os
+
+
+    class Store:
+        """A store."""
+
+        limit = 10
+
+        @property
+        @cached
+        def size(self) -> int:
+            total = 0
+            for item in self.items:
+                if item:
+                    total += 1
+            return total
+
+        def clear(
+            self,
+            force: bool = False,
+        ) -> None:
+            self.items = []
+
+
+    def helper(x):
+        return x + 1
+    '''
+)
+
+
+def test_python_change_widens_to_the_method_with_its_decorators() -> None:
+    # line 15: "total += 1", inside an if inside a for inside the method
+    assert PYTHON[14].strip() == "total += 1"
+    assert enclosing_block(PYTHON, "python", 15, 15, 80) == (9, 16)
+
+
+def test_python_multiline_signature_belongs_to_its_function() -> None:
+    assert PYTHON[21].strip() == "self.items = []"
+    assert enclosing_block(PYTHON, "python", 22, 22, 80) == (18, 22)
+    # a change inside the signature itself
+    assert enclosing_block(PYTHON, "python", 20, 20, 80) == (18, 22)
+
+
+def test_python_class_body_change_widens_to_the_class() -> None:
+    assert PYTHON[6].strip() == "limit = 10"
+    assert enclosing_block(PYTHON, "python", 7, 7, 80) == (4, 22)
+
+
+def test_edited_signature_is_its_own_block() -> None:
+    assert enclosing_block(PYTHON, "python", 25, 25, 80) == (25, 26)
+
+
+def test_top_level_change_has_no_block() -> None:
+    assert enclosing_block(PYTHON, "python", 1, 1, 80) is None
+
+
+def test_too_long_blocks_fall_back_to_a_smaller_one_then_to_none() -> None:
+    # the method is 8 lines; with a bound of 5 the innermost block (the if) is used
+    assert enclosing_block(PYTHON, "python", 15, 15, 5) == (14, 15)
+    assert enclosing_block(PYTHON, "python", 15, 15, 1) is None
+
+
+def test_change_spanning_two_functions_covers_both() -> None:
+    assert enclosing_block(PYTHON, "python", 16, 22, 80) == (9, 22)
+
+
+JAVASCRIPT = _lines(
+    """
+    const x = 1;
+
+    export async function load(url) {
+      const response = await fetch(url);
+      if (!response.ok) {
+        throw new Error("bad");
+      }
+      return response.json();
+    }
+
+    function other() {
+      return 2;
+    }
+    """
+)
+
+
+def test_brace_language_widens_to_the_function_and_its_closing_brace() -> None:
+    assert JAVASCRIPT[5].strip() == 'throw new Error("bad");'
+    assert enclosing_block(JAVASCRIPT, "javascript", 6, 6, 80) == (3, 9)
+    assert enclosing_block(JAVASCRIPT, "javascript", 12, 12, 80) == (11, 13)
+
+
+GO = _lines(
+    """
+    package main
+
+    func (s *Server) Handle(
+    \tw http.ResponseWriter,
+    \tr *http.Request,
+    ) error {
+    \tif r == nil {
+    \t\treturn nil
+    \t}
+    \treturn s.next(w, r)
+    }
+    """
+)
+
+
+def test_go_signature_over_several_lines() -> None:
+    assert GO[9].strip() == "return s.next(w, r)"
+    assert enclosing_block(GO, "go", 10, 10, 80) == (3, 11)
+
+
+YAML = _lines(
+    """
+    jobs:
+      test:
+        steps:
+          - run: pytest
+    """
+)
+
+
+def test_other_languages_use_the_indentation_block() -> None:
+    assert enclosing_block(YAML, "yaml", 4, 4, 80) == (3, 4)

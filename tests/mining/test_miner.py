@@ -1,0 +1,311 @@
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+
+import pytest
+
+from gitrepo import RepoBuilder
+from pattern_memory.errors import RepositoryError
+from pattern_memory.mining import MinedCommit, MineOptions, head_commit, mine_commits
+from pattern_memory.patterns import LineRange, Pattern, ProblemType, make_pattern_id
+
+Mine = Callable[..., list[MinedCommit]]  # the fixtures of tests/mining/conftest.py
+MinePatterns = Callable[..., list[Pattern]]
+
+
+def _code(source: str) -> str:
+    return textwrap.dedent(source).lstrip("\n")
+
+
+CALC = _code(
+    """
+    import math
+
+
+    def area(radius):
+        r = radius
+        return 3.14 * r * r
+
+
+    def perimeter(radius):
+        return 2 * 3.14 * radius
+    """
+)
+
+
+def test_a_fix_gives_one_exact_record_widened_to_the_function(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    repo_builder.commit("Initial import", {"calc.py": CALC})
+    fix = repo_builder.commit(
+        "fix: use math.pi in area",
+        {"calc.py": CALC.replace("return 3.14 * r * r", "return math.pi * r * r")},
+        author="Ada Lovelace <ada@example.com>",
+    )
+    [pattern] = mined_patterns(repo_builder.path)
+    assert pattern == Pattern(
+        pattern_id=make_pattern_id(fix, "calc.py", "3,7,3,7"),
+        problem_type=ProblemType.BUG_FIX,
+        before_code="def area(radius):\n    r = radius\n    return 3.14 * r * r",
+        after_code="def area(radius):\n    r = radius\n    return math.pi * r * r",
+        commit_msg="fix: use math.pi in area",
+        author="ada@example.com",
+        date="2024-01-01 02:00:00",
+        # 0.5 base + 0.2 clear fix + 0.15 both sides; 23 + 26 changed chars: no size bonus
+        confidence=0.85,
+        commit=fix,
+        file_path="calc.py",
+        language="python",
+        before_lines=LineRange(4, 6),
+        after_lines=LineRange(4, 6),
+    )
+    assert len(pattern.pattern_id) == 16
+    assert pattern.to_json_dict()["solution_hash"] == pattern.solution_hash
+
+
+def test_ids_are_stable_across_runs_and_distinct_per_hunk(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    filler = "".join(f"\n\ndef unrelated_{i}():\n    return {i}\n" for i in range(3))
+    source = CALC.replace("\n\n\ndef perimeter", filler + "\n\ndef perimeter")
+    repo_builder.commit("Initial import", {"calc.py": source})
+    changed = source.replace("3.14 * r * r", "math.pi * r * r").replace(
+        "2 * 3.14 * radius", "2 * math.pi * radius"
+    )
+    repo_builder.commit("Fix precision of pi", {"calc.py": changed})
+    first = mined_patterns(repo_builder.path)
+    second = mined_patterns(repo_builder.path)
+    assert [p.pattern_id for p in first] == [p.pattern_id for p in second]
+    assert first == second
+    assert len(first) == 2
+    assert len({p.pattern_id for p in first}) == 2
+    assert [p.after_lines for p in first] == [LineRange(4, 6), LineRange(20, 21)]
+
+
+def test_root_commit_and_added_file(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    root = repo_builder.commit("Add calc module", {"calc.py": CALC})
+    [pattern] = mined_patterns(repo_builder.path)
+    assert pattern.commit == root
+    assert pattern.problem_type is ProblemType.FEATURE_ADDITION
+    assert pattern.before_code == "" and pattern.before_lines is None
+    assert pattern.after_code == CALC.rstrip("\n")
+    assert pattern.after_lines == LineRange(1, 10)
+    # 0.5 + 0.15 clear feature + 0.1 (the 10 added lines hold 114 chars > 100)
+    assert pattern.confidence == 0.75
+
+
+def test_size_terms_of_confidence(repo_builder: RepoBuilder, mined_patterns: MinePatterns) -> None:
+    body = "\n".join(
+        f"    total += compute_value_{i}(argument_one, argument_two)" for i in range(12)
+    )
+    repo_builder.commit(
+        "Initial import", {"big.py": "def run():\n    total = 0\n    return total\n"}
+    )
+    repo_builder.commit(
+        "fix: count every value",
+        {"big.py": f"def run():\n    total = 0\n{body}\n    return total\n"},
+    )
+    [pattern] = mined_patterns(repo_builder.path)
+    # 12 added lines of 55 chars = 660 > 500: 0.5 + 0.2 + 0.15 + 0.1 + 0.1 = 1.05 -> 1.0
+    assert pattern.confidence == 1.0
+    repo_builder.commit(
+        "Rework totals\n\nFixes #4",
+        {"big.py": f"def run():\n    total = 1\n{body}\n    return total\n"},
+    )
+    last = mined_patterns(repo_builder.path)[-1]
+    # body-only keyword: not clear; "    total = 0" + "    total = 1" = 26 chars
+    assert last.problem_type is ProblemType.BUG_FIX
+    assert last.confidence == 0.65
+
+
+def test_commit_classification_and_skips(repo_builder: RepoBuilder, mine: Mine) -> None:
+    repo_builder.commit("Initial import", {"calc.py": CALC})
+    steps = [
+        ("Update prefix handling", ProblemType.UNKNOWN),
+        ("docs: fix typo in area", ProblemType.UNKNOWN),
+        ("feat(geometry)!: return floats", ProblemType.FEATURE_ADDITION),
+        ("Tidy up\n\nResolves #7", ProblemType.BUG_FIX),
+    ]
+    hashes = []
+    for number, (message, _) in enumerate(steps):
+        source = CALC.replace("r = radius", f"r = radius  # v{number}")
+        hashes.append(repo_builder.commit(message, {"calc.py": source}))
+    commits = mine(repo_builder.path)
+    by_commit = {c.hexsha: c.patterns for c in commits}
+    for sha, (_, kind) in zip(hashes, steps, strict=True):
+        if kind is ProblemType.UNKNOWN:
+            assert by_commit[sha] == []
+        else:
+            assert [p.problem_type for p in by_commit[sha]] == [kind]
+    with_unknown = mine(repo_builder.path, include_unknown=True)
+    kinds = {c.hexsha: [p.problem_type for p in c.patterns] for c in with_unknown}
+    assert kinds[hashes[0]] == [ProblemType.UNKNOWN]
+
+
+def test_merge_commits_are_skipped_but_their_branch_is_mined(
+    repo_builder: RepoBuilder, mine: Mine
+) -> None:
+    repo_builder.commit("Initial import", {"calc.py": CALC})
+    git = repo_builder.repo.git
+    git.checkout("-b", "topic")
+    fix = repo_builder.commit("Fix perimeter", {"calc.py": CALC.replace("2 * 3.14", "2 * math.pi")})
+    git.checkout("main")
+    other = repo_builder.commit("Add notes", {"notes.py": "NOTES = []\n"})
+    git.merge("--no-ff", "-m", "Merge branch 'topic' to fix things", "topic")
+    merge = repo_builder.repo.head.commit.hexsha
+    commits = mine(repo_builder.path)
+    assert [c.hexsha for c in commits][-1] == merge  # parents before children
+    assert {c.hexsha for c in commits} >= {fix, other, merge}
+    by_commit = {c.hexsha: c.patterns for c in commits}
+    assert by_commit[merge] == []
+    assert len(by_commit[fix]) == 1 and len(by_commit[other]) == 1
+
+
+def test_since_date_uses_the_author_date(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    repo_builder.commit("Add a", {"a.py": "A = 1\n"}, date="2023-12-31T23:00:00+00:00")
+    newer = repo_builder.commit("Add b", {"b.py": "B = 1\n"}, date="2024-01-01T00:00:00+00:00")
+    import datetime
+
+    patterns = mined_patterns(repo_builder.path, since_date=datetime.date(2024, 1, 1))
+    assert [p.commit for p in patterns] == [newer]
+
+
+def test_files_that_are_not_mined(repo_builder: RepoBuilder, mined_patterns: MinePatterns) -> None:
+    repo_builder.commit("Initial import", {"calc.py": CALC})
+    files: dict[str, str | bytes | None] = {
+        "poetry.lock": "[[package]]\nname = 'x'\n",
+        "package-lock.json": "{}\n",
+        "vendor/lib.py": "def f():\n    return 1\n",
+        "third_party/x/y.js": "function f() {}\n",
+        "api_pb2.py": "DESCRIPTOR = 1\n",
+        "gen.py": "# @generated by a tool\nX = 1\n",
+        "dist/app.min.js": "var a=1;\n",
+        "README.md": "# Hello\n",
+        "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00binary",
+        "data.py": b"BLOB = 1\n\x00\x01\x02",
+        "kept.py": "def kept():\n    return 1\n",
+    }
+    repo_builder.commit("Add everything", files)
+    patterns = mined_patterns(repo_builder.path)
+    assert [p.file_path for p in patterns] == ["kept.py"]
+
+
+def test_hunks_above_the_size_limit_are_skipped(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    repo_builder.commit("Initial import", {"calc.py": CALC})
+    many = "".join(f"V{i} = {i}\n" for i in range(30))
+    repo_builder.commit("Add constants", {"consts.py": many, "small.py": "S = 1\n"})
+    assert [p.file_path for p in mined_patterns(repo_builder.path, max_hunk_lines=10)] == [
+        "small.py"
+    ]
+    assert len(mined_patterns(repo_builder.path, max_hunk_lines=30)) == 2
+
+
+def test_renamed_deleted_and_pure_renamed_files(repo_builder: RepoBuilder, mine: Mine) -> None:
+    repo_builder.commit(
+        "Initial import", {"calc.py": CALC, "old_helpers.py": "def h():\n    return 1\n"}
+    )
+    repo_builder.rename("calc.py", "geometry.py")
+    moved = repo_builder.commit(
+        "Fix area and move it", {"geometry.py": CALC.replace("3.14 * r * r", "math.pi * r * r")}
+    )
+    repo_builder.rename("geometry.py", "shapes.py")
+    pure = repo_builder.commit("Fix the module name")
+    deleted = repo_builder.commit("Fix: remove the broken helper", {"old_helpers.py": None})
+    by_commit = {c.hexsha: c.patterns for c in mine(repo_builder.path)}
+    [renamed] = by_commit[moved]
+    assert renamed.file_path == "geometry.py"
+    assert renamed.before_code == "def area(radius):\n    r = radius\n    return 3.14 * r * r"
+    assert renamed.after_code == "def area(radius):\n    r = radius\n    return math.pi * r * r"
+    assert by_commit[pure] == []
+    [removal] = by_commit[deleted]
+    assert removal.file_path == "old_helpers.py"
+    assert removal.before_code == "def h():\n    return 1"
+    assert removal.after_code == "" and removal.after_lines is None
+
+
+def test_non_utf8_content_is_decoded(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    repo_builder.commit("Initial import", {"names.py": "def name():\n    return 'cafe'\n"})
+    repo_builder.commit(
+        "Fix accents", {"names.py": "def name():\n    return 'café'\n".encode("latin-1")}
+    )
+    [pattern] = mined_patterns(repo_builder.path)
+    assert pattern.after_code == "def name():\n    return 'café'"
+
+
+def test_a_commit_with_many_files(repo_builder: RepoBuilder, mine: Mine) -> None:
+    files: dict[str, str | bytes | None] = {
+        f"pkg/m{i:03}.py": f"def f{i}():\n    return {i}\n" for i in range(300)
+    }
+    repo_builder.commit("Initial import", files)
+    changed: dict[str, str | bytes | None] = {
+        f"pkg/m{i:03}.py": f"def f{i}():\n    return {i} + 1\n" for i in range(300)
+    }
+    repo_builder.commit("Fix off by one everywhere", changed)
+    patterns = mine(repo_builder.path)[-1].patterns
+    assert len(patterns) == 300
+    assert patterns[7].before_code == "def f7():\n    return 7"
+    assert patterns[7].after_code == "def f7():\n    return 7 + 1"
+
+
+def test_two_hunks_in_one_function_are_one_pattern(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    lines = [f"    step_{i}()" for i in range(20)]
+    source = "def run():\n" + "\n".join(lines) + "\n"
+    repo_builder.commit("Initial import", {"run.py": source})
+    changed = source.replace("step_2()", "step_2(True)").replace("step_17()", "step_17(True)")
+    repo_builder.commit("Fix steps", {"run.py": changed})
+    [pattern] = mined_patterns(repo_builder.path)
+    assert pattern.before_lines == LineRange(1, 21)
+    assert pattern.after_code == changed.rstrip("\n")
+
+
+def test_since_commit_resumes_after_it(repo_builder: RepoBuilder, mine: Mine) -> None:
+    first = repo_builder.commit("Add a", {"a.py": "A = 1\n"})
+    second = repo_builder.commit("Add b", {"b.py": "B = 1\n"})
+    third = repo_builder.commit("Add c", {"c.py": "C = 1\n"})
+    assert [c.hexsha for c in mine(repo_builder.path)] == [first, second, third]
+    assert [c.hexsha for c in mine(repo_builder.path, since_commit=second)] == [third]
+    assert mine(repo_builder.path, since_commit=third) == []
+    # history rewritten: the cursor is no longer an ancestor, so everything is read again
+    repo_builder.repo.git.reset("--hard", first)
+    rewritten = repo_builder.commit("Add d", {"d.py": "D = 1\n"})
+    assert [c.hexsha for c in mine(repo_builder.path, since_commit=third)] == [first, rewritten]
+    assert [c.hexsha for c in mine(repo_builder.path, since_commit="0" * 40)] == [
+        first,
+        rewritten,
+    ]
+
+
+def test_progress_reports_done_and_total(repo_builder: RepoBuilder) -> None:
+    for name in "abc":
+        repo_builder.commit(f"Add {name}", {f"{name}.py": "X = 1\n"})
+    calls: list[tuple[int, int]] = []
+    list(mine_commits(repo_builder.path, MineOptions(), progress=lambda d, t: calls.append((d, t))))
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+def test_bad_repositories(
+    tmp_path: pytest.TempPathFactory, repo_builder: RepoBuilder, mine: Mine
+) -> None:
+    from pathlib import Path
+
+    base = Path(str(tmp_path))
+    assert head_commit(repo_builder.path) is None
+    with pytest.raises(RepositoryError, match="no commits yet"):
+        mine(repo_builder.path)
+    plain = base / "plain"
+    plain.mkdir()
+    with pytest.raises(RepositoryError, match="not a git repository"):
+        mine(plain)
+    with pytest.raises(RepositoryError, match="no such directory"):
+        head_commit(base / "missing")
