@@ -1,0 +1,174 @@
+"""End to end in real headless Neovim: Debian's 0.7 and PyPI's 0.11 start the real
+`pattern-memory serve` through the shipped client configuration (clients/neovim), in a real
+git repository whose history holds a bug fix; then, on code that repeats the bug, the
+diagnostic appears, the hover shows the fix, and the quick fix rewrites the buffer.
+
+nvim_driver.lua does the editor side and writes what it saw to a JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitrepo import RepoBuilder
+
+pytestmark = [pytest.mark.editor, pytest.mark.slow]
+
+DRIVER = Path(__file__).with_name("nvim_driver.lua")
+STEP_TIMEOUT_MS = 30_000
+RUN_TIMEOUT_S = 150
+
+BUGGY = """\
+def display_name(users, user_id):
+    user = users[user_id]
+    return user["name"].title()
+"""
+FIXED = """\
+def display_name(users, user_id):
+    user = users.get(user_id)
+    if user is None:
+        return "unknown"
+    return user["name"].title()
+"""
+FIX_MESSAGE = "fix: KeyError for unknown users in display_name"
+# New code that repeats the old bug, in another module.
+REPORT = """\
+import sys
+
+
+def display_name(users, user_id):
+    user = users[user_id]
+    return user["name"].title()
+
+
+def main():
+    print(display_name({}, sys.argv[1]))
+"""
+REPORT_FIXED = REPORT.replace(BUGGY, FIXED)
+
+
+def history_with_a_fix(builder: RepoBuilder) -> None:
+    builder.commit("Add display names", {"app/__init__.py": "", "app/users.py": BUGGY})
+    builder.commit("Add README", {"README.md": "# users\n"})
+    builder.commit(FIX_MESSAGE, {"app/users.py": FIXED})
+    builder.commit("Add report", {"app/report.py": REPORT})
+
+
+def lsp_logs(xdg: dict[str, str]) -> str:
+    logs = [Path(xdg["XDG_STATE_HOME"]) / "nvim" / "lsp.log"]  # 0.8+
+    logs.append(Path(xdg["XDG_CACHE_HOME"]) / "nvim" / "lsp.log")  # 0.7
+    return "\n".join(p.read_text(errors="replace")[-4000:] for p in logs if p.exists())
+
+
+def drive(
+    *,
+    binary: Path,
+    client_dir: Path,
+    file: Path,
+    tmp_path: Path,
+    init_options: dict[str, Any],
+    setup: str,
+) -> dict[str, Any]:
+    out = tmp_path / "result.json"
+    xdg = {
+        name: str(tmp_path / "xdg" / name.lower())
+        for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
+    }
+    env = {
+        **os.environ,
+        **xdg,
+        "PM_CLIENT_DIR": str(client_dir),
+        "PM_SERVER_CMD": json.dumps([sys.executable, "-m", "pattern_memory", "serve"]),
+        "PM_INIT_OPTIONS": json.dumps(init_options),
+        "PM_FILE": str(file),
+        "PM_OUT": str(out),
+        "PM_ACTION": "Apply learned fix",
+        "PM_TIMEOUT_MS": str(STEP_TIMEOUT_MS),
+        "PM_SETUP": setup,
+    }
+    completed = subprocess.run(
+        [str(binary), "--headless", "-n", "-i", "NONE", "-u", str(DRIVER)],
+        env=env,
+        cwd=file.parent,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    context = (
+        f"nvim exit {completed.returncode}\nstdout: {completed.stdout[-2000:]}\n"
+        f"stderr: {completed.stderr[-2000:]}\nlsp.log:\n{lsp_logs(xdg)}"
+    )
+    assert out.exists(), context
+    result: dict[str, Any] = json.loads(out.read_text())
+    result["context"] = context
+    return result
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("0.7", "vim.lsp.start_client"),
+        # 0.11 twice: its own vim.lsp.config/enable, and the vim.lsp.start path of 0.8-0.10.
+        ("0.11", "vim.lsp.config+enable"),
+        ("0.11", "vim.lsp.start"),
+    ],
+    ids=lambda case: f"nvim-{case[0]}-{case[1]}",
+)
+def test_learned_fix_in_neovim(
+    case: tuple[str, str],
+    repo_builder: RepoBuilder,
+    tmp_path: Path,
+    find_neovim: Callable[[str], Path],
+    client_dir: Path,
+) -> None:
+    version, setup = case
+    binary = find_neovim(version)
+    history_with_a_fix(repo_builder)
+    report = repo_builder.path / "app" / "report.py"
+    db_path = tmp_path / "patterns.db"
+
+    options = {"dbPath": str(db_path), "indexOnStart": True}
+    result = drive(
+        binary=binary,
+        client_dir=client_dir,
+        file=report,
+        tmp_path=tmp_path,
+        init_options=options,
+        setup=setup,
+    )
+    context = result.pop("context")
+
+    assert result["ok"], result.get("err", "") + "\n" + context
+    assert result["nvim"].startswith(version + "."), result["nvim"]
+    assert result["setup_path"] == setup
+    assert result["attached"] and result["client_name"] == "pattern_memory", context
+    assert Path(result["root_dir"]) == repo_builder.path  # found by the ".git" root marker
+    assert result["init_options"] == {"dbPath": str(db_path), "indexOnStart": True}
+
+    # 1. The diagnostic on the repeated bug, naming the past fix, carrying the pattern id.
+    assert result["got_diagnostics"], context
+    (diagnostic,) = result["diagnostics"]
+    assert diagnostic["message"].startswith(FIX_MESSAGE), diagnostic
+    bug_line = REPORT.splitlines().index("    user = users[user_id]")
+    assert diagnostic["lnum"] <= bug_line <= diagnostic["end_lnum"], diagnostic
+    assert isinstance(diagnostic["data"], dict) and len(diagnostic["data"]["patternId"]) == 16
+
+    # 2. The hover shows the fix: the fixed code, through the request and the editor's float.
+    assert result.get("hover"), result.get("hover_error") or context
+    for hover in (result["hover"], result["hover_float"]):
+        assert "users.get(user_id)" in hover and 'return "unknown"' in hover, hover
+
+    # 3. The code action rewrites the buffer (and, once saved, the file) to the fixed code.
+    assert result["action_title"] == f"Apply learned fix: {FIX_MESSAGE}", result["action_titles"]
+    assert result["applied"], context
+    assert result["text"] + "\n" == REPORT_FIXED
+    assert report.read_text() == REPORT_FIXED
