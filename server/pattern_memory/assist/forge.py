@@ -1,0 +1,71 @@
+"""Forge (the post-hook): the fixes an assistant answer states become patterns.
+
+Each detected fix is stored as a `bug_fix` pattern with source `forge`, its secrets scrubbed
+the way mined hunks are, and embedded under the request it answered (the seed: "the request
+embedding as the lookup vector"), so that the next similar request finds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from ..mining import scrub_text
+from ..mining.classify import Classification, confidence
+from ..patterns import DATE_FORMAT, Pattern, PatternSource, ProblemType, make_pattern_id
+from .detect import DetectedFix, detect_fixes
+
+if TYPE_CHECKING:
+    from ..memory.service import PatternMemory
+
+__all__ = ["DetectedFix", "detect_fixes", "fix_to_pattern", "forge_patterns"]
+
+# A stated fix is as clear a bug-fix signal as a "fix:" commit subject.
+_FORGED = Classification(ProblemType.BUG_FIX, True, "fix stated in an assistant answer")
+
+
+def forge_patterns(memory: PatternMemory, response: str, request: str | None = None) -> list[str]:
+    """Store the fixes `response` states; returns their pattern ids (an already known fix
+    gives its existing id). Nothing when the settings say `forgeOnSuccess: false`.
+    `patterns.forged` is counted by the memory, for fixes it did not know yet."""
+    settings = memory.settings
+    if not settings.forge_on_success:
+        return []
+    fixes = detect_fixes(response, request)
+    if not fixes:
+        return []
+    now = dt.datetime.now(dt.UTC).strftime(DATE_FORMAT)
+    patterns = [fix_to_pattern(fix, author=settings.user_id, date=now) for fix in fixes]
+    lookup_texts = [
+        scrub_text(request).text if request and request.strip() else pattern.commit_msg
+        for pattern in patterns
+    ]
+    return memory.add_patterns(patterns, lookup_texts=lookup_texts)
+
+
+def fix_to_pattern(fix: DetectedFix, *, author: str, date: str) -> Pattern:
+    """The pattern for one detected fix, secrets scrubbed."""
+    problem = scrub_text(fix.problem).text
+    solution = scrub_text(fix.solution).text
+    before_code = scrub_text(fix.before_code).text
+    after_code = scrub_text(fix.after_code).text
+    # "Both sides present" (the seed's +0.15) means code on both sides, not prose.
+    change_size = len(before_code) + len(after_code)
+    score = confidence(
+        _FORGED,
+        before_code if fix.before_is_code else "",
+        after_code if fix.after_is_code else "",
+        change_size,
+    )
+    return Pattern(
+        pattern_id=make_pattern_id("forge", problem, solution, before_code, after_code),
+        problem_type=ProblemType.BUG_FIX,
+        before_code=before_code,
+        after_code=after_code,
+        commit_msg=f"Problem: {problem}\nFix: {solution}",
+        author=author,
+        date=date,
+        confidence=score,
+        language=fix.language,
+        source=PatternSource.FORGE,
+    )
