@@ -1,0 +1,155 @@
+"""`pattern-memory extract` and scripts/extract_patterns_from_git.py, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitrepo import RepoBuilder
+from pattern_memory.cli import main
+from pattern_memory.mining import MineOptions, mine_commits
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "extract_patterns_from_git.py"
+SEED_FIELDS = {
+    "pattern_id": str,
+    "problem_type": str,
+    "before_code": str,
+    "after_code": str,
+    "commit_msg": str,
+    "author": str,
+    "date": str,
+    "confidence": float,
+}
+
+
+def _history(builder: RepoBuilder) -> None:
+    builder.commit("Add parser", {"p.py": "def parse(s):\n    return s.split()\n"},
+                   date="2023-06-01T10:00:00+00:00")  # fmt: skip
+    builder.commit("fix: strip before splitting",
+                   {"p.py": "def parse(s):\n    return s.strip().split()\n"},
+                   date="2024-03-15T10:30:00+00:00")  # fmt: skip
+    builder.commit("Update docs", {"README.md": "# p\n"}, date="2024-03-16T10:30:00+00:00")
+
+
+def _run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_seed_command_lines(repo_builder: RepoBuilder, tmp_path: Path) -> None:
+    _history(repo_builder)
+    output = tmp_path / "patterns.jsonl"
+    done = _run_script("--repo-path", str(repo_builder.path), "--output", str(output))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"extracted 2 patterns from 3 commits -> {output}\n"
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    expected = [
+        p.to_json_dict() for c in mine_commits(repo_builder.path, MineOptions()) for p in c.patterns
+    ]
+    assert records == expected
+    for record in records:
+        for name, kind in SEED_FIELDS.items():
+            assert isinstance(record[name], kind), name
+    fix = records[1]
+    assert fix["problem_type"] == "bug_fix"
+    assert fix["date"] == "2024-03-15 10:30:00"
+    assert fix["before_code"] == "def parse(s):\n    return s.split()"
+    assert fix["after_code"] == "def parse(s):\n    return s.strip().split()"
+    assert len(fix["solution_hash"]) == 64 and len(fix["pattern_id"]) == 16
+    assert (fix["file_path"], fix["language"]) == ("p.py", "python")
+    assert (fix["before_lines"], fix["after_lines"]) == ([1, 2], [1, 2])
+
+    recent = tmp_path / "recent.jsonl"
+    done = _run_script(
+        "--repo-path", str(repo_builder.path), "--output", str(recent),
+        "--since-date", "2024-01-01",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in recent.read_text().splitlines()] == [fix]
+
+
+def test_output_dash_writes_to_stdout(
+    repo_builder: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _history(repo_builder)
+    code = main(["extract", "--repo-path", str(repo_builder.path), "--output", "-"])
+    captured = capsys.readouterr()
+    assert code == 0
+    lines = captured.out.splitlines()
+    assert [json.loads(line)["problem_type"] for line in lines] == [
+        "feature_addition",
+        "bug_fix",
+    ]
+    assert "extract:" not in captured.err  # no progress when stderr is not a terminal
+
+
+def test_progress_on_request(repo_builder: RepoBuilder, capsys: pytest.CaptureFixture[str]) -> None:
+    _history(repo_builder)
+    args = ["extract", "--repo-path", str(repo_builder.path), "--output", "-", "--progress"]
+    assert main(args) == 0
+    assert "\rextract: 3/3 commits\n" in capsys.readouterr().err
+
+
+def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("pattern-memory: error: ")
+    return lines[0]
+
+
+def test_bad_input_gives_one_clear_line(repo_builder: RepoBuilder, tmp_path: Path) -> None:
+    out = str(tmp_path / "out.jsonl")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    line = _one_error_line(_run_script("--repo-path", str(plain), "--output", out))
+    assert line.endswith(f"{plain}: not a git repository")
+    line = _one_error_line(_run_script("--repo-path", str(repo_builder.path), "--output", out))
+    assert line.endswith("the repository has no commits yet")
+    _history(repo_builder)
+    line = _one_error_line(
+        _run_script(
+            "--repo-path", str(repo_builder.path), "--output", out, "--since-date", "2024-13-01"
+        )
+    )
+    assert "--since-date: expected a date like 2024-01-31, got '2024-13-01'" in line
+    missing_dir = tmp_path / "no" / "such" / "out.jsonl"
+    line = _one_error_line(
+        _run_script("--repo-path", str(repo_builder.path), "--output", str(missing_dir))
+    )
+    assert line.startswith(f"pattern-memory: error: cannot write {missing_dir}")
+    line = _one_error_line(
+        _run_script("--repo-path", str(repo_builder.path), "--output", str(tmp_path))
+    )
+    assert line.endswith("it is a directory")
+    line = _one_error_line(
+        _run_script("--repo-path", str(repo_builder.path), "--output", out, "--max-hunk-lines", "0")
+    )
+    assert "maxHunkLines" in line
+    assert not Path(out).exists()
+
+
+def test_a_failed_run_leaves_the_previous_output_untouched(
+    repo_builder: RepoBuilder, tmp_path: Path
+) -> None:
+    _history(repo_builder)
+    # A later commit whose blob is lost: git log dies in the middle of the history.
+    repo_builder.commit("Fix the lexer", {"lexer.py": "def lex(s):\n    return list(s)\n"})
+    blob = repo_builder.repo.git.rev_parse("HEAD:lexer.py")
+    (repo_builder.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    output = outputs / "patterns.jsonl"
+    output.write_text("previous run\n", encoding="utf-8")
+    done = _run_script("--repo-path", str(repo_builder.path), "--output", str(output))
+    line = _one_error_line(done)
+    assert "git log failed" in line and blob in line
+    assert output.read_text(encoding="utf-8") == "previous run\n"
+    assert os.listdir(outputs) == ["patterns.jsonl"]  # no temporary file left
