@@ -21,6 +21,7 @@ from pattern_memory.memory.embedder import (
     FastEmbedEmbedder,
     load_embedder,
     model_id_for,
+    plan_batches,
 )
 
 pytestmark = pytest.mark.slow
@@ -246,3 +247,23 @@ def test_model_directory_holds_links_and_our_tokenizer_settings(tmp_path: Path) 
         model_files.locate_model_files(), tmp_path / "cache", max_tokens=64
     )
     assert again == directory
+
+
+def test_batches_hold_similar_lengths_within_the_token_budget() -> None:
+    texts = ["x" * (i * 37 % 900) for i in range(300)] + ["short"] * 100
+    batches = plan_batches(texts, max_tokens=128, token_budget=1024, batch_size=64)
+    assert sorted(i for batch in batches for i in batch) == list(range(400))
+    flat = [len(texts[i]) for batch in batches for i in batch]
+    assert flat == sorted(flat)
+    for batch in batches:
+        longest = max(min(128, 2 + -(-len(texts[i]) // 3)) for i in batch)
+        assert len(batch) <= 64
+        assert len(batch) == 1 or len(batch) * longest <= 1024
+    assert max(len(batch) for batch in batches) == 64  # short texts fill whole batches
+    assert plan_batches([], 128, 1024, 64) == []
+
+
+def test_small_batches_give_the_same_vectors(tmp_path: Path, embedder: FastEmbedEmbedder) -> None:
+    texts = [CODE, "fix None handling in parser", "", CODE[:80], "handle None in the parser"]
+    one_at_a_time = FastEmbedEmbedder(token_budget=1, cache_root=tmp_path / "cache")
+    np.testing.assert_allclose(one_at_a_time.embed(texts), embedder.embed(texts), atol=1e-5)
