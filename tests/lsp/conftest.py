@@ -12,7 +12,7 @@ from pytest_lsp import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from lsphelp import CLIENTS, SERVER, build_fix_repo
+from lsphelp import CLIENTS, SERVER, build_fix_repo, decode_code_actions_by_spec
 
 from gitrepo import RepoBuilder
 
@@ -25,5 +25,6 @@ def fix_repo(repo_builder: RepoBuilder) -> Path:
 @pytest_lsp.fixture(config=SERVER, params=CLIENTS)
 async def lsp(lsp_client: LanguageClient) -> Any:
     """A started server, not yet initialized (tests choose their options)."""
+    decode_code_actions_by_spec(lsp_client)
     yield
     await lsp_client.shutdown_session()

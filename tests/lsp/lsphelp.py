@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import pytest
 from lsprotocol import types
@@ -66,6 +66,22 @@ def build_fix_repo(builder: RepoBuilder, extra_commits: int = 0) -> Path:
             },
         )
     return builder.path
+
+
+def decode_code_actions_by_spec(client: LanguageClient) -> None:
+    """lsprotocol 2025.0.0 decodes every `Command | CodeAction` that has a `command` key as a
+    Command, so a CodeAction carrying a command (ours: record the outcome) would arrive
+    mangled in the Python test client. Editors tell them apart by the spec's rule: a
+    Command's `command` is a string."""
+    converter = client.protocol._converter
+
+    def structure(value: Any, _: Any) -> types.Command | types.CodeAction:
+        if isinstance(value.get("command"), str):
+            return converter.structure(value, types.Command)  # type: ignore[no-any-return]
+        return converter.structure(value, types.CodeAction)  # type: ignore[no-any-return]
+
+    converter.register_structure_hook(types.Command | types.CodeAction, structure)
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)  # noqa: UP007
 
 
 def client_name(request: pytest.FixtureRequest) -> str:

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lsphelp import (
+    AFTER,
+    BEFORE,
+    FIX_MESSAGE,
+    RENAMED_DOC,
+    RENAMED_FIXED,
+    apply_edits,
+    diagnostics_for,
+    execute,
+    indexed,
+    initialize,
+    open_document,
+)
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+
+async def _ready(
+    lsp: LanguageClient, request: pytest.FixtureRequest, root: Path, text: str
+) -> tuple[str, types.Diagnostic]:
+    await initialize(lsp, request, root)
+    await indexed(lsp)
+    uri = (root / "app" / "accounts.py").as_uri()
+    open_document(lsp, uri, text)
+    [diagnostic] = await diagnostics_for(lsp, uri, lambda found: len(found) == 1)
+    return uri, diagnostic
+
+
+async def _actions(
+    lsp: LanguageClient, uri: str, diagnostic: types.Diagnostic
+) -> list[types.CodeAction]:
+    result = await lsp.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=diagnostic.range,
+            context=types.CodeActionContext(diagnostics=[diagnostic]),
+        )
+    )
+    assert result is not None
+    return [action for action in result if isinstance(action, types.CodeAction)]
+
+
+async def test_hover_shows_the_learned_pattern(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
+) -> None:
+    uri, diagnostic = await _ready(lsp, request, fix_repo, RENAMED_DOC)
+    hover = await lsp.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=4, character=10),
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.kind == types.MarkupKind.Markdown
+    text = hover.contents.value
+    assert FIX_MESSAGE in text
+    assert "2024-01-01 02:00:00" in text  # the fix commit's date
+    assert "author@example.com" in text or "Test Author" in text
+    assert "confidence:" in text and "success rate:" in text and "uses" in text
+    assert "```diff" in text and "+    if row is None:" in text
+    assert hover.range == diagnostic.range
+
+    # Outside the range: nothing to say.
+    elsewhere = await lsp.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=0, character=2),
+        )
+    )
+    assert elsewhere is None
+
+
+async def test_code_action_adapts_renamed_identifiers_and_records_success(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
+) -> None:
+    uri, diagnostic = await _ready(lsp, request, fix_repo, RENAMED_DOC)
+    apply, not_helpful = await _actions(lsp, uri, diagnostic)
+    assert apply.title == f"Apply learned fix: {FIX_MESSAGE}"
+    assert apply.kind == types.CodeActionKind.QuickFix
+    assert apply.is_preferred is True
+    assert apply.edit is not None and apply.edit.changes is not None
+    assert apply_edits(RENAMED_DOC, apply.edit.changes[uri]) == RENAMED_FIXED
+    assert not_helpful.title == f"Not helpful: {FIX_MESSAGE}"
+    assert not_helpful.edit is None
+
+    # The client runs the action's command after applying its edit: a success is recorded.
+    assert apply.command is not None
+    pattern_id = diagnostic.data["patternId"]  # type: ignore[index]
+    recorded = await execute(lsp, apply.command.command, *(apply.command.arguments or []))
+    assert recorded["patternId"] == pattern_id and recorded["uses"] == 1
+    assert not_helpful.command is not None
+    after_failure = await execute(
+        lsp, not_helpful.command.command, *(not_helpful.command.arguments or [])
+    )
+    assert after_failure["uses"] == 2
+    assert after_failure["successRate"] < recorded["successRate"]
+
+
+async def test_exact_and_whitespace_different_code_is_replaced_directly(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
+) -> None:
+    document = "import os\n\n" + BEFORE.replace("db.get(uid)", "db.get( uid )")
+    uri, diagnostic = await _ready(lsp, request, fix_repo, document)
+    apply, _ = await _actions(lsp, uri, diagnostic)
+    assert apply.edit is not None and apply.edit.changes is not None
+    assert apply_edits(document, apply.edit.changes[uri]) == "import os\n\n" + AFTER

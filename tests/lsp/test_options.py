@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lsphelp import RENAMED_DOC, diagnostics_for, eventually, execute, indexed, initialize
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+
+def _messages(lsp: LanguageClient) -> list[str]:
+    return [m.message for m in lsp.messages]
+
+
+async def test_invalid_initialization_options_are_shown_and_defaults_used(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
+) -> None:
+    await initialize(
+        lsp,
+        request,
+        fix_repo,
+        {"maxInjected": 500, "diagnosticSeverity": "loud", "colour": "blue"},
+    )
+    await indexed(lsp)
+    shown = await eventually(lambda: _messages(lsp) if len(lsp.messages) >= 3 else [], "messages")
+    assert any("'maxInjected'" in m and "between 1 and 50" in m and "using 5" in m for m in shown)
+    assert any("'diagnosticSeverity'" in m and "using hint" in m for m in shown)
+    assert any("'colour'" in m and "unknown setting" in m for m in shown)
+    assert all(m.type == types.MessageType.Warning for m in lsp.messages)
+
+    # The defaults are in force: Hint diagnostics, 5 injected patterns at most.
+    uri = (fix_repo / "app" / "accounts.py").as_uri()
+    lsp.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=RENAMED_DOC
+            )
+        )
+    )
+    [diagnostic] = await diagnostics_for(lsp, uri, lambda found: len(found) == 1)
+    assert diagnostic.severity == types.DiagnosticSeverity.Hint
+
+
+async def test_configuration_changes_are_validated_too(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
+) -> None:
+    await initialize(lsp, request, fix_repo, {"indexOnStart": False})
+    lsp.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"patternMemory": {"minSuccessRate": "often", "similarity": 0.2}}
+        )
+    )
+    [message] = await eventually(lambda: _messages(lsp), "a message")
+    assert "'minSuccessRate'" in message and "must be a number" in message
+    assert "using 0.6" in message
+    # The valid part of the same change applies; the server keeps working.
+    stats = await execute(lsp, "patternMemory.stats")
+    assert stats["patterns"] == 0

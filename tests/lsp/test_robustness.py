@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from lsphelp import (
+    RENAMED_DOC,
+    build_fix_repo,
+    diagnostics_for,
+    eventually,
+    execute,
+    indexed,
+    initialize,
+    open_document,
+)
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from gitrepo import RepoBuilder
+
+
+def _write_raw(lsp: LanguageClient, body: bytes) -> None:
+    """Bytes straight onto the server's stdin, framed as a message."""
+    assert lsp._server is not None and lsp._server.stdin is not None
+    lsp._server.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
+async def test_keeps_answering_after_malformed_messages(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
+) -> None:
+    await initialize(lsp, request, fix_repo, {"indexOnStart": False})
+    _write_raw(lsp, b'{"jsonrpc": "2.0", "id": 99, "method": "textDocument/hov')  # cut short
+    _write_raw(lsp, b'{"jsonrpc": "2.0", "id": 100, "method": "no/suchMethod", "params": {}}')
+    _write_raw(lsp, b'{"jsonrpc": "2.0", "id": 101, "method": "textDocument/hover", "params": 7}')
+    _write_raw(lsp, b"\xff\xfe not even text")
+    stats = await execute(lsp, "patternMemory.stats")
+    assert stats["patterns"] == 0
+
+
+async def test_a_10_mb_document_is_not_analysed_and_hover_stays_fast(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
+) -> None:
+    await initialize(lsp, request, fix_repo)
+    await indexed(lsp)
+    huge_uri = (fix_repo / "huge.py").as_uri()
+    line = "value_%d = compute(value_%d) + 1  # padding padding padding\n"
+    huge = "".join(line % (n, n) for n in range(170_000))
+    assert len(huge) > 10_000_000
+    open_document(lsp, huge_uri, huge)
+    await diagnostics_for(lsp, huge_uri, lambda found: len(found) == 0)
+    assert await eventually(
+        lambda: [m for m in lsp.log_messages if "huge.py" in m.message and "analysed" in m.message],
+        "the size cap logged",
+    )
+    # A normal document next to it is still analysed, and hover answers at once.
+    uri = (fix_repo / "app" / "accounts.py").as_uri()
+    open_document(lsp, uri, RENAMED_DOC)
+    await diagnostics_for(lsp, uri, lambda found: len(found) == 1)
+    started = time.perf_counter()
+    hover = await lsp.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=huge_uri),
+            position=types.Position(line=100_000, character=3),
+        )
+    )
+    assert hover is None
+    assert time.perf_counter() - started < 5.0  # generous: a shared 2-core machine
+
+
+async def test_shutdown_in_the_middle_of_indexing_is_clean(
+    lsp: LanguageClient, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    root = build_fix_repo(RepoBuilder(tmp_path / "big"), extra_commits=60)
+    await initialize(lsp, request, root)
+    await eventually(
+        lambda: [r for reports in lsp.progress_reports.values() for r in reports],
+        "indexing to begin",
+    )
+    started = time.monotonic()
+    await lsp.shutdown_session()  # shutdown + exit, then waits for the process
+    assert lsp._server is not None
+    assert lsp._server.returncode == 0
+    assert time.monotonic() - started < 20
+    lsp.capabilities = None  # already shut down: the fixture must not do it again
+    await asyncio.sleep(0)
