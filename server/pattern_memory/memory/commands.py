@@ -143,10 +143,10 @@ def describe_index(report: IndexReport, top_files: list[tuple[str, int]], db: st
         lines.append(f"  by type: {kinds}")
     if report.by_file:
         files = ", ".join(f"{f} ({n})" for f, n in report.by_file.most_common(TOP_FILES))
-        lines.append(f"  top files this run: {files}")
-    if top_files:
+        lines.append(f"  top files: {files}")
+    elif top_files:
         files = ", ".join(f"{f} ({n})" for f, n in top_files)
-        lines.append(f"  top files overall: {files}")
+        lines.append(f"  top files (all runs): {files}")
     if report.embedded or report.embedded_from_cache:
         lines.append(
             f"  embedded {report.embedded} text(s), {report.embedded_from_cache} from cache"

@@ -35,7 +35,8 @@ CANDIDATES = 100
 COSINE_FLOOR = 0.15
 COSINE_CEILING = 0.55
 MAX_QUERY_TOKENS = 256
-ALL_COLUMNS = ("before", "after", "message")
+# The after-code is left out: code that already looks like a fix needs no fix.
+ALL_COLUMNS = ("before", "message")
 CODE_COLUMNS = ("before",)
 
 

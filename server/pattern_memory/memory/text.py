@@ -59,8 +59,14 @@ def changed_lines(before: str, after: str) -> list[str]:
 
 
 def lookup_text(pattern: Pattern) -> str:
-    """What gets embedded for a pattern: its message and its changed lines, truncated."""
+    """What gets embedded for a pattern: its message and its changed lines, truncated.
+
+    A pure addition (no before-code) is described by its message alone: its code would
+    otherwise make it the closest match for any query made of similar code (the file as it
+    still is), although it holds nothing such code could be fixed with."""
     message = " ".join(pattern.commit_msg.split())[:LOOKUP_MESSAGE_CHARS]
+    if not pattern.before_code.strip():
+        return message
     change = " ".join(changed_lines(pattern.before_code, pattern.after_code))
     change = " ".join(change.split())[:LOOKUP_CHANGE_CHARS]
     return f"{message}\n{change}".strip()
