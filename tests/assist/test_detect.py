@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pattern_memory.assist.detect import MAX_SCANNED_CHARS
 from pattern_memory.assist.forge import DetectedFix, detect_fixes
 
 
@@ -80,6 +81,20 @@ def only(response: str, request: str | None = None) -> DetectedFix:
             "the memory leak",
             "you should close each cursor after use",
         ),
+        # One sentence between the problem and the fix.
+        (
+            "The root cause was a race in the cache warmer. It only shows under load. "
+            "The fix was to take the lock before reading.",
+            "a race in the cache warmer",
+            "take the lock before reading",
+        ),
+        # Labelled lines, as assistants often format them.
+        (
+            "**Root cause:** the cache key ignored the locale.\n**Fix:** include the locale "
+            "in the key.",
+            "the cache key ignored the locale",
+            "include the locale in the key",
+        ),
         # "the fix for X is Y".
         (
             "The fix for the flaky login test is to freeze the clock with freezegun.",
@@ -116,6 +131,11 @@ def test_fix_shapes_are_detected(response: str, problem: str, solution: str) -> 
         "We should fix the bug, the solution is probably in the parser.",
         "Bug fixes and solutions are tracked in the issue tracker.",
         "```python\n# The bug was a typo, the fix is to rename it.\nx = 1\n```",
+        "The bug is in the parser. I'll look into it tomorrow. The fix is probably small.",
+        "The bug was reported twice. Nobody has looked. Then we shipped. The fix is to add "
+        "a retry.",  # two sentences between: too far apart to be one statement
+        "Problem: none\nFix: none",
+        "Solution: use a cache.\nProblem: the API is slow.",  # wrong order
     ],
 )
 def test_ordinary_prose_is_not_a_fix(response: str) -> None:
@@ -169,6 +189,18 @@ def test_one_block_after_the_solution_is_the_after_code() -> None:
     assert fix.after_is_code and not fix.before_is_code and fix.language == "py"
 
 
+def test_labelled_lines_with_code_blocks() -> None:
+    response = (
+        "Problem: `parse()` returns None for empty input\n\n"
+        "```py\nreturn parse(text)\n```\n\nSolution:\n```py\nreturn parse(text) or {}\n```\n"
+    )
+    fix = only(response)
+    assert fix.form == "labelled"
+    assert fix.problem == "`parse()` returns None for empty input"
+    assert (fix.before_code, fix.after_code) == ("return parse(text)", "return parse(text) or {}")
+    assert fix.solution == fix.after_code and fix.paired_code
+
+
 def test_unlabelled_blocks_are_not_guessed_into_a_pair() -> None:
     response = (
         "The issue was a missing null check. The fix is to guard the lookup.\n"
@@ -207,3 +239,14 @@ def test_several_fixes_in_one_answer_each_keep_their_own_code() -> None:
     assert second.problem == "the timeout"
     assert second.after_code == "client.get(url, timeout=5)"
     assert first.end <= second.start
+
+
+def test_pathological_input_is_bounded() -> None:
+    # Many problem openings and fix subjects in one endless sentence: the worst case for the
+    # regexes. Only the first MAX_SCANNED_CHARS characters are read, and a statement must
+    # fit in a sentence of bounded length, so this ends; spans stay within that prefix.
+    flood = "the bug is a b c, the fix is " * 40_000
+    fixes = detect_fixes(flood + "The issue was a stale key, the fix is to add the locale.")
+    assert all(fix.end <= MAX_SCANNED_CHARS for fix in fixes)
+    tail_fix = "The issue was a stale key, the fix is to add the locale."
+    assert only("x " * 1000 + tail_fix).problem == "a stale key"

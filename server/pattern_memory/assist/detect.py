@@ -1,13 +1,17 @@
 """Regex detection of the fix shapes an assistant answer states (the seed's v1 detector).
 
-Recognised, case-insensitively, one sentence (or two adjacent ones) at a time:
+Recognised, case-insensitively, within a sentence or a few adjacent ones:
 
 - "the (issue|bug|problem|error|root cause) (was|is) X, (the fix|solution) (is|was) Y"
-  (also across a sentence break, a colon or a code block between X and the fix)
+  (also across a sentence break, with at most one sentence or a code block between)
 - "the bug was X; (I|we) fixed it by Y" / "..., it can be fixed by Y"
 - "to (fix|solve|resolve) X, do Y" where Y is an instruction (an imperative verb, or
   "you should/need to/must/can ...")
 - "the (fix|solution) (for|to) X (is|was) Y"
+- labelled lines: "Problem: X" (or Root cause / Issue / Bug) then "Fix: Y" (or Solution)
+
+Clauses are bounded in length, and only the start of a very long answer is read, so the
+work stays linear.
 
 Precision over recall: questions, conditionals ("if the bug was ..."), status talk ("the fix
 is merged", "the solution is pending") and one-word fragments are not fixes. A pronoun for
@@ -26,9 +30,12 @@ from dataclasses import dataclass
 
 from .markdown import CodeBlock, fenced_code_blocks, prose_mask
 
-_CLAUSE = r"(?:[^.!?\n]|[.!?](?=\S))+?"  # lazy, within one sentence ("obj.attr" allowed)
-_CLAUSE_NO_COMMA = r"(?:[^,;.!?\n]|[.!?](?=\S))+?"
-_REST = r"(?:[^.!?\n]|[.!?](?=\S))+"  # greedy, to the end of the sentence
+# Clauses stay within one sentence ("obj.attr" allowed) and are bounded, which keeps the
+# scan linear on long answers; a longer sentence is not a fix statement anyway.
+_CLAUSE = r"(?:[^.!?\n]|[.!?](?=\S)){1,300}?"  # lazy
+_CLAUSE_NO_COMMA = r"(?:[^,;.!?\n]|[.!?](?=\S)){1,300}?"
+_REST = r"(?:[^.!?\n]|[.!?](?=\S)){1,400}+"  # possessive: to the end of the sentence
+_SENTENCE = r"(?:[^.!?\n]|[.!?](?=\S)){1,200}+"
 _END = r"(?P<end>[.!?]|(?=\n)|\Z)"
 _QUALIFIER = r"(?:(?:simple|easy|quick|correct|proper|right|real|actual|only)\s+)?"
 _FIX_NOUN = r"(?:fix|solution|resolution|remedy|workaround)"
@@ -39,7 +46,11 @@ _PROBLEM_THEN_FIX = re.compile(
     r"(?:issue|bug|problem|error|root\s+cause|cause|culprit)\s+(?:here\s+)?"
     r"(?:was|is|turned\s+out\s+to\s+be)\s+"
     rf"(?P<problem>{_CLAUSE})"
-    r"\s*(?:[,;:]|[.!](?=\s)|\s--?|\s\u2014|\s\u2013)\s*(?:(?:and|so)\s+)?"
+    r"(?:\s*(?:[,;:]|\s--?|\s\u2014|\s\u2013)\s*"
+    # ... or a sentence break, with at most one sentence in between ("... X. It only shows
+    # under load. The fix was Y").
+    rf"|\s*[.!]\s+(?:{_SENTENCE}[.!]\s+)?)"
+    r"(?:(?:and|so)\s+)?"
     r"(?:"
     rf"(?:the|a|one|our|my)\s+{_QUALIFIER}{_FIX_NOUN}\s+(?:was|is|would\s+be)\s+(?:to\s+)?"
     r"|(?:(?:i|we|you)\s+)?(?:fixed|solved|resolved)\s+(?:it|this|that)\s+by\s+"
@@ -77,10 +88,21 @@ _FIX_FOR_X_IS = re.compile(
     re.IGNORECASE,
 )
 
+# "Problem: X" then, on a later line (code blocks may sit between), "Fix: Y"; Y may be
+# empty when the fix is the code block that follows.
+_LABELLED = re.compile(
+    r"(?:^|(?<=\n))[ \t>#*-]*(?:the\s+)?(?:root\s+cause|cause|problem|issue|bug)[ \t]*:\s*"
+    r"(?P<problem>[^\n]{1,400}+)\n\s*"
+    rf"[ \t>#*-]*(?:the\s+)?{_FIX_NOUN}[ \t]*:[ \t]*"
+    r"(?P<solution>[^\n]{0,400}+)(?P<end>(?=\n)|\Z)",
+    re.IGNORECASE,
+)
+
 _DETECTORS = (
     ("problem-then-fix", _PROBLEM_THEN_FIX),
     ("to-fix-do", _TO_FIX_DO),
     ("fix-for-x-is", _FIX_FOR_X_IS),
+    ("labelled", _LABELLED),
 )
 
 # Status or hedge talk, not a statement of what the problem or the fix is.
@@ -96,7 +118,7 @@ _VAGUE = re.compile(
 # A solution that points at code that follows ("the fix is simple:", "... as follows:").
 _DEFERRED = re.compile(
     r"^(?:(?:quite|very|pretty|really)\s+)?(?:simple|easy|straightforward|trivial|"
-    r"as\s+follows|below|the\s+following|this|here)\s*:?$",
+    r"as\s+follows|below|the\s+following|this|here)?\s*:?$",
     re.IGNORECASE,
 )
 # "this", "the bug", "that error": says nothing on its own.
@@ -127,6 +149,7 @@ _AFTER_LABEL = re.compile(
     r"\b(?:after|fixed|correct|corrected|new|good|should\s+be|becomes|instead)\b",
     re.IGNORECASE,
 )
+MAX_SCANNED_CHARS = 100_000
 # Prose allowed between a detection and the code block it introduces ("Like this:").
 _MAX_LEAD_IN = 200
 
@@ -165,7 +188,10 @@ class _Statement:
 
 
 def detect_fixes(response: str, request: str | None = None) -> list[DetectedFix]:
-    """Every fix the answer states, in order of appearance (overlaps resolved to the first)."""
+    """Every fix the answer states, in order of appearance (overlaps resolved to the first).
+    Only the first MAX_SCANNED_CHARS characters are read: that bounds the work on
+    pathological input (about a second), far above any real answer."""
+    response = response[:MAX_SCANNED_CHARS]
     blocks = fenced_code_blocks(response)
     mask = prose_mask(response, blocks)
     statements = _non_overlapping(
@@ -207,7 +233,7 @@ def _statement(
 
 
 def _clean(text: str) -> str:
-    text = " ".join(text.split()).strip(" ,;:-*_")
+    text = " ".join(text.split()).strip(" ,;:-*_").rstrip(".")
     return re.sub(r"^to\s+", "", text, flags=re.IGNORECASE) if text else text
 
 
