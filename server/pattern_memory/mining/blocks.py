@@ -47,6 +47,32 @@ def _ignorable(line: str) -> bool:
     return not stripped or stripped.startswith(_COMMENT_STARTS)
 
 
+class Layout:
+    """A file's lines with their indentation, computed once per line on demand (the widening
+    of several hunks of one file walks over the same lines)."""
+
+    __slots__ = ("_widths", "lines")
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = lines
+        self._widths: list[int | None] = [None] * len(lines)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def width(self, number: int) -> int:
+        """Indentation of 1-based line `number`; -1 for a blank or comment line."""
+        cached = self._widths[number - 1]
+        if cached is None:
+            line = self.lines[number - 1]
+            cached = -1 if _ignorable(line) else indentation(line)
+            self._widths[number - 1] = cached
+        return cached
+
+    def text(self, number: int) -> str:
+        return self.lines[number - 1]
+
+
 def _is_header(line: str, language: str) -> bool:
     if language == "python":
         return bool(_PYTHON_HEADER.match(line))
@@ -56,25 +82,28 @@ def _is_header(line: str, language: str) -> bool:
 
 
 def enclosing_block(
-    lines: Sequence[str], language: str, first: int, last: int, max_lines: int
+    lines: Sequence[str] | Layout, language: str, first: int, last: int, max_lines: int
 ) -> tuple[int, int] | None:
     """1-based inclusive (start, end) of the block around lines first..last, or None when
     there is none (a top-level change) or none within `max_lines`."""
-    count = len(lines)
+    layout = lines if isinstance(lines, Layout) else Layout(lines)
+    count = len(layout)
     first, last = max(1, first), min(max(first, last), count)
     if first > count:
         return None
-    while first > 1 and _ignorable(lines[first - 1]):
+    while first > 1 and layout.width(first) < 0:
         first -= 1  # anchor on real code, not on a blank line
-    whole = _innermost_block(lines, language, first, last, max_lines)
-    if first == last:
+    head = _innermost_block(layout, language, first, first, max_lines)
+    if head is not None and head[1] >= last:
+        return head  # the block of the first changed line holds the whole change
+    whole = _innermost_block(layout, language, first, last, max_lines)
+    if first == last or head is None:
         return whole
     # A change that spans sibling blocks (the end of one function and the next one): from the
     # block of its first line to the block of its last, when that is tighter than the block
     # around both (the class, the module-level `if`).
-    head = _innermost_block(lines, language, first, first, max_lines)
-    tail = _innermost_block(lines, language, last, last, max_lines)
-    if head is None or tail is None:
+    tail = _innermost_block(layout, language, last, last, max_lines)
+    if tail is None:
         return whole
     siblings = (head[0], max(tail[1], last))
     if siblings[1] - siblings[0] + 1 > max_lines:
@@ -85,14 +114,14 @@ def enclosing_block(
 
 
 def _innermost_block(
-    lines: Sequence[str], language: str, first: int, last: int, max_lines: int
+    layout: Layout, language: str, first: int, last: int, max_lines: int
 ) -> tuple[int, int] | None:
-    candidates = _enclosing_headers(lines, first, last, language, max_lines)
+    candidates = _enclosing_headers(layout, first, last, language, max_lines)
     if not candidates:
         return None
-    preferred = next((h for h in candidates if _is_header(lines[h - 1], language)), None)
+    preferred = next((h for h in candidates if _is_header(layout.text(h), language)), None)
     for header in dict.fromkeys([h for h in (preferred, candidates[0]) if h is not None]):
-        extent = _block_extent(lines, header, language, header + max_lines)
+        extent = _block_extent(layout, header, language, header + max_lines)
         if extent is None:
             continue
         start, end = min(extent[0], first), max(extent[1], last)
@@ -102,71 +131,66 @@ def _innermost_block(
 
 
 def _enclosing_headers(
-    lines: Sequence[str], first: int, last: int, language: str, max_lines: int
+    layout: Layout, first: int, last: int, language: str, max_lines: int
 ) -> list[int]:
     """Header lines of the blocks around first..last, innermost first, no further than
     `max_lines` above (a block starting further up is too long anyway). A changed range that
     starts with a header line (a new or edited signature) is its own innermost block."""
-    code = [i for i in range(first, last + 1) if not _ignorable(lines[i - 1])]
+    width = layout.width
+    code = [(n, w) for n in range(first, last + 1) if (w := width(n)) >= 0]
     if not code:
         return []
-    threshold = min(indentation(lines[i - 1]) for i in code)
+    threshold = min(w for _, w in code)
     headers: list[int] = []
-    if indentation(lines[code[0] - 1]) == threshold and _is_header(lines[code[0] - 1], language):
-        headers.append(code[0])
+    if code[0][1] == threshold and _is_header(layout.text(code[0][0]), language):
+        headers.append(code[0][0])
     number = first - 1
     lowest = max(1, last - max_lines)
     while number >= lowest and threshold > 0:
-        line = lines[number - 1]
-        if not _ignorable(line):
-            width = indentation(line)
-            if width < threshold:
-                headers.append(_header_start(lines, number, width))
-                threshold = width
+        line_width = width(number)
+        if 0 <= line_width < threshold:
+            headers.append(_header_start(layout, number, line_width))
+            threshold = line_width
         number -= 1
     return headers
 
 
-def _header_start(lines: Sequence[str], number: int, width: int) -> int:
+def _header_start(layout: Layout, number: int, width: int) -> int:
     """A header line that closes a bracket (`) -> int:`, `} else {`) belongs to the lines
     above it at the same indentation: move up to the one that opened it."""
-    while number > 1 and lines[number - 1].lstrip().startswith(_CLOSERS):
+    while number > 1 and layout.text(number).lstrip().startswith(_CLOSERS):
         above = number - 1
-        while above >= 1 and (
-            _ignorable(lines[above - 1]) or indentation(lines[above - 1]) > width
-        ):
+        while above >= 1 and (layout.width(above) < 0 or layout.width(above) > width):
             above -= 1
-        if above < 1 or indentation(lines[above - 1]) != width:
+        if above < 1 or layout.width(above) != width:
             break
         number = above
     return number
 
 
-def _block_extent(
-    lines: Sequence[str], header: int, language: str, limit: int
-) -> tuple[int, int] | None:
+def _block_extent(layout: Layout, header: int, language: str, limit: int) -> tuple[int, int] | None:
     """(start, end) of the block a header opens; None if it runs past line `limit`."""
-    width = indentation(lines[header - 1])
+    width = layout.width(header)
     start = header
     if language == "python":
         while (
             start > 1
-            and lines[start - 2].lstrip().startswith("@")
-            and (indentation(lines[start - 2]) == width)
+            and layout.width(start - 1) == width
+            and layout.text(start - 1).lstrip().startswith("@")
         ):
             start -= 1  # decorators belong to their function
     end = header
-    for number in range(header + 1, len(lines) + 1):
+    line_width_of = layout.width
+    for number in range(header + 1, len(layout) + 1):
         if number > limit:
             return None
-        line = lines[number - 1]
-        if _ignorable(line):
+        line_width = line_width_of(number)
+        if line_width < 0:
             continue
-        line_width = indentation(line)
         if line_width > width:
             end = number
             continue
-        stripped = line.strip()
+        stripped = layout.text(number).strip()
         if line_width == width and (stripped.startswith(_CLOSERS) or stripped == "end"):
             end = number
             if language != "python" and _CLOSING_LINE.match(stripped):

@@ -61,7 +61,7 @@ class BlobReader:
     # blocks writing answers while we are still writing questions.
     BATCH = 256
 
-    def __init__(self, repo_path: Path, cache_bytes: int = 16 << 20) -> None:
+    def __init__(self, repo_path: Path, cache_bytes: int = 8 << 20) -> None:
         self._repo_path = repo_path
         self._process: subprocess.Popen[bytes] | None = None
         self._cache: OrderedDict[str, bytes | None] = OrderedDict()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..patterns import normalize_code
-from .blocks import enclosing_block
+from .blocks import Layout, enclosing_block
 from .classify import Classification, confidence
 from .files import language_of, looks_generated, skip_reason
 from .gitlog import FileChange, Hunk
@@ -28,8 +28,8 @@ class FileSides:
     """A changed file as it was (old) and as it became (new); None where it did not exist."""
 
     language: str
-    old_lines: list[str] | None
-    new_lines: list[str] | None
+    old_lines: Layout | None
+    new_lines: Layout | None
 
     @staticmethod
     def wanted(change: FileChange) -> bool:
@@ -56,8 +56,8 @@ class FileSides:
             return None
         return cls(
             language=language_of(change.path),
-            old_lines=decode_text(old).split("\n") if old is not None else None,
-            new_lines=decode_text(new).split("\n") if new is not None else None,
+            old_lines=Layout(decode_text(old).split("\n")) if old is not None else None,
+            new_lines=Layout(decode_text(new).split("\n")) if new is not None else None,
         )
 
 
@@ -140,7 +140,7 @@ def read_hunk(hunk: Hunk, sides: FileSides, max_block_lines: int) -> HunkChange 
 
 
 def _widen(
-    lines: list[str] | None,
+    lines: Layout | None,
     language: str,
     changed: Span,
     hunk: tuple[int, int],
@@ -154,7 +154,7 @@ def _widen(
         if count == 0:
             return None, ""
         span = (start, start + count - 1)  # the hunk itself, with git's context lines
-    code = "\n".join(line.rstrip("\r") for line in lines[span[0] - 1 : span[1]])
+    code = "\n".join(line.rstrip("\r") for line in lines.lines[span[0] - 1 : span[1]])
     return span, code
 
 

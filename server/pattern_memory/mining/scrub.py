@@ -112,7 +112,7 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "private_key": ("private key",),
     "aws_access_key": ("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva"),
     "aws_secret_key": ("secret",),
-    "github_token": ("gh", "github_pat_"),
+    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     "gitlab_token": ("glpat-",),
     "slack_token": ("xox",),
     "stripe_key": ("_live_", "_test_"),
@@ -125,23 +125,48 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "assigned_secret": ("secret", "token", "key", "credential"),
 }
 
+_ALL_TRIGGERS = tuple(sorted({t for triggers in _TRIGGERS.values() for t in triggers}))
+_MULTILINE_KINDS = frozenset({"private_key"})
+
+
+def _trigger_lines(text: str, lowered: str, triggers: set[str]) -> list[tuple[int, int]]:
+    """(start, end) offsets of the lines of `text` that contain one of `triggers`."""
+    found: set[tuple[int, int]] = set()
+    for trigger in triggers:
+        position = lowered.find(trigger)
+        while position >= 0:
+            start = text.rfind("\n", 0, position) + 1
+            end = text.find("\n", position)
+            end = len(text) if end < 0 else end
+            found.add((start, end))
+            position = lowered.find(trigger, end)
+    return sorted(found)
+
 
 def scrub_text(text: str) -> ScrubResult:
     """`text` with every recognised secret replaced, and what was found where."""
-    spans: list[tuple[int, int, str]] = []
     lowered = text.lower()
+    triggered = {trigger for trigger in _ALL_TRIGGERS if trigger in lowered}
+    if not triggered:
+        return ScrubResult(text, ())
+    spans: list[tuple[int, int, str]] = []
+    lines = _trigger_lines(text, lowered, triggered)
     for kind, pattern, group in _RULES:
-        if not any(trigger in lowered for trigger in _TRIGGERS[kind]):
+        if triggered.isdisjoint(_TRIGGERS[kind]):
             continue
-        for match in pattern.finditer(text):
-            # -1: the quoted value (group 1), else the bare one (group 2)
-            index = group if group >= 0 else (1 if match.group(1) is not None else 2)
-            value = match.group(index)
-            if value is None:
-                continue
-            if group < 0 and _NOT_A_SECRET.match(value):
-                continue
-            spans.append((match.start(index), match.end(index), kind))
+        # Every rule but the private key block matches within one line: run it only on the
+        # lines that hold a trigger, not over the whole text.
+        windows = [(0, len(text))] if kind in _MULTILINE_KINDS else lines
+        for start, end in windows:
+            for match in pattern.finditer(text, start, end):
+                # -1: the quoted value (group 1), else the bare one (group 2)
+                index = group if group >= 0 else (1 if match.group(1) is not None else 2)
+                value = match.group(index)
+                if value is None:
+                    continue
+                if group < 0 and _NOT_A_SECRET.match(value):
+                    continue
+                spans.append((match.start(index), match.end(index), kind))
     if not spans:
         return ScrubResult(text, ())
     spans.sort()

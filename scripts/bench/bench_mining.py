@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Benchmark `pattern-memory extract` against the floor of reading the same history with one
+`git log -p --no-renames` (output discarded), both measured in this run.
+
+    python scripts/bench/bench_mining.py REPO [--runs 3]
+
+Prints commits/s and patterns/s of extract, the ratio extract time / git log time (target:
+at most 3) and the peak memory of the extract process tree (target: under 200 MB), sampled
+from /proc every 10 ms. Each figure is the median over the runs (floor and extract
+interleaved, so that other load on the machine hits both alike).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+        pending.extend(int(child) for child in children)
+    return total
+
+
+def _run_sampled(command: list[str]) -> tuple[float, int, subprocess.CompletedProcess[bytes]]:
+    """Wall time, peak tree RSS and result of a command."""
+    peak = 0
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_bytes(process.pid))
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    result = subprocess.CompletedProcess(command, process.returncode, b"", stderr)
+    return elapsed, peak, result
+
+
+def _git_log_seconds(repo: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        ["git", "-C", str(repo), "log", "-p", "--no-renames"],
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("repo", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    repo = args.repo.resolve()
+    commits = int(
+        subprocess.run(
+            ["git", "-C", str(repo), "rev-list", "--count", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    floors: list[float] = []
+    times: list[float] = []
+    peaks: list[int] = []
+    patterns = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "patterns.jsonl"
+        command = [
+            sys.executable, "-m", "pattern_memory", "extract",
+            "--repo-path", str(repo), "--output", str(output), "--no-progress",
+        ]  # fmt: skip
+        for _ in range(args.runs):
+            floors.append(_git_log_seconds(repo))
+            elapsed, peak, result = _run_sampled(command)
+            if result.returncode != 0:
+                sys.stderr.write(result.stderr.decode())
+                return 1
+            times.append(elapsed)
+            peaks.append(peak)
+            with output.open("rb") as stream:
+                patterns = sum(1 for _ in stream)
+    floor, elapsed, peak = statistics.median(floors), statistics.median(times), max(peaks)
+    ratio = elapsed / floor
+    print(f"repository: {repo} ({commits} commits)")
+    print(f"git log -p --no-renames: {floor:.2f} s ({commits / floor:,.0f} commits/s)  [floor]")
+    print(
+        f"pattern-memory extract:  {elapsed:.2f} s ({commits / elapsed:,.0f} commits/s, "
+        f"{patterns / elapsed:,.0f} patterns/s, {patterns} patterns)"
+    )
+    print(f"ratio extract / git log: {ratio:.2f}x (target <= 3x)")
+    print(f"peak memory (extract and its git processes): {peak / 2**20:.0f} MB (target < 200 MB)")
+    print(f"runs: {args.runs}, medians; all times: floor {floors}, extract {times}")
+    return 0 if ratio <= 3 and peak < 200 * 2**20 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
