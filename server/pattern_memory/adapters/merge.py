@@ -6,8 +6,8 @@ factors (A, B) whose scale is 1 (the scalings are folded into B):
 
 - cat: A = [A_1; A_2; ...], B = [w_1 s_1 B_1, w_2 s_2 B_2, ...]. B @ A is the exact sum;
   the rank is sum_i r_i.
-- svd: the exact sum re-factored to rank k by a truncated SVD, computed through QR of the
-  stacked factors so that the dense out x in update is never formed. Reports the relative
+- svd: the exact sum re-factored to rank k by a truncated SVD, computed from the stacked
+  factors so that the dense out x in update is never formed. Reports the relative
   (Frobenius) error the truncation introduced; 0 when k >= the sum's rank.
 - linear: the seed's elementwise formula, A = sum_i w_i A_i and B = sum_i w_i s_i B_i.
   Approximate: B @ A holds the cross terms w_i w_j B_i A_j and squared weights, so it is not
@@ -71,9 +71,14 @@ def combine(
     return linear(a_list, b_list, weights, scales)
 
 
-def _coefficient(value: float, like: FloatArray) -> Any:
-    # A NumPy scalar of the array's dtype keeps float32 arithmetic in float32.
-    return like.dtype.type(value)
+def compute_dtype(arrays: Sequence[FloatArray]) -> np.dtype[Any]:
+    """float32 arithmetic (float16/bfloat16 inputs are widened), float64 if an input is."""
+    return np.dtype(np.float64 if any(a.dtype == np.float64 for a in arrays) else np.float32)
+
+
+def _scaled(array: FloatArray, coefficient: float, dtype: np.dtype[Any]) -> FloatArray:
+    scaled: FloatArray = np.multiply(array, dtype.type(coefficient), dtype=dtype)
+    return scaled
 
 
 def _stacked(
@@ -82,9 +87,11 @@ def _stacked(
     weights: Sequence[float],
     scales: Sequence[float],
 ) -> tuple[FloatArray, FloatArray]:
+    # A is only concatenated, so it keeps its stored dtype (no conversion, no rounding).
+    dtype = compute_dtype(b_list)
     a = np.concatenate(a_list, axis=0)
     b = np.concatenate(
-        [b_i * _coefficient(w * s, b_i) for b_i, w, s in zip(b_list, weights, scales, strict=True)],
+        [_scaled(b_i, w * s, dtype) for b_i, w, s in zip(b_list, weights, scales, strict=True)],
         axis=1,
     )
     return a, b
@@ -108,22 +115,38 @@ def svd(
     rank: int,
 ) -> Factors:
     a, b = _stacked(a_list, b_list, weights, scales)
-    # B @ A = Qb (Rb Ra^T) Qa^T: the SVD of the small middle matrix gives the update's SVD.
-    # Computed in float64: the factors are small and the error we report must be accurate.
-    q_b, r_b = np.linalg.qr(b.astype(np.float64))
-    q_a, r_a = np.linalg.qr(a.T.astype(np.float64))
-    u, sigma, vt = np.linalg.svd(r_b @ r_a.T, full_matrices=False)
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    # With B = U_b Lb^1/2 V_b^T and A = V_a La^1/2 U_a^T (eigendecompositions of the small Gram
+    # matrices B^T B and A A^T), B @ A = U_b C U_a^T with C = Lb^1/2 V_b^T V_a La^1/2, so the
+    # SVD of the small C is the SVD of the update: the dense out x in matrix is never formed,
+    # and only a few large matrix products are needed (LAPACK's QR on tall matrices is far
+    # slower, especially with BLAS threads competing for busy cores).
+    root_b, basis_b = _gram_factor(b.T @ b)
+    root_a, basis_a = _gram_factor(a @ a.T)
+    middle = (root_b[:, None] * (basis_b.T @ basis_a)) * root_a[None, :]
+    u, sigma, vt = np.linalg.svd(middle, full_matrices=False)
     kept = min(rank, sigma.size)
-    root = np.sqrt(sigma[:kept])
-    merged_b = (q_b @ u[:, :kept]) * root
-    merged_a = (root[:, None] * vt[:kept]) @ q_a.T
-    squares = sigma.astype(np.float64) ** 2
+    half = np.sqrt(sigma[:kept])
+    merged_b = b @ (basis_b @ (u[:, :kept] / root_b[:, None]) * half)
+    merged_a = (half[:, None] * (vt[:kept] / root_a[None, :]) @ basis_a.T) @ a
+    squares = sigma**2
+    dtype = compute_dtype([*a_list, *b_list])
+    padded_a = np.zeros((rank, a.shape[1]), dtype=dtype)
+    padded_b = np.zeros((b.shape[0], rank), dtype=dtype)
+    padded_a[:kept], padded_b[:, :kept] = merged_a, merged_b
     return Factors(
-        merged_a.astype(a.dtype),
-        merged_b.astype(b.dtype),
+        padded_a,
+        padded_b,
         discarded_sq=float(squares[kept:].sum()),
         total_sq=float(squares.sum()),
     )
+
+
+def _gram_factor(gram: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(sqrt of the eigenvalues, eigenvectors) of a Gram matrix, without null directions."""
+    values, vectors = np.linalg.eigh(gram)
+    keep = values > values.max(initial=0.0) * gram.shape[0] * np.finfo(np.float64).eps
+    return np.sqrt(values[keep]), vectors[:, keep]
 
 
 def linear(
@@ -134,9 +157,10 @@ def linear(
 ) -> Factors:
     if len({a_i.shape[0] for a_i in a_list}) > 1:
         raise ValueError("linear needs equal ranks")  # checked with a clear message earlier
-    a = np.zeros_like(a_list[0])
-    b = np.zeros_like(b_list[0])
+    dtype = compute_dtype([*a_list, *b_list])
+    a = np.zeros(a_list[0].shape, dtype=dtype)
+    b = np.zeros(b_list[0].shape, dtype=dtype)
     for a_i, b_i, w, s in zip(a_list, b_list, weights, scales, strict=True):
-        a += a_i * _coefficient(w, a_i)
-        b += b_i * _coefficient(w * s, b_i)
+        a += _scaled(a_i, w, dtype)
+        b += _scaled(b_i, w * s, dtype)
     return Factors(a, b)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from io import BufferedReader
 from pathlib import Path
 from typing import IO, Any
 
@@ -175,58 +175,89 @@ def _parse_entries(path: Path, header: dict[str, Any], data_size: int) -> dict[s
 
 
 class TensorReader:
-    """Reads validated tensors from one open file, widened to float32 (float64 stays)."""
+    """Reads validated tensors from one open file (thread-safe: positioned reads).
 
-    def __init__(self, header: SafetensorsHeader, stream: BufferedReader) -> None:
+    float16, float32 and float64 come back as they are stored (no conversion: copying them
+    through a merge costs no arithmetic); bfloat16 comes back widened to float32."""
+
+    def __init__(self, header: SafetensorsHeader, fd: int) -> None:
         self.header = header
-        self._stream = stream
+        self._fd = fd
 
     def read(self, name: str) -> FloatArray:
         info = self.header.tensors[name]
         raw = np.empty(info.nbytes, dtype=np.uint8)
-        self._stream.seek(self.header.data_offset + info.start)
-        if self._stream.readinto(raw.data) != info.nbytes:
-            raise AdapterError(f"{self.header.path}: tensor {name!r} is truncated")
-        array = decode(raw, info.dtype).reshape(info.shape)
-        if not np.isfinite(array).all():
+        offset, done = self.header.data_offset + info.start, 0
+        while done < info.nbytes:
+            got = os.preadv(self._fd, [raw.data[done:]], offset + done)
+            if got == 0:
+                raise AdapterError(f"{self.header.path}: tensor {name!r} is truncated")
+            done += got
+        if not _finite_storage(raw, info.dtype):
             raise AdapterError(f"{self.header.path}: tensor {name!r} contains NaN or Inf values")
-        return array
+        return decode(raw, info.dtype).reshape(info.shape)
 
 
 @contextmanager
 def open_tensors(header: SafetensorsHeader) -> Iterator[TensorReader]:
     try:
-        stream = open(header.path, "rb")  # noqa: SIM115 - closed below, after the merge
+        fd = os.open(header.path, os.O_RDONLY)
     except OSError as exc:
         raise AdapterError(f"{header.path}: cannot read: {exc.strerror or exc}") from None
-    with stream:
-        yield TensorReader(header, stream)
+    try:
+        yield TensorReader(header, fd)
+    finally:
+        os.close(fd)
+
+
+# Exponent bits of each storage format: all ones means Inf or NaN.
+_EXPONENT_MASK = {"F16": (np.uint16, 0x7C00), "BF16": (np.uint16, 0x7F80)}
+
+
+def _finite_storage(raw: npt.NDArray[np.uint8], dtype: str) -> bool:
+    # Integer test on the bits: much faster than np.isfinite on float16.
+    if dtype in _EXPONENT_MASK:
+        kind, mask = _EXPONENT_MASK[dtype]
+        exponent = raw.view(np.dtype(kind).newbyteorder("<")) & kind(mask)
+        return raw.size == 0 or int(exponent.max()) != mask
+    return bool(np.isfinite(raw.view(np.dtype(_STORAGE[dtype]).newbyteorder("<"))).all())
 
 
 def decode(raw: npt.NDArray[np.uint8], dtype: str) -> FloatArray:
-    """Raw little-endian bytes of `dtype` -> float32 (float64 for F64)."""
+    """Raw little-endian bytes of `dtype` -> a float array (bfloat16 -> float32)."""
     if dtype == "BF16":
         bits = raw.view("<u2").astype(np.uint32) << 16
         return bits.view(np.float32)
-    storage = np.dtype(_STORAGE[dtype]).newbyteorder("<")
-    values = raw.view(storage)
-    return values if dtype == "F64" else values.astype(np.float32)
+    return raw.view(np.dtype(_STORAGE[dtype]).newbyteorder("<"))
 
 
-def encode(array: FloatArray, dtype: str) -> npt.NDArray[Any]:
-    """float array -> little-endian storage array of `dtype` (bfloat16: round to nearest even)."""
+# Largest magnitude that still rounds to a finite value in each output format.
+_LIMIT = {"F16": 65520.0, "F32": float(np.finfo(np.float32).max)}
+
+
+def encode(name: str, array: FloatArray, dtype: str) -> npt.NDArray[Any]:
+    """float array -> contiguous little-endian storage of `dtype` (bfloat16: round to nearest
+    even); AdapterError if a value does not fit."""
     if dtype == "BF16":
         bits = np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)
         rounded = bits + (np.uint32(0x7FFF) + ((bits >> 16) & np.uint32(1)))
-        return (rounded >> 16).astype("<u2")
-    with np.errstate(over="ignore"):  # overflow is reported by finite_after_encoding
-        return np.ascontiguousarray(array, dtype=np.dtype(_STORAGE[dtype]).newbyteorder("<"))
-
-
-def finite_after_encoding(stored: npt.NDArray[Any], dtype: str) -> bool:
-    if dtype == "BF16":
-        return bool(((stored & 0x7F80) != 0x7F80).all())
-    return bool(np.isfinite(stored).all())
+        stored = (rounded >> 16).astype("<u2")
+        fits = _finite_storage(stored.view(np.uint8), "BF16")
+    else:
+        target = np.dtype(_STORAGE[dtype]).newbyteorder("<")
+        narrower = array.dtype.itemsize > target.itemsize
+        fits = (
+            not narrower
+            or array.size == 0
+            or (float(array.max()) < _LIMIT[dtype] and float(array.min()) > -_LIMIT[dtype])
+        )
+        with np.errstate(over="ignore"):
+            stored = np.ascontiguousarray(array, dtype=target)
+    if not fits:
+        raise AdapterError(
+            f"merged tensor {name!r} overflows {dtype}; choose a wider output with --dtype float32"
+        )
+    return stored
 
 
 @dataclass(frozen=True)
@@ -263,16 +294,12 @@ class StreamingWriter:
         stream.write(struct.pack("<Q", len(encoded)))
         stream.write(encoded)
 
-    def write(self, name: str, array: FloatArray) -> None:
+    def write(self, name: str, stored: npt.NDArray[Any]) -> None:
+        """Append a tensor already in storage form (see `encode`), in header order."""
         expected = self._pending.pop()
-        if name != expected.name or tuple(array.shape) != expected.shape:
-            raise AssertionError(f"writer expected {expected}, got {name} {array.shape}")
-        stored = encode(array, expected.dtype)
-        if not finite_after_encoding(stored, expected.dtype):
-            raise AdapterError(
-                f"merged tensor {name!r} overflows {expected.dtype}; "
-                "choose a wider output with --dtype float32"
-            )
+        size = math.prod(expected.shape) * np.dtype(_STORAGE[expected.dtype]).itemsize
+        if name != expected.name or stored.nbytes != size or not stored.flags.c_contiguous:
+            raise AssertionError(f"writer expected {expected}, got {name} {stored.shape}")
         self._stream.write(stored.data.cast("B"))
 
     def finish(self) -> None:
