@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -51,22 +51,28 @@ def last_line(stderr: bytes) -> str:
     return lines[-1].removeprefix("fatal: ").removeprefix("error: ")
 
 
-class BlobReader:
-    """Reads blobs by object id through a single `git cat-file --batch` process, started on
-    first use and kept for the whole mining run. Requests are pipelined (many ids written,
-    then all answers read) and recent blobs are cached: the file a commit leaves behind is
-    often the one the next commit to that file starts from."""
+class BlobStream:
+    """Blobs by object id from a single `git cat-file --batch` process, started on first use
+    and kept for the whole mining run.
 
-    # Ids per write-then-read round: well under what a pipe buffers, so that git never
-    # blocks writing answers while we are still writing questions.
-    BATCH = 256
+    Reads are pipelined: `ask` for blobs ahead of time, then `take` them in the same order.
+    Git works on the next answers while we process the current one, and a whole window of
+    commits costs one round trip instead of one per file."""
 
-    def __init__(self, repo_path: Path, cache_bytes: int = 8 << 20) -> None:
+    # Requests written but not yet answered: well under what a pipe buffers (64 KiB), so that
+    # writing never blocks while git waits for us to read its answers.
+    MAX_IN_FLIGHT = 512
+
+    def __init__(self, repo_path: Path) -> None:
         self._repo_path = repo_path
         self._process: subprocess.Popen[bytes] | None = None
-        self._cache: OrderedDict[str, bytes | None] = OrderedDict()
-        self._cache_bytes = cache_bytes
-        self._cached = 0
+        self._unsent: deque[str] = deque()
+        self._in_flight: deque[str] = deque()
+
+    @property
+    def pending(self) -> int:
+        """Blobs asked for and not taken yet."""
+        return len(self._unsent) + len(self._in_flight)
 
     def _streams(self) -> tuple[IO[bytes], IO[bytes]]:
         if self._process is None:
@@ -80,50 +86,42 @@ class BlobReader:
         assert self._process.stdin is not None and self._process.stdout is not None
         return self._process.stdin, self._process.stdout
 
-    def read(self, object_id: str) -> bytes | None:
-        """The blob's bytes, or None if git does not have it."""
-        return self.read_many([object_id])[object_id]
+    def ask(self, object_ids: Sequence[str]) -> None:
+        """Queue requests; `take` must then be called once per id, in the same order."""
+        self._unsent.extend(object_ids)
+        self._send()
 
-    def read_many(self, object_ids: Sequence[str]) -> dict[str, bytes | None]:
-        found: dict[str, bytes | None] = {}
-        missing: list[str] = []
-        for object_id in dict.fromkeys(object_ids):
-            if object_id in self._cache:
-                self._cache.move_to_end(object_id)
-                found[object_id] = self._cache[object_id]
-            else:
-                missing.append(object_id)
-        for offset in range(0, len(missing), self.BATCH):
-            batch = missing[offset : offset + self.BATCH]
-            for object_id, data in zip(batch, self._fetch(batch), strict=True):
-                found[object_id] = data
-                self._remember(object_id, data)
-        return found
-
-    def _fetch(self, object_ids: Sequence[str]) -> list[bytes | None]:
-        stdin, stdout = self._streams()
-        stdin.write(b"".join(object_id.encode("ascii") + b"\n" for object_id in object_ids))
-        stdin.flush()
-        answers: list[bytes | None] = []
-        for _ in object_ids:
-            parts = stdout.readline().split()
-            if len(parts) != 3:  # "<id> missing"
-                answers.append(None)
-                continue
-            size = int(parts[2])
-            data = stdout.read(size + 1)[:size]  # the content and its trailing newline
-            answers.append(data if parts[1] == b"blob" else None)
-        return answers
-
-    def _remember(self, object_id: str, data: bytes | None) -> None:
-        size = len(data) if data else 0
-        if size > self._cache_bytes // 4:
+    def _send(self) -> None:
+        room = self.MAX_IN_FLIGHT - len(self._in_flight)
+        if room <= 0 or not self._unsent:
             return
-        self._cache[object_id] = data
-        self._cached += size
-        while self._cached > self._cache_bytes:
-            _, evicted = self._cache.popitem(last=False)
-            self._cached -= len(evicted) if evicted else 0
+        batch = [self._unsent.popleft() for _ in range(min(room, len(self._unsent)))]
+        self._in_flight.extend(batch)
+        stdin, _ = self._streams()
+        stdin.write(b"".join(object_id.encode("ascii") + b"\n" for object_id in batch))
+        stdin.flush()
+
+    def take(self, object_id: str) -> bytes | None:
+        """The next blob asked for (which must be `object_id`); None if git does not have it."""
+        if not self._in_flight:
+            self._send()
+        expected = self._in_flight.popleft()
+        if expected != object_id:
+            raise RuntimeError(f"blob {object_id} taken out of order (expected {expected})")
+        _, stdout = self._streams()
+        parts = stdout.readline().split()
+        if len(self._in_flight) < self.MAX_IN_FLIGHT // 2:
+            self._send()
+        if len(parts) != 3:  # "<id> missing"
+            return None
+        size = int(parts[2])
+        data = stdout.read(size + 1)[:size]  # the content and its trailing newline
+        return data if parts[1] == b"blob" else None
+
+    def read(self, object_id: str) -> bytes | None:
+        """One blob, now (everything asked before it must have been taken)."""
+        self.ask([object_id])
+        return self.take(object_id)
 
     def close(self) -> None:
         if self._process is None:
@@ -139,7 +137,7 @@ class BlobReader:
         if process.stdout is not None:
             process.stdout.close()
 
-    def __enter__(self) -> BlobReader:
+    def __enter__(self) -> BlobStream:
         return self
 
     def __exit__(self, *exc: object) -> None:

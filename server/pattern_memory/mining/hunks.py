@@ -10,6 +10,7 @@ from .blocks import Layout, enclosing_block
 from .classify import Classification, confidence
 from .files import language_of, looks_generated, skip_reason
 from .gitlog import FileChange, Hunk
+from .gitproc import BlobStream
 
 Span = tuple[int, int]  # 1-based inclusive line numbers
 
@@ -45,11 +46,13 @@ class FileSides:
         return [blob for path, blob in sides if path and blob]
 
     @classmethod
-    def open(cls, change: FileChange, blobs: dict[str, bytes | None]) -> FileSides | None:
-        """Both sides of a wanted file from its blobs; None if one is missing (a shallow or
-        partial clone) or the file carries a generator's marker."""
-        old = blobs.get(change.old_blob or "") if change.old_path else None
-        new = blobs.get(change.new_blob or "") if change.new_path else None
+    def open(cls, change: FileChange, blobs: BlobStream) -> FileSides | None:
+        """Both sides of a wanted file, taken from `blobs` (asked for with `blob_ids`); None
+        if one is missing (a shallow or partial clone) or the file carries a generator's
+        marker."""
+        contents = {blob: blobs.take(blob) for blob in cls.blob_ids(change)}
+        old = contents.get(change.old_blob or "") if change.old_path else None
+        new = contents.get(change.new_blob or "") if change.new_path else None
         if (change.old_path and old is None) or (change.new_path and new is None):
             return None
         if looks_generated(new if new is not None else old or b""):

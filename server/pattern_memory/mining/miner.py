@@ -9,6 +9,7 @@ hunk is widened to its enclosing block on both sides (blobs read by one `git cat
 from __future__ import annotations
 
 import datetime
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,8 @@ from pathlib import Path
 from ..errors import RepositoryError
 from ..patterns import DATE_FORMAT, LineRange, Pattern, ProblemType, make_pattern_id
 from .classify import Classification, classify_message
-from .gitlog import CommitHeader, LogCommit, count_commits, stream_log
-from .gitproc import BlobReader, run_git
+from .gitlog import CommitHeader, FileChange, LogCommit, count_commits, stream_log
+from .gitproc import BlobStream, run_git
 from .hunks import FileSides, HunkChange, read_hunk
 from .scrub import anonymize_emails, pseudonym, scrub_text
 
@@ -94,7 +95,7 @@ def mine_commits(
         decisions[header.hexsha] = decision
         return True
 
-    with BlobReader(repo_path) as blobs:
+    with BlobStream(repo_path) as blobs:
         log = stream_log(
             repo_path,
             rev_range,
@@ -102,12 +103,47 @@ def mine_commits(
             want_diff=want_diff,
             max_hunk_lines=options.max_hunk_lines,
         )
-        for done, commit in enumerate(log, start=1):
-            decision = decisions.pop(commit.header.hexsha, None)
-            patterns = _patterns(commit, decision, blobs, options) if decision else []
-            yield MinedCommit(commit.header.hexsha, patterns)
+        # A window of commits read ahead, their blobs asked for: git reads the blobs while
+        # we widen and score the commits before them.
+        window: deque[_Planned] = deque()
+        done = 0
+        for commit in log:
+            window.append(_Planned.ask(commit, decisions.pop(commit.header.hexsha, None), blobs))
+            while len(window) > _WINDOW_COMMITS or blobs.pending > _WINDOW_BLOBS:
+                done += 1
+                yield window.popleft().finish(blobs, options)
+                if progress:
+                    progress(done, max(total, done))
+        while window:
+            done += 1
+            yield window.popleft().finish(blobs, options)
             if progress:
                 progress(done, max(total, done))
+
+
+_WINDOW_COMMITS = 64
+_WINDOW_BLOBS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A commit read from the log whose blobs have been asked for."""
+
+    commit: LogCommit
+    decision: Classification | None
+    changes: list[FileChange]
+
+    @classmethod
+    def ask(cls, commit: LogCommit, decision: Classification | None, blobs: BlobStream) -> _Planned:
+        changes = [c for c in commit.files if FileSides.wanted(c)] if decision else []
+        blobs.ask([blob for change in changes for blob in FileSides.blob_ids(change)])
+        return cls(commit, decision, changes)
+
+    def finish(self, blobs: BlobStream, options: MineOptions) -> MinedCommit:
+        if self.decision is None:
+            return MinedCommit(self.commit.header.hexsha, [])
+        patterns = _patterns(self.commit.header, self.changes, self.decision, blobs, options)
+        return MinedCommit(self.commit.header.hexsha, patterns)
 
 
 def _epoch(day: datetime.date) -> int:
@@ -115,9 +151,12 @@ def _epoch(day: datetime.date) -> int:
 
 
 def _patterns(
-    commit: LogCommit, decision: Classification, blobs: BlobReader, options: MineOptions
+    header: CommitHeader,
+    changes: list[FileChange],
+    decision: Classification,
+    blobs: BlobStream,
+    options: MineOptions,
 ) -> list[Pattern]:
-    header = commit.header
     message = scrub_text(header.message).text
     author = header.author_email
     if options.anonymize_authors:
@@ -125,10 +164,8 @@ def _patterns(
         message = anonymize_emails(message)
     date = datetime.datetime.fromtimestamp(header.author_time, datetime.UTC).strftime(DATE_FORMAT)
     patterns: list[Pattern] = []
-    changes = [change for change in commit.files if FileSides.wanted(change)]
-    contents = blobs.read_many([blob for change in changes for blob in FileSides.blob_ids(change)])
     for change in changes:
-        sides = FileSides.open(change, contents)
+        sides = FileSides.open(change, blobs)
         if sides is None:
             continue
         merged: list[HunkChange] = []
