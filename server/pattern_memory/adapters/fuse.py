@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from ..errors import AdapterError
 from ..fileio import atomic_text_writer
-from .merge import Method, combine, merged_rank
+from .merge import MergeOverflowError, Method, combine, merged_rank
 from .peft_format import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -35,7 +35,13 @@ from .peft_format import (
     load_adapter,
     output_config,
 )
-from .safetensors_io import OutputTensor, encode, open_tensors, write_safetensors
+from .safetensors_io import (
+    OutputTensor,
+    array_dtype,
+    encode,
+    open_tensors,
+    write_safetensors,
+)
 
 # Threads that merge modules ahead of the writer; more would only hold more memory.
 MAX_WORKERS = 4
@@ -181,6 +187,25 @@ def _output_dtype(adapters: Sequence[Adapter], key_of: Sequence[str], forced: st
     return dtypes.pop() if len(dtypes) == 1 else "F32"
 
 
+def _plan(
+    request: MergeRequest, adapters: Sequence[Adapter]
+) -> tuple[list[_PlannedModule], list[OutputTensor]]:
+    """Every output tensor's name, dtype and shape, known before any data is read."""
+    plan: list[_PlannedModule] = []
+    tensors: list[OutputTensor] = []
+    for name in sorted(adapters[0].modules):
+        modules = [a.modules[name] for a in adapters]
+        first = modules[0]
+        out_in = (first.out_features, first.in_features)
+        rank = merged_rank(request.method, [m.rank for m in modules], out_in, request.rank)
+        plan.append(_PlannedModule(name, first.a_key, first.b_key, rank))
+        a_dtype = _output_dtype(adapters, [m.a_key for m in modules], request.dtype)
+        b_dtype = _output_dtype(adapters, [m.b_key for m in modules], request.dtype)
+        tensors.append(OutputTensor(first.a_key, a_dtype, (rank, first.in_features)))
+        tensors.append(OutputTensor(first.b_key, b_dtype, (first.out_features, rank)))
+    return plan, tensors
+
+
 def merge_adapters(request: MergeRequest) -> MergeResult:
     if not request.inputs:
         raise AdapterError("no adapters to merge")
@@ -197,25 +222,10 @@ def merge_adapters(request: MergeRequest) -> MergeResult:
     with_config = [a for a in adapters if a.config is not None]
     notes = _notes(adapters, with_config)
 
-    plan: list[_PlannedModule] = []
-    tensors: list[OutputTensor] = []
-    for name in sorted(adapters[0].modules):
-        modules = [a.modules[name] for a in adapters]
-        first = modules[0]
-        out_in = (first.out_features, first.in_features)
-        rank = merged_rank(request.method, [m.rank for m in modules], out_in, request.rank)
-        plan.append(_PlannedModule(name, first.a_key, first.b_key, rank))
-        a_dtype = _output_dtype(adapters, [m.a_key for m in modules], request.dtype)
-        b_dtype = _output_dtype(adapters, [m.b_key for m in modules], request.dtype)
-        tensors.append(OutputTensor(first.a_key, a_dtype, (rank, first.in_features)))
-        tensors.append(OutputTensor(first.b_key, b_dtype, (first.out_features, rank)))
-
+    plan, tensors = _plan(request, adapters)
     weights_path, config_path = output_paths(request.output, bool(with_config))
-    config = (
-        output_config(with_config[0].config or {}, {m.name: m.rank for m in plan})
-        if (with_config)
-        else None
-    )
+    ranks = {m.name: m.rank for m in plan}
+    config = output_config(with_config[0].config or {}, ranks) if with_config else None
     try:
         weights_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -232,17 +242,27 @@ def merge_adapters(request: MergeRequest) -> MergeResult:
 
         def merge_module(planned: _PlannedModule) -> _MergedModule:
             modules = [a.modules[planned.name] for a in adapters]
-            factors = combine(
-                request.method,
-                [r.read(m.a_key) for r, m in zip(readers, modules, strict=True)],
-                [r.read(m.b_key) for r, m in zip(readers, modules, strict=True)],
-                weights,
-                [m.scale for m in modules],
-                rank=planned.rank,
-            )
+            a_dtype, b_dtype = dtypes[planned.a_key], dtypes[planned.b_key]
+            try:
+                factors = combine(
+                    request.method,
+                    [r.read(m.a_key) for r, m in zip(readers, modules, strict=True)],
+                    [r.read(m.b_key) for r, m in zip(readers, modules, strict=True)],
+                    weights,
+                    [m.scale for m in modules],
+                    rank=planned.rank,
+                    dtypes=(array_dtype(a_dtype), array_dtype(b_dtype)),
+                )
+            except MergeOverflowError as exc:
+                key = planned.a_key if exc.factor == "A" else planned.b_key
+                dtype = a_dtype if exc.factor == "A" else b_dtype
+                raise AdapterError(
+                    f"merged tensor {key!r} overflows {dtype}; "
+                    "choose a wider output with --dtype float32"
+                ) from None
             return _MergedModule(
-                encode(planned.a_key, factors.a, dtypes[planned.a_key]),
-                encode(planned.b_key, factors.b, dtypes[planned.b_key]),
+                encode(planned.a_key, factors.a, a_dtype),
+                encode(planned.b_key, factors.b, b_dtype),
                 factors.discarded_sq,
                 factors.total_sq,
             )

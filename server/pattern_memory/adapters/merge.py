@@ -2,10 +2,12 @@
 
 Each input i contributes factors A_i (r_i x in) and B_i (out x r_i) with scale s_i and user
 weight w_i; the exact merged update is  sum_i w_i * s_i * B_i @ A_i.  Every method returns
-factors (A, B) whose scale is 1 (the scalings are folded into B):
+factors (A, B) whose scale is 1 (the scalings are folded into the factors), already in the
+dtypes the caller will store them in:
 
-- cat: A = [A_1; A_2; ...], B = [w_1 s_1 B_1, w_2 s_2 B_2, ...]. B @ A is the exact sum;
-  the rank is sum_i r_i.
+- cat: A = [A_1; A_2; ...], B = [B_1, B_2, ...] with w_i s_i folded into the smaller of A_i
+  and B_i (the other is copied as stored, without arithmetic). B @ A is the exact sum; the
+  rank is sum_i r_i.
 - svd: the exact sum re-factored to rank k by a truncated SVD, computed from the stacked
   factors so that the dense out x in update is never formed. Reports the relative
   (Frobenius) error the truncation introduced; 0 when k >= the sum's rank.
@@ -31,6 +33,14 @@ class Method(StrEnum):
     CAT = "cat"
     SVD = "svd"
     LINEAR = "linear"
+
+
+class MergeOverflowError(ArithmeticError):
+    """A merged factor does not fit its output dtype."""
+
+    def __init__(self, factor: str, dtype: np.dtype[Any]) -> None:
+        super().__init__(f"{factor} overflows {dtype}")
+        self.factor = factor  # "A" or "B"
 
 
 @dataclass(frozen=True)
@@ -62,18 +72,36 @@ def combine(
     scales: Sequence[float],
     *,
     rank: int,
+    dtypes: tuple[np.dtype[Any], np.dtype[Any]],
 ) -> Factors:
-    """Merge one module's factors; `rank` comes from merged_rank."""
+    """Merge one module's factors; `rank` comes from merged_rank, `dtypes` are those of the
+    returned (A, B). MergeOverflowError if a value does not fit them."""
     if method is Method.CAT:
-        return cat(a_list, b_list, weights, scales)
+        return cat(a_list, b_list, weights, scales, dtypes)
     if method is Method.SVD:
-        return svd(a_list, b_list, weights, scales, rank)
-    return linear(a_list, b_list, weights, scales)
+        return svd(a_list, b_list, weights, scales, rank=rank, dtypes=dtypes)
+    return linear(a_list, b_list, weights, scales, dtypes)
 
 
 def compute_dtype(arrays: Sequence[FloatArray]) -> np.dtype[Any]:
     """float32 arithmetic (float16/bfloat16 inputs are widened), float64 if an input is."""
     return np.dtype(np.float64 if any(a.dtype == np.float64 for a in arrays) else np.float32)
+
+
+def narrow(values: FloatArray, dtype: np.dtype[Any], factor: str) -> FloatArray:
+    """values as `dtype`; MergeOverflowError rather than a silent Inf."""
+    if values.dtype == dtype:
+        return values
+    if dtype.itemsize < values.dtype.itemsize and values.size:
+        # Values up to half an ulp above the maximum still round to it.
+        largest = dtype.type(np.finfo(dtype).max)
+        ulp = float(largest) - float(np.nextafter(largest, dtype.type(0)))
+        limit = float(largest) + ulp / 2
+        if not (float(values.max()) < limit and float(values.min()) > -limit):
+            raise MergeOverflowError(factor, dtype)
+    with np.errstate(over="ignore"):
+        narrowed: FloatArray = values.astype(dtype)
+    return narrowed
 
 
 def _scaled(array: FloatArray, coefficient: float, dtype: np.dtype[Any]) -> FloatArray:
@@ -86,15 +114,20 @@ def _stacked(
     b_list: Sequence[FloatArray],
     weights: Sequence[float],
     scales: Sequence[float],
+    dtypes: tuple[np.dtype[Any], np.dtype[Any]],
 ) -> tuple[FloatArray, FloatArray]:
-    # A is only concatenated, so it keeps its stored dtype (no conversion, no rounding).
-    dtype = compute_dtype(b_list)
-    a = np.concatenate(a_list, axis=0)
-    b = np.concatenate(
-        [_scaled(b_i, w * s, dtype) for b_i, w, s in zip(b_list, weights, scales, strict=True)],
-        axis=1,
-    )
-    return a, b
+    """[A_1; A_2; ...] and [B_1, B_2, ...] with each w_i s_i folded into the smaller factor."""
+    work = compute_dtype([*a_list, *b_list])
+    a_dtype, b_dtype = dtypes
+    a_parts, b_parts = [], []
+    for a_i, b_i, w, s in zip(a_list, b_list, weights, scales, strict=True):
+        if a_i.size < b_i.size:
+            a_parts.append(narrow(_scaled(a_i, w * s, work), a_dtype, "A"))
+            b_parts.append(narrow(b_i, b_dtype, "B"))
+        else:
+            a_parts.append(narrow(a_i, a_dtype, "A"))
+            b_parts.append(narrow(_scaled(b_i, w * s, work), b_dtype, "B"))
+    return np.concatenate(a_parts, axis=0), np.concatenate(b_parts, axis=1)
 
 
 def cat(
@@ -102,8 +135,9 @@ def cat(
     b_list: Sequence[FloatArray],
     weights: Sequence[float],
     scales: Sequence[float],
+    dtypes: tuple[np.dtype[Any], np.dtype[Any]],
 ) -> Factors:
-    a, b = _stacked(a_list, b_list, weights, scales)
+    a, b = _stacked(a_list, b_list, weights, scales, dtypes)
     return Factors(a, b)
 
 
@@ -112,9 +146,12 @@ def svd(
     b_list: Sequence[FloatArray],
     weights: Sequence[float],
     scales: Sequence[float],
+    *,
     rank: int,
+    dtypes: tuple[np.dtype[Any], np.dtype[Any]],
 ) -> Factors:
-    a, b = _stacked(a_list, b_list, weights, scales)
+    work = compute_dtype([*a_list, *b_list])
+    a, b = _stacked(a_list, b_list, weights, scales, (work, work))
     a, b = a.astype(np.float64), b.astype(np.float64)
     # With B = U_b Lb^1/2 V_b^T and A = V_a La^1/2 U_a^T (eigendecompositions of the small Gram
     # matrices B^T B and A A^T), B @ A = U_b C U_a^T with C = Lb^1/2 V_b^T V_a La^1/2, so the
@@ -127,16 +164,15 @@ def svd(
     u, sigma, vt = np.linalg.svd(middle, full_matrices=False)
     kept = min(rank, sigma.size)
     half = np.sqrt(sigma[:kept])
-    merged_b = b @ (basis_b @ (u[:, :kept] / root_b[:, None]) * half)
-    merged_a = (half[:, None] * (vt[:kept] / root_a[None, :]) @ basis_a.T) @ a
+    # Zero rows/columns pad the factors when the update's rank is below the planned rank.
+    merged_a = np.zeros((rank, a.shape[1]), dtype=np.float64)
+    merged_b = np.zeros((b.shape[0], rank), dtype=np.float64)
+    merged_b[:, :kept] = b @ (basis_b @ (u[:, :kept] / root_b[:, None]) * half)
+    merged_a[:kept] = (half[:, None] * (vt[:kept] / root_a[None, :]) @ basis_a.T) @ a
     squares = sigma**2
-    dtype = compute_dtype([*a_list, *b_list])
-    padded_a = np.zeros((rank, a.shape[1]), dtype=dtype)
-    padded_b = np.zeros((b.shape[0], rank), dtype=dtype)
-    padded_a[:kept], padded_b[:, :kept] = merged_a, merged_b
     return Factors(
-        padded_a,
-        padded_b,
+        narrow(merged_a.astype(work), dtypes[0], "A"),
+        narrow(merged_b.astype(work), dtypes[1], "B"),
         discarded_sq=float(squares[kept:].sum()),
         total_sq=float(squares.sum()),
     )
@@ -154,13 +190,14 @@ def linear(
     b_list: Sequence[FloatArray],
     weights: Sequence[float],
     scales: Sequence[float],
+    dtypes: tuple[np.dtype[Any], np.dtype[Any]],
 ) -> Factors:
     if len({a_i.shape[0] for a_i in a_list}) > 1:
         raise ValueError("linear needs equal ranks")  # checked with a clear message earlier
-    dtype = compute_dtype([*a_list, *b_list])
-    a = np.zeros(a_list[0].shape, dtype=dtype)
-    b = np.zeros(b_list[0].shape, dtype=dtype)
+    work = compute_dtype([*a_list, *b_list])
+    a = np.zeros(a_list[0].shape, dtype=work)
+    b = np.zeros(b_list[0].shape, dtype=work)
     for a_i, b_i, w, s in zip(a_list, b_list, weights, scales, strict=True):
-        a += _scaled(a_i, w, dtype)
-        b += _scaled(b_i, w * s, dtype)
-    return Factors(a, b)
+        a += _scaled(a_i, w, work)
+        b += _scaled(b_i, w * s, work)
+    return Factors(narrow(a, dtypes[0], "A"), narrow(b, dtypes[1], "B"))

@@ -231,6 +231,11 @@ def decode(raw: npt.NDArray[np.uint8], dtype: str) -> FloatArray:
     return raw.view(np.dtype(_STORAGE[dtype]).newbyteorder("<"))
 
 
+def array_dtype(dtype: str) -> np.dtype[Any]:
+    """The NumPy dtype in which to hand a tensor of `dtype` to `encode` (bfloat16: float32)."""
+    return np.dtype(np.float32 if dtype == "BF16" else _STORAGE[dtype])
+
+
 # Largest magnitude that still rounds to a finite value in each output format.
 _LIMIT = {"F16": 65520.0, "F32": float(np.finfo(np.float32).max)}
 
