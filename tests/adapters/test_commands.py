@@ -76,9 +76,9 @@ def test_seed_command_lines_work_as_written(
     for name in want:
         assert relative_error(merged[name], want[name]) < 1e-6
     # ... and each merge is recorded as a version next to the output.
-    versions = list((tmp_path / "adapters" / "versions").iterdir())
-    assert len(versions) == 1
-    record = json.loads((versions[0] / "version.json").read_text())
+    records = list((tmp_path / "adapters" / "versions").glob("*.json"))
+    assert len(records) == 1
+    record = json.loads(records[0].read_text())
     assert record["parent_versions"] == [Path(n).stem for n in names]
     assert record["weights"] == pytest.approx(weights)
     assert record["created_by"] == "tester"
@@ -130,8 +130,8 @@ def test_pattern_memory_merge_adapters_with_peft_folders(
     # A rank-6 re-factoring of a rank-12 sum: close, not exact; the error is what was printed.
     for name in want:
         assert 0 < relative_error(merged[name], want[name]) < 0.6
-    version = tmp_path / "adapters" / "versions" / "v1"
-    assert json.loads((version / "adapter_config.json").read_text()) == config
+    stored = tmp_path / "adapters" / "versions" / "v1.adapter_config.json"
+    assert json.loads(stored.read_text()) == config
 
 
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:

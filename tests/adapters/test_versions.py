@@ -1,8 +1,10 @@
-"""The version registry: records, activation, rollback, through the module and the CLI."""
+"""The version registry: records, activation, rollback, through the module and the CLI, and
+the seed's manual rollback commands."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -30,31 +32,31 @@ def merge_version(tmp_path: Path, name: str, seed: int, registry: Registry) -> P
 
 
 def active_bytes(registry: Registry) -> bytes:
-    return (registry.root / "merged.safetensors").read_bytes()
+    return registry.merged_path.read_bytes()
 
 
 def test_record_has_the_seeds_fields_and_more(tmp_path: Path) -> None:
     registry = Registry(tmp_path / "adapters")
     output = merge_version(tmp_path, "v2.0", 1, registry)
-    record = json.loads((registry.versions_dir / "v2.0" / "version.json").read_text())
+    record = json.loads((registry.versions_dir / "v2.0.json").read_text())
     assert record["version_name"] == "v2.0"
-    assert record["adapter_path"] == str(
-        registry.versions_dir / "v2.0" / "adapter_model.safetensors"
-    )
+    assert record["adapter_path"] == str(registry.versions_dir / "v2.0.safetensors")
     assert record["created_by"] == "alice@example.com"
     assert record["created_at"].endswith("Z")
     assert record["parent_versions"] == ["v2.0-in0", "v2.0-in1"]
     assert record["method"] == "cat"
     assert record["weights"] == [0.5, 0.5]
-    assert set(record["input_checksums"]) == {
-        str(tmp_path / "v2.0-in0"),
-        str(tmp_path / "v2.0-in1"),
-    }
+    inputs = {str(tmp_path / "v2.0-in0"), str(tmp_path / "v2.0-in1")}
+    assert set(record["input_checksums"]) == inputs
     assert all(len(c) == 64 for c in record["input_checksums"].values())
-    # The version owns its copy, and it is what the seed's path and the PEFT link point at.
+    # The version owns its copy, and the active copy is where the seed expects it.
     assert Path(record["adapter_path"]).read_bytes() == output.read_bytes()
     assert active_bytes(registry) == output.read_bytes()
-    assert (registry.root / "active" / "adapter_config.json").is_file()
+    config = json.loads((registry.versions_dir / "v2.0.adapter_config.json").read_text())
+    assert config["r"] == 8
+    assert (registry.root / "merged.adapter_config.json").read_text() == json.dumps(
+        config, indent=2, sort_keys=True
+    ) + "\n"
     assert registry.active() == "v2.0"
 
 
@@ -62,7 +64,7 @@ def test_a_previous_version_as_input_is_named_as_parent(tmp_path: Path) -> None:
     registry = Registry(tmp_path / "adapters")
     merge_version(tmp_path, "v2.0", 1, registry)
     alice = make_adapter(tmp_path / "user-alice-v3", seed=5).path
-    inputs = [registry.version_folder("v2.0"), alice]
+    inputs = [registry.weights_path("v2.0"), alice]
     result = merge_adapters(MergeRequest(inputs, tmp_path / "v2.1"))
     record = registry.record(
         weights_path=result.weights_path,
@@ -78,11 +80,13 @@ def test_a_previous_version_as_input_is_named_as_parent(tmp_path: Path) -> None:
 def test_overwriting_the_output_does_not_change_the_version(tmp_path: Path) -> None:
     registry = Registry(tmp_path / "adapters")
     output = merge_version(tmp_path, "v1", 1, registry)
-    kept = (registry.versions_dir / "v1" / "adapter_model.safetensors").read_bytes()
+    kept = registry.weights_path("v1").read_bytes()
     inputs = [make_adapter(tmp_path / f"other{i}", seed=20 + i).path for i in range(2)]
     merge_adapters(MergeRequest(inputs, output))  # same --output again
     assert output.read_bytes() != kept
-    assert (registry.versions_dir / "v1" / "adapter_model.safetensors").read_bytes() == kept
+    with open(output, "r+b") as stream:  # even writing into the file in place
+        stream.write(b"\0" * 64)
+    assert registry.weights_path("v1").read_bytes() == kept
 
 
 def test_activate_and_rollback(tmp_path: Path) -> None:
@@ -112,6 +116,24 @@ def test_activate_and_rollback(tmp_path: Path) -> None:
         registry.activate("v9")
 
 
+def test_activating_a_version_without_config_removes_the_stale_one(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "adapters")
+    merge_version(tmp_path, "v1", 1, registry)
+    bare = [make_adapter(tmp_path / f"b{i}.safetensors", seed=i, folder=False) for i in (0, 1)]
+    result = merge_adapters(MergeRequest([b.path for b in bare], tmp_path / "b.safetensors"))
+    registry.record(
+        weights_path=result.weights_path,
+        config_path=None,
+        inputs=[b.path for b in bare],
+        method="cat",
+        weights=result.weights,
+        version_name="v2",
+    )
+    assert not (registry.root / "merged.adapter_config.json").exists()
+    registry.rollback()
+    assert (registry.root / "merged.adapter_config.json").exists()
+
+
 def test_merge_can_record_without_activating(tmp_path: Path) -> None:
     registry = Registry(tmp_path / "adapters")
     merge_version(tmp_path, "v1", 1, registry)
@@ -134,7 +156,7 @@ def test_version_names_are_checked(tmp_path: Path) -> None:
     registry = Registry(tmp_path / "adapters")
     merge_version(tmp_path, "v1", 1, registry)
     args = {
-        "weights_path": registry.versions_dir / "v1" / "adapter_model.safetensors",
+        "weights_path": registry.weights_path("v1"),
         "config_path": None,
         "inputs": [],
         "method": "cat",
@@ -144,19 +166,31 @@ def test_version_names_are_checked(tmp_path: Path) -> None:
         registry.record(**args, version_name="v1")  # type: ignore[arg-type]
     with pytest.raises(AdapterError, match=r"invalid version name '\.\./evil'"):
         registry.record(**args, version_name="../evil")  # type: ignore[arg-type]
+    with pytest.raises(AdapterError, match=r"invalid version name 'v1\.adapter_config'"):
+        registry.record(**args, version_name="v1.adapter_config")  # type: ignore[arg-type]
 
 
-def test_a_real_file_at_the_active_path_is_not_overwritten(tmp_path: Path) -> None:
+def test_seeds_manual_rollback_commands_work_as_written(tmp_path: Path) -> None:
     registry = Registry(tmp_path / "adapters")
-    merge_version(tmp_path, "v1", 1, registry)
-    merge_version(tmp_path, "v2", 3, registry)
-    link = registry.root / "merged.safetensors"
-    link.unlink()
-    link.write_bytes(b"someone's hand-copied file")  # as the seed's `cp` would leave it
-    with pytest.raises(AdapterError, match=r"is a real file.*move it away"):
-        registry.rollback()
-    assert link.read_bytes() == b"someone's hand-copied file"
-    assert registry.active() == "v2"
+    v20 = merge_version(tmp_path, "v2.0", 1, registry).read_bytes()
+    v21 = merge_version(tmp_path, "v2.1", 3, registry).read_bytes()
+    listing = subprocess.run(
+        ["bash", "-c", "ls -la adapters/versions/"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "v2.0.safetensors" in listing and "v2.1.safetensors" in listing
+    subprocess.run(
+        ["bash", "-c", "cp adapters/versions/v2.0.safetensors adapters/merged.safetensors"],
+        cwd=tmp_path,
+        check=True,
+    )
+    assert active_bytes(registry) == v20
+    # The copy went to the active file only: no stored version changed.
+    assert registry.weights_path("v2.1").read_bytes() == v21
+    assert registry.weights_path("v2.0").read_bytes() == v20
 
 
 def test_cli_list_activate_rollback(
@@ -165,18 +199,8 @@ def test_cli_list_activate_rollback(
     monkeypatch.chdir(tmp_path)
     for name, seed in (("v1", 1), ("v2", 3)):
         inputs = [str(make_adapter(tmp_path / f"{name}-{i}", seed=seed + i).path) for i in (0, 1)]
-        code = cli.main(
-            [
-                "merge-adapters",
-                "--adapters",
-                *inputs,
-                "--output",
-                f"{name}.safetensors",
-                "--version-name",
-                name,
-            ]
-        )
-        assert code == 0
+        argv = ["merge-adapters", "--adapters", *inputs, "--output", f"{name}.safetensors"]
+        assert cli.main([*argv, "--version-name", name]) == 0
     capsys.readouterr()
     assert cli.main(["adapters", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()

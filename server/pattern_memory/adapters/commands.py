@@ -200,7 +200,7 @@ def run_activate(args: argparse.Namespace) -> int:
 
     registry = Registry(args.registry)
     record = registry.activate(args.name)
-    print(f"active: {record.version_name} ({registry.root / 'merged.safetensors'})")
+    print(f"active: {record.version_name} ({registry.merged_path})")
     return 0
 
 
@@ -209,7 +209,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 
     registry = Registry(args.registry)
     record = registry.rollback(args.name)
-    print(f"rolled back; active: {record.version_name} ({registry.root / 'merged.safetensors'})")
+    print(f"rolled back; active: {record.version_name} ({registry.merged_path})")
     return 0
 
 

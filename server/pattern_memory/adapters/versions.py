@@ -1,19 +1,21 @@
 """The local registry of merged adapter versions, and which one is active.
 
-Layout of a registry folder (by default `adapters/` beside the merge's output):
+Layout of a registry folder (by default `adapters/` beside the merge's output), as the seed
+shows it:
 
     adapters/
-      versions/<name>/adapter_model.safetensors   the version's own copy (a hard link when the
-      versions/<name>/adapter_config.json          file system allows, so no bytes are copied)
-      versions/<name>/version.json                 the record (the seed's fields and more)
-      active.json                                  {"active": name, "history": [older names]}
-      active -> versions/<name>                    a PEFT folder: load the active adapter here
-      merged.safetensors -> versions/<name>/adapter_model.safetensors   (the seed's path)
+      versions/<name>.safetensors               the version's own copy of the merged adapter
+      versions/<name>.adapter_config.json       its PEFT config, when the inputs had one
+      versions/<name>.json                      the record (the seed's fields and more)
+      merged.safetensors                        a copy of the active version
+      merged.adapter_config.json                ... and of its config
+      active.json                               {"active": name, "history": [older names]}
 
-A version folder is assembled under a temporary name and renamed into place, and active.json
-and the links are replaced atomically, so a crash never leaves a half version or a dangling
-pointer. Every change holds an exclusive lock on the registry (several processes, e.g. the
-team server and a terminal, may share it).
+Versions own real copies (never links), so that nothing done to a merge's output, or the
+seed's `cp adapters/versions/v2.0.safetensors adapters/merged.safetensors`, can change a
+stored version. Every file is replaced atomically and the record is written last, so a crash
+never leaves a half version; every change holds an exclusive lock on the registry (several
+processes, e.g. the team server and a terminal, may share it).
 """
 
 from __future__ import annotations
@@ -24,11 +26,9 @@ import fcntl
 import getpass
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,14 +36,13 @@ from typing import Any
 
 from ..errors import AdapterError
 from ..fileio import atomic_text_writer, atomic_writer
-from .peft_format import CONFIG_NAME, WEIGHTS_NAME, resolve_input
+from .peft_format import CONFIG_NAME, config_path_for, resolve_input
 
 VERSIONS_DIR = "versions"
-RECORD_NAME = "version.json"
 ACTIVE_FILE = "active.json"
-ACTIVE_LINK = "active"
-MERGED_LINK = "merged.safetensors"
+MERGED_NAME = "merged.safetensors"
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_CONFIG_SUFFIX = "." + CONFIG_NAME.removesuffix(".json")  # "<name>.adapter_config.json"
 
 
 class VersionNotFoundError(AdapterError):
@@ -68,7 +67,7 @@ class VersionRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VersionRecord:
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
@@ -97,10 +96,28 @@ def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+def check_version_name(name: str) -> None:
+    if not _VERSION_NAME.match(name) or name.endswith(_CONFIG_SUFFIX):
+        raise AdapterError(
+            f"invalid version name {name!r}: use letters, digits, '.', '_', '-' "
+            "(at most 100 characters, starting with a letter or digit)"
+        )
+
+
 class Registry:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.versions_dir = self.root / VERSIONS_DIR
+        self.merged_path = self.root / MERGED_NAME
+
+    def weights_path(self, name: str) -> Path:
+        return self.versions_dir / f"{name}.safetensors"
+
+    def config_path(self, name: str) -> Path:
+        return config_path_for(self.weights_path(name))
+
+    def _record_path(self, name: str) -> Path:
+        return self.versions_dir / f"{name}.json"
 
     # --- reading -------------------------------------------------------------------------
 
@@ -109,18 +126,18 @@ class Registry:
         if not self.versions_dir.is_dir():
             return []
         records = [
-            self._read_record(entry)
-            for entry in self.versions_dir.iterdir()
-            if (entry / RECORD_NAME).is_file()
+            self._read_record(path)
+            for path in self.versions_dir.glob("*.json")
+            if not path.name.endswith(CONFIG_NAME) and not path.name.startswith(".")
         ]
         return sorted(records, key=lambda r: (r.created_at, r.version_name))
 
     def get(self, name: str) -> VersionRecord:
-        folder = self.versions_dir / name
-        if not _VERSION_NAME.match(name) or not (folder / RECORD_NAME).is_file():
+        path = self._record_path(name)
+        if not _VERSION_NAME.match(name) or not path.is_file():
             known = ", ".join(r.version_name for r in self.versions()) or "none yet"
             raise VersionNotFoundError(f"no version {name!r} in {self.versions_dir} ({known})")
-        return self._read_record(folder)
+        return self._read_record(path)
 
     def active(self) -> str | None:
         return self._read_state()[0]
@@ -128,11 +145,7 @@ class Registry:
     def history(self) -> list[str]:
         return self._read_state()[1]
 
-    def version_folder(self, name: str) -> Path:
-        return self.versions_dir / name
-
-    def _read_record(self, folder: Path) -> VersionRecord:
-        path = folder / RECORD_NAME
+    def _read_record(self, path: Path) -> VersionRecord:
         try:
             return VersionRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError) as exc:
@@ -180,12 +193,9 @@ class Registry:
         created_by: str | None = None,
         activate: bool = True,
     ) -> VersionRecord:
-        """Store a merge's output as a new version (and make it active unless told not to)."""
-        if version_name is not None and not _VERSION_NAME.match(version_name):
-            raise AdapterError(
-                f"invalid version name {version_name!r}: use letters, digits, '.', '_', '-' "
-                "(at most 100 characters, starting with a letter or digit)"
-            )
+        """Store a copy of a merge's output as a new version (active unless told not to)."""
+        if version_name is not None:
+            check_version_name(version_name)
         input_checksums = {str(p): sha256_file(resolve_input(Path(p))[0]) for p in inputs}
         adapter_checksum = sha256_file(weights_path)
         created = utc_now()
@@ -193,46 +203,41 @@ class Registry:
             by_checksum = {r.adapter_checksum: r.version_name for r in self.versions()}
             parents = [by_checksum.get(input_checksums[str(p)], _label(Path(p))) for p in inputs]
             name = version_name or self._fresh_name(created)
-            folder = self.versions_dir / name
-            if folder.exists():
+            if self._record_path(name).exists():
                 raise AdapterError(f"version {name!r} already exists in {self.versions_dir}")
-            staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.versions_dir))
-            try:
-                _link_or_copy(weights_path, staging / WEIGHTS_NAME)
-                if config_path is not None:
-                    _link_or_copy(config_path, staging / CONFIG_NAME)
-                record = VersionRecord(
-                    version_name=name,
-                    adapter_path=str((folder / WEIGHTS_NAME).resolve()),
-                    created_by=created_by or default_created_by(),
-                    created_at=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    parent_versions=parents,
-                    method=method,
-                    weights=list(weights),
-                    inputs=[str(p) for p in inputs],
-                    input_checksums=input_checksums,
-                    adapter_checksum=adapter_checksum,
-                    output_path=str(weights_path.resolve()),
-                    rank=list(ranks),
-                    svd_relative_error=svd_relative_error,
-                )
-                with atomic_text_writer(staging / RECORD_NAME) as stream:
-                    json.dump(asdict(record), stream, indent=2)
-                    stream.write("\n")
-                staging.chmod(0o755)
-                staging.rename(folder)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
+            _copy(weights_path, self.weights_path(name))
+            if config_path is not None:
+                _copy(config_path, self.config_path(name))
+            record = VersionRecord(
+                version_name=name,
+                adapter_path=str(self.weights_path(name).resolve()),
+                created_by=created_by or default_created_by(),
+                created_at=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                parent_versions=parents,
+                method=method,
+                weights=list(weights),
+                inputs=[str(p) for p in inputs],
+                input_checksums=input_checksums,
+                adapter_checksum=adapter_checksum,
+                output_path=str(weights_path.resolve()),
+                rank=list(ranks),
+                svd_relative_error=svd_relative_error,
+            )
+            # Written last: a version without its record does not exist.
+            with atomic_text_writer(self._record_path(name)) as stream:
+                json.dump(asdict(record), stream, indent=2)
+                stream.write("\n")
             if activate:
-                self._switch_to(name, remember_current=True)
+                active, history = self._read_state()
+                self._switch(name, _remember(history, active, name))
         return record
 
     def activate(self, name: str) -> VersionRecord:
         """Make `name` the active version; the one it replaces can be rolled back to."""
         with self._locked():
             record = self.get(name)
-            self._switch_to(name, remember_current=True)
+            active, history = self._read_state()
+            self._switch(name, _remember(history, active, name))
         return record
 
     def rollback(self, name: str | None = None) -> VersionRecord:
@@ -250,41 +255,35 @@ class Registry:
             record = self.get(name)
             if name in history:
                 history = history[: len(history) - 1 - history[::-1].index(name)]
-            elif active is not None and active != name:
-                history.append(active)
-            self._write_state(name, history)
+            else:
+                history = _remember(history, active, name)
+            self._switch(name, history)
         return record
 
-    def _switch_to(self, name: str, *, remember_current: bool) -> None:
-        active, history = self._read_state()
-        if remember_current and active is not None and active != name:
-            history.append(active)
-        self._write_state(name, history)
-
-    def _write_state(self, name: str, history: list[str]) -> None:
-        self._check_link_free(MERGED_LINK)
-        self._check_link_free(ACTIVE_LINK)
+    def _switch(self, name: str, history: list[str]) -> None:
+        # The active copy first, then the pointer: active.json never names a version whose
+        # files are not in place.
+        _copy(self.weights_path(name), self.merged_path)
+        merged_config = config_path_for(self.merged_path)
+        if self.config_path(name).is_file():
+            _copy(self.config_path(name), merged_config)
+        else:
+            merged_config.unlink(missing_ok=True)
         with atomic_text_writer(self.root / ACTIVE_FILE) as stream:
             json.dump({"active": name, "history": history}, stream, indent=2)
             stream.write("\n")
-        _point(self.root / ACTIVE_LINK, Path(VERSIONS_DIR) / name)
-        _point(self.root / MERGED_LINK, Path(VERSIONS_DIR) / name / WEIGHTS_NAME)
-
-    def _check_link_free(self, link_name: str) -> None:
-        link = self.root / link_name
-        if link.exists() and not link.is_symlink():
-            raise AdapterError(
-                f"{link} is a real file, not the registry's link to the active version; "
-                "move it away first"
-            )
 
     def _fresh_name(self, when: datetime.datetime) -> str:
         base = when.strftime("merge-%Y%m%d-%H%M%S")
         name, counter = base, 1
-        while (self.versions_dir / name).exists():
+        while self._record_path(name).exists():
             counter += 1
             name = f"{base}-{counter}"
         return name
+
+
+def _remember(history: list[str], active: str | None, new: str) -> list[str]:
+    return [*history, active] if active is not None and active != new else history
 
 
 def _label(path: Path) -> str:
@@ -293,16 +292,9 @@ def _label(path: Path) -> str:
     return path.name if path.is_dir() else weights.stem
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _copy(source: Path, target: Path) -> None:
     try:
-        os.link(source, target)
-    except OSError:
         with open(source, "rb") as src, atomic_writer(target) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-
-
-def _point(link: Path, target: Path) -> None:
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
-    os.symlink(target, temporary)
-    os.replace(temporary, link)
+    except OSError as exc:
+        raise AdapterError(f"cannot copy {source}: {exc.strerror or exc}") from None
