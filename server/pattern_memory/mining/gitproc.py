@@ -14,6 +14,8 @@ from ..errors import RepositoryError
 
 # Variables that would point git at another repository than the one asked for (a hook or a
 # shell can leave them set).
+# Bytes of delta bases each git process may cache (git's default is 96 MiB).
+DELTA_BASE_CACHE = "16m"
 _REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
 
 
@@ -77,7 +79,13 @@ class BlobStream:
     def _streams(self) -> tuple[IO[bytes], IO[bytes]]:
         if self._process is None:
             self._process = subprocess.Popen(
-                git_command(self._repo_path, "cat-file", "--batch"),
+                git_command(
+                    self._repo_path,
+                    "-c",
+                    f"core.deltaBaseCacheLimit={DELTA_BASE_CACHE}",
+                    "cat-file",
+                    "--batch",
+                ),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
