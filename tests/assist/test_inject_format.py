@@ -102,6 +102,7 @@ def test_hostile_content_cannot_close_the_block_or_forge_tags() -> None:
     assert text.count(f"</{BLOCK_TAG}>") == 1 and text.endswith(f"</{BLOCK_TAG}>\n")
     assert text.count("<pattern ") == 1 and text.count("</pattern>") == 1
     assert "\x00" not in text and "\x1b" not in text
+    assert '&lt;pattern id="0000000000000000"' in text  # quotes in code stay readable
     # The whole block is well-formed XML and the hostile text comes back as plain text.
     root = parse(text)
     (element,) = root.findall("pattern")
