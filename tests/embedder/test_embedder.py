@@ -155,9 +155,15 @@ def test_model_id_names_model_checksums_and_truncation() -> None:
     assert load_embedder(max_tokens=256).model_id != model_id
 
 
-def test_import_and_load_embedder_leave_the_model_unloaded(tmp_path: Path) -> None:
+def test_lazy_and_offline(tmp_path: Path) -> None:
+    # Any network access fails the script: the model must come from the installed files only.
     script = (
-        "import sys\n"
+        "import socket, sys\n"
+        "def no_network(*args, **kwargs):\n"
+        "    raise OSError('network access during the test')\n"
+        "socket.socket.connect = no_network\n"
+        "socket.create_connection = no_network\n"
+        "socket.getaddrinfo = no_network\n"
         "from pattern_memory.memory.embedder import load_embedder\n"
         "embedder = load_embedder()\n"
         "heavy = ('onnxruntime', 'fastembed', 'tokenizers')\n"
@@ -267,3 +273,11 @@ def test_small_batches_give_the_same_vectors(tmp_path: Path, embedder: FastEmbed
     texts = [CODE, "fix None handling in parser", "", CODE[:80], "handle None in the parser"]
     one_at_a_time = FastEmbedEmbedder(token_budget=1, cache_root=tmp_path / "cache")
     np.testing.assert_allclose(one_at_a_time.embed(texts), embedder.embed(texts), atol=1e-5)
+
+
+def test_unwritable_cache_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    embedder = FastEmbedEmbedder(cache_root=blocker / "model")
+    with pytest.raises(ModelError, match="cannot prepare the embedding model directory"):
+        embedder.embed(["anything"])

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from ..errors import ModelError
+from ..errors import InputError, ModelError
 from ..fileio import atomic_text_writer
 
 MODEL_DIR_ENV = "PATTERN_MEMORY_MODEL_DIR"
@@ -179,19 +179,21 @@ def assemble_model_dir(files: ModelFiles, cache_root: Path, max_tokens: int) -> 
     sources = "\n".join(str(files.paths[p.name].resolve()) for p in PINNED_FILES)
     key = hashlib.sha256(f"{sources}\n{max_tokens}".encode()).hexdigest()[:16]
     directory = cache_root / key
+    config_path = directory / TOKENIZER_CONFIG_FILE
+    config_text = json.dumps(tokenizer_config(max_tokens), sort_keys=True)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for pinned in PINNED_FILES:
             _link(files.paths[pinned.name].resolve(), directory / pinned.name)
-    except OSError as exc:
+        if not config_path.is_file() or config_path.read_text(encoding="utf-8") != config_text:
+            with atomic_text_writer(config_path) as stream:
+                stream.write(config_text)
+    except (OSError, InputError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise ModelError(
-            f"cannot prepare the embedding model directory {directory}: {exc.strerror or exc}"
+            f"cannot prepare the embedding model directory {directory}: {reason} "
+            "(set XDG_CACHE_HOME to a writable directory)"
         ) from None
-    config_path = directory / TOKENIZER_CONFIG_FILE
-    config_text = json.dumps(tokenizer_config(max_tokens), sort_keys=True)
-    if not config_path.is_file() or config_path.read_text(encoding="utf-8") != config_text:
-        with atomic_text_writer(config_path) as stream:
-            stream.write(config_text)
     # What fastembed will open is what was checked: verify through the links too.
     for pinned in PINNED_FILES:
         verify_file(directory / pinned.name, pinned, files.origin)
