@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,56 @@ def test_a_failed_run_leaves_the_previous_output_untouched(
     assert "git log failed" in line and blob in line
     assert output.read_text(encoding="utf-8") == "previous run\n"
     assert os.listdir(outputs) == ["patterns.jsonl"]  # no temporary file left
+
+
+def _long_history(repo: Path, commits: int) -> None:
+    """Many real commits at once, through `git fast-import` (one process, not one per commit)."""
+    lines = []
+    for number in range(commits):
+        body = "".join(f"def f{i}():\n    return {i + number}\n\n\n" for i in range(40))
+        data = body.encode()
+        message = f"fix: step {number}".encode()
+        lines += [
+            b"commit refs/heads/main",
+            f"committer Dev <dev@example.com> {1_700_000_000 + number} +0000".encode(),
+            b"data %d" % len(message),
+            message,
+            b"M 100644 inline big.py",
+            b"data %d" % len(data),
+            data,
+        ]
+    subprocess.run(
+        ["git", "-C", str(repo), "fast-import", "--quiet"],
+        input=b"\n".join(lines) + b"\n",
+        check=True,
+    )
+    subprocess.run(["git", "-C", str(repo), "reset", "-q", "--hard", "main"], check=True)
+
+
+def test_an_interrupted_run_leaves_no_file(repo_builder: RepoBuilder, tmp_path: Path) -> None:
+    _long_history(repo_builder.path, 1500)
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    output = outputs / "patterns.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--repo-path",
+            str(repo_builder.path),
+            "--output",
+            str(output),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not os.listdir(outputs) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    process.send_signal(signal.SIGTERM)  # the temporary file exists: mining has started
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "pattern-memory: interrupted"
+    assert "Traceback" not in stderr
+    assert os.listdir(outputs) == []

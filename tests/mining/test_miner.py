@@ -309,3 +309,29 @@ def test_bad_repositories(
         mine(plain)
     with pytest.raises(RepositoryError, match="no such directory"):
         head_commit(base / "missing")
+
+
+def test_brace_language_widens_to_the_function(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    source = _code(
+        """
+        import { get } from "./http.js";
+
+        export async function load(url) {
+          const response = await get(url);
+          return response.json();
+        }
+        """
+    )
+    repo_builder.commit("Initial import", {"src/load.js": source})
+    fixed = source.replace(
+        "  return response.json();",
+        "  if (!response.ok) {\n    return null;\n  }\n  return response.json();",
+    )
+    repo_builder.commit("Fix: load returns null on HTTP errors", {"src/load.js": fixed})
+    [pattern] = mined_patterns(repo_builder.path)
+    assert pattern.language == "javascript"
+    assert pattern.before_code == source.split("\n\n", 1)[1].rstrip("\n")
+    assert pattern.after_code == fixed.split("\n\n", 1)[1].rstrip("\n")
+    assert (pattern.before_lines, pattern.after_lines) == (LineRange(3, 6), LineRange(3, 9))
