@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import half
+
 FloatArray = npt.NDArray[np.floating[Any]]
 
 
@@ -99,12 +101,16 @@ def narrow(values: FloatArray, dtype: np.dtype[Any], factor: str) -> FloatArray:
         limit = float(largest) + ulp / 2
         if not (float(values.max()) < limit and float(values.min()) > -limit):
             raise MergeOverflowError(factor, dtype)
+    if dtype == np.float16 and values.dtype == np.float32:
+        return half.narrow(values.reshape(-1)).reshape(values.shape)
     with np.errstate(over="ignore"):
         narrowed: FloatArray = values.astype(dtype)
     return narrowed
 
 
 def _scaled(array: FloatArray, coefficient: float, dtype: np.dtype[Any]) -> FloatArray:
+    if array.dtype == np.float16 and dtype == np.float32:
+        return half.widen_scaled(np.ascontiguousarray(array), coefficient)
     scaled: FloatArray = np.multiply(array, dtype.type(coefficient), dtype=dtype)
     return scaled
 
@@ -195,9 +201,9 @@ def linear(
     if len({a_i.shape[0] for a_i in a_list}) > 1:
         raise ValueError("linear needs equal ranks")  # checked with a clear message earlier
     work = compute_dtype([*a_list, *b_list])
-    a = np.zeros(a_list[0].shape, dtype=work)
-    b = np.zeros(b_list[0].shape, dtype=work)
-    for a_i, b_i, w, s in zip(a_list, b_list, weights, scales, strict=True):
+    a = _scaled(a_list[0], weights[0], work)
+    b = _scaled(b_list[0], weights[0] * scales[0], work)
+    for a_i, b_i, w, s in zip(a_list[1:], b_list[1:], weights[1:], scales[1:], strict=True):
         a += _scaled(a_i, w, work)
         b += _scaled(b_i, w * s, work)
     return Factors(narrow(a, dtypes[0], "A"), narrow(b, dtypes[1], "B"))
