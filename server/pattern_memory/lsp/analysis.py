@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEBOUNCE_SECONDS = 0.15
+DEBOUNCE_SECONDS = 0.1
 # Larger documents (generated files, logs, minified code) are not analysed at all.
 MAX_ANALYZED_CHARS = 2_000_000
 

@@ -1,9 +1,8 @@
 """Finding learned fixes in one document version (runs in a worker thread).
 
-Candidates come from the store's lexical code search over windows of the document (no
-embedding: fast); each candidate's before-code is then located token by token with the
-matching engine. Window lookups and templates are cached, so that an edit re-queries only the
-windows it changed.
+Candidates come from the store's lexical code search over windows of the document (see
+windows.py; no embedding: fast); each candidate's before-code is then located token by token
+with the matching engine. Lookups, tokens and templates are cached.
 """
 
 from __future__ import annotations
@@ -17,15 +16,22 @@ from typing import Generic, TypeVar
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from ..matching import CodeMatch, DocumentTokens, FixTemplate, build_template, find_matches
+from ..matching import (
+    CodeMatch,
+    DocumentTokens,
+    FixTemplate,
+    Token,
+    build_template,
+    find_matches,
+    tokenize,
+)
 from ..memory.service import PatternMemory
 from ..memory.types import StoredPattern
 from ..patterns import ProblemType
 from ..settings import Settings
 from .convert import LineIndex
+from .windows import Window, split_windows
 
-WINDOW_LINES = 60
-WINDOW_STEP = 50
 CANDIDATES_PER_WINDOW = 20
 MAX_FIXES_PER_RANGE = 3
 
@@ -79,41 +85,57 @@ class Cancelled(Exception):
 
 @dataclass
 class FixFinder:
-    """Caches shared by the analyses of all documents."""
+    """Caches shared by the analyses of all documents, keyed by window text: after an edit
+    only the windows it touched are looked up and tokenized again."""
 
-    windows: LruCache[tuple[int, str], tuple[StoredPattern, ...]]
+    lookups: LruCache[tuple[int, str], tuple[StoredPattern, ...]]
+    tokens: LruCache[tuple[str, str], tuple[Token, ...]]
     templates: LruCache[tuple[str, str, str], FixTemplate | None]
-    generation: int = 0  # bumped when the store changes: window lookups are then stale
+    generation: int = 0  # bumped when the store changes: the lookups are then stale
 
     @classmethod
     def create(cls) -> FixFinder:
-        return cls(windows=LruCache(4096), templates=LruCache(20_000))
+        return cls(lookups=LruCache(4096), tokens=LruCache(4096), templates=LruCache(20_000))
 
     def store_changed(self) -> None:
         self.generation += 1
-        self.windows.clear()
+        self.lookups.clear()
 
     def candidates(
-        self, memory: PatternMemory, settings: Settings, text: str, cancel: threading.Event
+        self,
+        memory: PatternMemory,
+        settings: Settings,
+        windows: list[Window],
+        cancel: threading.Event,
     ) -> dict[str, StoredPattern]:
-        lines = text.split("\n")
         found: dict[str, StoredPattern] = {}
-        last_first = max(len(lines) - WINDOW_LINES + WINDOW_STEP, 1)
-        for first in range(0, last_first, WINDOW_STEP):
+        for window in windows:
             if cancel.is_set():
                 raise Cancelled
-            window = "\n".join(lines[first : first + WINDOW_LINES])
-            if not window.strip():
-                continue
-            key = (self.generation, hashlib.blake2b(window.encode(), digest_size=16).hexdigest())
-            hits = self.windows.get(key)
+            key = (self.generation, _digest(window.text))
+            hits = self.lookups.get(key)
             if hits is None:
-                hits = tuple(h.stored for h in memory.search_code(window, k=CANDIDATES_PER_WINDOW))
-                self.windows.put(key, hits)
+                hits = tuple(
+                    hit.stored for hit in memory.search_code(window.text, k=CANDIDATES_PER_WINDOW)
+                )
+                self.lookups.put(key, hits)
             for stored in hits:
                 if _usable(stored, settings):
                     found.setdefault(stored.pattern.pattern_id, stored)
         return found
+
+    def document_tokens(self, text: str, windows: list[Window], language: str) -> DocumentTokens:
+        """The document's tokens, assembled from each window's (cached) tokens."""
+        tokens: list[Token] = []
+        for window in windows:
+            key = (language, _digest(window.text))
+            relative = self.tokens.get(key)
+            if relative is None:
+                relative = tuple(tokenize(window.text, language))
+                self.tokens.put(key, relative)
+            shift = window.offset
+            tokens.extend(Token(t.kind, t.text, t.start + shift, t.end + shift) for t in relative)
+        return DocumentTokens(text, language, tokens)
 
     def template(self, stored: StoredPattern, language: str) -> FixTemplate | None:
         pattern = stored.pattern
@@ -134,10 +156,11 @@ class FixFinder:
         codec: PositionCodec,
         cancel: threading.Event,
     ) -> list[FoundFix]:
-        candidates = self.candidates(memory, settings, text, cancel)
+        windows = split_windows(text)
+        candidates = self.candidates(memory, settings, windows, cancel)
         if not candidates:
             return []
-        document = DocumentTokens.from_text(text, language)
+        document = self.document_tokens(text, windows, language)
         index = LineIndex(text, codec)
         located: list[tuple[StoredPattern, CodeMatch]] = []
         for stored in candidates.values():
@@ -147,6 +170,10 @@ class FixFinder:
             if template is not None:
                 located.extend((stored, match) for match in find_matches(document, template))
         return _rank(located, index)
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _usable(stored: StoredPattern, settings: Settings) -> bool:
