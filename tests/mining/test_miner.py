@@ -189,7 +189,9 @@ def test_files_that_are_not_mined(repo_builder: RepoBuilder, mined_patterns: Min
         "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00binary",
         "data.py": b"BLOB = 1\n\x00\x01\x02",
         "kept.py": "def kept():\n    return 1\n",
+        "bundle.js": "var a=" + "1+" * 600 + "1;\n",  # minified: one 1,200-char line
     }
+    (repo_builder.path / "link.py").symlink_to("kept.py")
     repo_builder.commit("Add everything", files)
     patterns = mined_patterns(repo_builder.path)
     assert [p.file_path for p in patterns] == ["kept.py"]

@@ -22,7 +22,8 @@ LOG_FORMAT = "%x00%x01%H%x00%P%x00%aE%x00%at%x00%B%x00%x02"
 _NULL_ID = "0" * 40
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: (\d+))?")
-_GITLINK_MODE = b"160000"
+# Modes whose "content" is not code: a submodule's commit id, a symbolic link's target.
+_NOT_FILE_MODES = (b"160000", b"120000")
 
 # Everything a user's configuration could change in the diff is pinned, so that hunks (and
 # with them pattern ids) are the same on every machine.
@@ -32,6 +33,9 @@ _CONFIG = (
     "-c", "diff.mnemonicPrefix=false",
     "-c", "diff.relative=false",
     "-c", "log.showSignature=false",
+    "-c", "diff.suppressBlankEmpty=false",
+    "-c", "diff.renameLimit=1000",
+    "-c", "i18n.logOutputEncoding=UTF-8",
     # git's cache of delta bases defaults to 96 MiB and fills up on a long history; a small
     # one keeps the reader's memory bounded at no measurable cost in speed.
     "-c", f"core.deltaBaseCacheLimit={DELTA_BASE_CACHE}",
@@ -39,7 +43,7 @@ _CONFIG = (
 _DIFF_OPTIONS = (
     "-p", "--root", "-M", "--full-index", "-U3", "--inter-hunk-context=0",
     "--diff-algorithm=myers", "--no-color", "--no-ext-diff", "--no-textconv",
-    "--src-prefix=a/", "--dst-prefix=b/",
+    "--src-prefix=a/", "--dst-prefix=b/", "--indent-heuristic",
 )  # fmt: skip
 
 
@@ -76,7 +80,7 @@ class FileChange:
     old_blob: str | None = None
     new_blob: str | None = None
     binary: bool = False
-    submodule: bool = False
+    not_a_file: bool = False  # a submodule or a symbolic link
     hunks: list[Hunk] = field(default_factory=list)
 
     @property
@@ -309,18 +313,20 @@ def _read_file_header_line(line: bytes, change: FileChange) -> None:
             old, new, mode = match.groups()
             change.old_blob = None if old.decode() == _NULL_ID else old.decode()
             change.new_blob = None if new.decode() == _NULL_ID else new.decode()
-            if mode == _GITLINK_MODE:
-                change.submodule = True
+            if mode in _NOT_FILE_MODES:
+                change.not_a_file = True
     elif line.startswith(b"rename from "):
         change.old_path = unquote_path(line[len(b"rename from ") :])
     elif line.startswith(b"rename to "):
         change.new_path = unquote_path(line[len(b"rename to ") :])
     elif line.startswith(b"new file mode "):
         change.old_path = None
-        change.submodule = change.submodule or _GITLINK_MODE in line
+        change.not_a_file = change.not_a_file or line.rstrip().endswith(_NOT_FILE_MODES)
+    elif line.startswith((b"old mode ", b"new mode ")):
+        change.not_a_file = change.not_a_file or line.rstrip().endswith(_NOT_FILE_MODES)
     elif line.startswith(b"deleted file mode "):
         change.new_path = None
-        change.submodule = change.submodule or _GITLINK_MODE in line
+        change.not_a_file = change.not_a_file or line.rstrip().endswith(_NOT_FILE_MODES)
     elif line.startswith((b"Binary files ", b"GIT binary patch")):
         change.binary = True
 
