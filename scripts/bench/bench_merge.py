@@ -57,10 +57,10 @@ from pattern_memory.adapters.merge import Method
 baseline = peak_rss()
 inputs, output, method = [Path(p) for p in sys.argv[2:5]], Path(sys.argv[5]), sys.argv[6]
 rank = int(sys.argv[7]) if len(sys.argv) > 7 else None
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 result = merge_adapters(MergeRequest(inputs, output, Method(method), rank=rank))
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "peak": peak_rss(), "baseline": baseline,
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak_rss(), "baseline": baseline,
                   "output_bytes": result.weights_path.stat().st_size,
                   "svd_error": result.svd_relative_error}))
 """
@@ -74,7 +74,7 @@ import json, os, sys, time
 from pathlib import Path
 inputs, output, size = [Path(p) for p in sys.argv[1:4]], Path(sys.argv[4]), int(sys.argv[5])
 chunk = bytearray(16 << 20)
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 for path in inputs:
     with open(path, "rb", buffering=0) as stream:
         while stream.readinto(chunk):
@@ -86,8 +86,8 @@ with open(tmp, "wb", buffering=0) as stream:
         left -= stream.write(memoryview(chunk)[: min(left, len(chunk))])
     os.fsync(stream.fileno())
 os.replace(tmp, output)
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "peak": peak_rss()}))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak_rss()}))
 """
 )
 
@@ -153,7 +153,7 @@ def main() -> None:
         )
         header = (
             f"{'method':<12}{'merge s':>9}{'floor s':>9}{'ratio':>7}"
-            f"{'peak MB':>9}{'peak/input':>11}{'out MB':>8}  note"
+            f"{'cpu s':>8}{'floor cpu':>10}{'peak MB':>9}{'peak/input':>11}{'out MB':>8}  note"
         )
         print(header)
         for method, rank in (("linear", None), ("cat", None), ("svd", 16)):
@@ -168,13 +168,15 @@ def main() -> None:
                 )
             merge_s = statistics.median(m["seconds"] for m in merges)
             floor_s = statistics.median(f["seconds"] for f in floors)
+            merge_cpu = statistics.median(m["cpu"] for m in merges)
+            floor_cpu = statistics.median(f["cpu"] for f in floors)
             peak = max(m["peak"] for m in merges)
             error = merges[-1]["svd_error"]
             note = f"relative error {error:.1%}" if error is not None else ""
             label = f"{method} r={rank}" if rank else method
             print(
                 f"{label:<12}{merge_s:>9.2f}{floor_s:>9.2f}{merge_s / floor_s:>7.2f}"
-                f"{peak / 1e6:>9.0f}{peak / input_bytes:>11.2f}"
+                f"{merge_cpu:>8.2f}{floor_cpu:>10.2f}{peak / 1e6:>9.0f}{peak / input_bytes:>11.2f}"
                 f"{merges[-1]['output_bytes'] / 1e6:>8.0f}  {note}"
             )
         print(
