@@ -1,7 +1,8 @@
 """End to end in real headless Neovim: Debian's 0.7 and PyPI's 0.11 start the real
 `pattern-memory serve` through the shipped client configuration (clients/neovim), in a real
-git repository whose history holds a bug fix; then, on code that repeats the bug, the
-diagnostic appears, the hover shows the fix, and the quick fix rewrites the buffer.
+git repository whose history holds a bug fix; then, on new code that repeats the bug under
+other names, the diagnostic appears, the hover shows the learned fix, and the quick fix
+rewrites the buffer to the fixed code in the buffer's own names.
 
 nvim_driver.lua does the editor side and writes what it saw to a JSON file."""
 
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 
 from gitrepo import RepoBuilder
+from pattern_memory.memory.service import PatternMemory
+from pattern_memory.settings import Settings
 
 pytestmark = [pytest.mark.editor, pytest.mark.slow]
 
@@ -38,20 +41,27 @@ def display_name(users, user_id):
     return user["name"].title()
 """
 FIX_MESSAGE = "fix: KeyError for unknown users in display_name"
-# New code that repeats the old bug, in another module.
+# New code that repeats the old bug under other names, in another module.
 REPORT = """\
 import sys
 
 
-def display_name(users, user_id):
-    user = users[user_id]
-    return user["name"].title()
+def member_label(members, member_id):
+    member = members[member_id]
+    return member["name"].title()
 
 
 def main():
-    print(display_name({}, sys.argv[1]))
+    print(member_label({}, sys.argv[1]))
 """
-REPORT_FIXED = REPORT.replace(BUGGY, FIXED)
+REPORT_FIXED = REPORT.replace(
+    """    member = members[member_id]
+""",
+    """    member = members.get(member_id)
+    if member is None:
+        return "unknown"
+""",
+)
 
 
 def history_with_a_fix(builder: RepoBuilder) -> None:
@@ -154,20 +164,24 @@ def test_learned_fix_in_neovim(
     assert Path(result["root_dir"]) == repo_builder.path  # found by the ".git" root marker
     assert result["init_options"] == {"dbPath": str(db_path), "indexOnStart": True}
 
-    # 1. The diagnostic on the repeated bug, naming the past fix, carrying the pattern id.
+    # 1. The diagnostic on the repeated bug, naming the past fix, carrying the id of the
+    #    pattern the server learned into the database the editor's options named.
     assert result["got_diagnostics"], context
     (diagnostic,) = result["diagnostics"]
     assert diagnostic["message"].startswith(FIX_MESSAGE), diagnostic
-    bug_line = REPORT.splitlines().index("    user = users[user_id]")
+    bug_line = REPORT.splitlines().index("    member = members[member_id]")
     assert diagnostic["lnum"] <= bug_line <= diagnostic["end_lnum"], diagnostic
-    assert isinstance(diagnostic["data"], dict) and len(diagnostic["data"]["patternId"]) == 16
+    with PatternMemory.open(Settings(db_path=db_path)) as memory:
+        learned = memory.get(diagnostic["data"]["patternId"])
+    assert learned is not None and learned.pattern.commit_msg.startswith(FIX_MESSAGE)
 
-    # 2. The hover shows the fix: the fixed code, through the request and the editor's float.
+    # 2. The hover shows the learned fix, through the request and in the editor's float.
     assert result.get("hover"), result.get("hover_error") or context
     for hover in (result["hover"], result["hover_float"]):
         assert "users.get(user_id)" in hover and 'return "unknown"' in hover, hover
 
-    # 3. The code action rewrites the buffer (and, once saved, the file) to the fixed code.
+    # 3. The code action rewrites the buffer (and, once saved, the file) to the fixed code,
+    #    adapted to the buffer's names.
     assert result["action_title"] == f"Apply learned fix: {FIX_MESSAGE}", result["action_titles"]
     assert result["applied"], context
     assert result["text"] + "\n" == REPORT_FIXED
