@@ -229,3 +229,8 @@ def script_main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("merge_lora_adapters.py: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name != "numpy":
+            raise
+        print("merge_lora_adapters.py: error: needs NumPy (pip install numpy)", file=sys.stderr)
+        return 1

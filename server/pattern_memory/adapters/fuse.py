@@ -4,7 +4,7 @@ atomically.
 Everything that can be checked without reading tensor data (headers, keys, pairs, shapes,
 ranks, configs, weights) is checked before the output is opened. Values (NaN/Inf) are checked
 as each tensor is read; a failure there aborts the write, which leaves no file behind (the
-output only ever appears complete, by rename). Memory holds one module's factors at a time.
+output only ever appears complete, by rename). Memory holds a few modules' factors at a time.
 """
 
 from __future__ import annotations
