@@ -96,7 +96,21 @@ def _initial_schema(c: apsw.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial_schema", _initial_schema),)
+def _term_stats(c: apsw.Connection) -> None:
+    """Document frequency per token, kept with the patterns: FTS5's own vocabulary table
+    counts by walking a term's whole posting list (milliseconds per common term)."""
+    c.execute(
+        """
+        CREATE TABLE term_stats (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO term_stats (term, docs) SELECT term, doc FROM patterns_fts_terms;
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial_schema", _initial_schema),
+    Migration("0002_term_stats", _term_stats),
+)
 
 
 def schema_version() -> str:

@@ -23,8 +23,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from .lifecycle import PRIOR_FAILURES, PRIOR_SUCCESSES, rank_weight
 from .store import Filters, PatternStore
 from .text import code_tokens
@@ -35,6 +33,10 @@ CANDIDATES = 100
 COSINE_FLOOR = 0.15
 COSINE_CEILING = 0.55
 MAX_QUERY_TOKENS = 256
+MAX_LEXICAL_TERMS = 16
+FALLBACK_TERMS = 3
+COMMON_TERM_SHARE = 0.02
+COMMON_TERM_MIN_DOCS = 100
 # The after-code is left out: code that already looks like a fix needs no fix.
 ALL_COLUMNS = ("before", "message")
 CODE_COLUMNS = ("before",)
@@ -53,6 +55,17 @@ def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(code_tokens(text)))[:MAX_QUERY_TOKENS]
 
 
+def selective_terms(terms: Sequence[str], frequencies: dict[str, int], total: int) -> list[str]:
+    """The query terms worth a full-text lookup: present in the memory, rarest first, common
+    ones (in more than COMMON_TERM_SHARE of the patterns) only when nothing rarer exists.
+    A common term costs its whole posting list and adds little to BM25; it still counts in
+    the overlap score of the candidates found."""
+    known = sorted((frequencies[t], t) for t in terms if frequencies.get(t, 0) > 0)
+    limit = max(COMMON_TERM_MIN_DOCS, COMMON_TERM_SHARE * total)
+    rare = [t for df, t in known if df <= limit][:MAX_LEXICAL_TERMS]
+    return rare or [t for _, t in known[:FALLBACK_TERMS]]
+
+
 def semantic_relevance(cosine: float) -> float:
     return min(1.0, max(0.0, (cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR)))
 
@@ -66,7 +79,10 @@ class HybridSearch:
         self, query: Query, vector: FloatArray | None, *, columns: Sequence[str] = ALL_COLUMNS
     ) -> list[SearchHit]:
         terms = query_terms(query.text)
-        lexical_ids = self._store.lexical(terms, columns, CANDIDATES)
+        frequencies, total = self._store.document_frequencies(terms)
+        lexical_ids = self._store.lexical(
+            selective_terms(terms, frequencies, total), columns, CANDIDATES
+        )
         vector_ids: list[int] = []
         if vector is not None:
             self._index.refresh()
@@ -116,16 +132,18 @@ class HybridSearch:
         vocabulary = {t for tokens in documents.values() for t in tokens}
         frequencies, total = self._store.document_frequencies(sorted(vocabulary.union(terms)))
         total = max(total, 1)
-
-        def weight(term: str) -> float:
-            return math.log(1.0 + total / max(frequencies.get(term, 0), 1))
-
+        weight = {
+            t: math.log(1.0 + total / max(frequencies.get(t, 0), 1))
+            for t in vocabulary.union(terms)
+        }
         query_set = set(terms)
-        query_weight = sum(weight(t) for t in query_set)
+        query_weight = sum(weight[t] for t in query_set)
         out: dict[int, float] = {}
         for row_id, tokens in documents.items():
-            doc_weight = sum(weight(t) for t in tokens)
-            shared = sum(weight(t) for t in query_set & tokens)
-            if shared and doc_weight and query_weight:
-                out[row_id] = float(np.clip(shared / math.sqrt(query_weight * doc_weight), 0, 1))
+            shared = query_set & tokens
+            if not shared or not query_weight:
+                continue
+            doc_weight = sum(weight[t] for t in tokens)
+            overlap = sum(weight[t] for t in shared) / math.sqrt(query_weight * doc_weight)
+            out[row_id] = min(1.0, max(0.0, overlap))
         return out

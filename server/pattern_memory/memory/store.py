@@ -170,17 +170,25 @@ class PatternStore:
                     ),
                 )
                 row_id = c.last_insert_rowid()
+                columns = (
+                    token_text(pattern.before_code),
+                    token_text(pattern.after_code),
+                    token_text(pattern.commit_msg + " " + pattern.file_path),
+                )
                 c.execute(
                     "INSERT INTO patterns_fts (rowid, before, after, message) VALUES (?, ?, ?, ?)",
-                    (
-                        row_id,
-                        token_text(pattern.before_code),
-                        token_text(pattern.after_code),
-                        token_text(pattern.commit_msg + " " + pattern.file_path),
-                    ),
+                    (row_id, *columns),
                 )
+                self._count_terms(c, " ".join(columns), +1)
                 out.append((pattern.pattern_id, True))
         return out
+
+    def _count_terms(self, c: apsw.Connection, tokens: str, delta: int) -> None:
+        c.execute(
+            "INSERT INTO term_stats (term, docs) SELECT DISTINCT value, ? FROM "
+            "json_each(?) WHERE true ON CONFLICT (term) DO UPDATE SET docs = docs + ?",
+            (delta, json.dumps(tokens.split()), delta),
+        )
 
     def get(self, pattern_id: str) -> StoredPattern | None:
         rows = self.db.query(f"SELECT {_COLUMNS} FROM patterns WHERE pattern_id = ?", (pattern_id,))
@@ -194,6 +202,12 @@ class PatternStore:
             if not rows:
                 return False
             row_id = rows[0][0]
+            tokens = c.execute(
+                "SELECT before || ' ' || after || ' ' || message FROM patterns_fts WHERE rowid = ?",
+                (row_id,),
+            ).fetchall()
+            if tokens:
+                self._count_terms(c, str(_row(tokens[0])[0]), -1)
             c.execute("DELETE FROM patterns_fts WHERE rowid = ?", (row_id,))
             if self.db.vec_available and self._vector_table_exists(c):
                 c.execute(f"DELETE FROM {VECTOR_TABLE} WHERE rowid = ?", (row_id,))
@@ -228,8 +242,10 @@ class PatternStore:
         clauses.append("(p.success_count + ?) >= ? * (p.success_count + p.failure_count + ?)")
         args.extend([prior[0], min_rate, prior[0] + prior[1]])
         sql = (
-            f"SELECT p.id, {_COLUMNS} FROM patterns p JOIN json_each(?) j ON p.id = j.value "
-            f"WHERE {' AND '.join(clauses)}"
+            # CROSS JOIN fixes the loop order: look up each candidate by primary key
+            # rather than let the planner scan the user's index.
+            f"SELECT p.id, {_COLUMNS} FROM json_each(?) j CROSS JOIN patterns p "
+            f"ON p.id = j.value WHERE {' AND '.join(clauses)}"
         )
         return {int(row[0]): _row_to_stored(row[1:]) for row in self.db.query(sql, args)}
 
@@ -252,8 +268,7 @@ class PatternStore:
         if not terms:
             return {}, 0
         rows = self.db.query(
-            "SELECT term, doc FROM patterns_fts_terms "
-            "WHERE term IN (SELECT value FROM json_each(?))",
+            "SELECT term, docs FROM term_stats WHERE term IN (SELECT value FROM json_each(?))",
             (json.dumps(list(terms)),),
         )
         total = self.db.query("SELECT count(*) FROM patterns")[0][0]
