@@ -133,6 +133,8 @@ class PatternMemoryServer(LanguageServer):
                 PatternMemory.open(lookup_settings, self.embedder),
             ),
         )
+        # One set of metrics per server: `patterns.lookup_ms` covers the editor's lookups too.
+        lookup.metrics = memory.metrics
         previous = (self.memory, self.code_lookup)
         self.memory, self.code_lookup = memory, lookup
         self.memory_ready.set()
