@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,16 +30,31 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
+def test_bad_values_are_refused_before_writing(
+    tmp_path: Path, previous: tuple[list[Path], Path, bytes]
+) -> None:
+    inputs, output, before = previous
+    weights = inputs[1] / "adapter_model.safetensors"
+    tensors = {k: ("F16", v.astype(np.float64)) for k, v in load_file(str(weights)).items()}
+    tensors[sorted(tensors)[-1]][1][0, 0] = np.nan  # in the last module merged
+    write_tensors(weights, tensors)
+    with pytest.raises(AdapterError, match="NaN or Inf"):
+        merge_adapters(MergeRequest(inputs, output))
+    assert output.read_bytes() == before
+    assert leftovers(tmp_path) == []
+
+
 def test_failure_midway_keeps_the_previous_output(
     tmp_path: Path, previous: tuple[list[Path], Path, bytes]
 ) -> None:
     inputs, output, before = previous
     weights = inputs[1] / "adapter_model.safetensors"
     tensors = {k: ("F16", v.astype(np.float64)) for k, v in load_file(str(weights)).items()}
-    tensors[sorted(tensors)[-1]][1][0, 0] = np.nan  # found only when the last module is read
+    last_b = sorted(k for k in tensors if k.endswith("lora_B.weight"))[-1]
+    tensors[last_b][1][0, 0] = 60000.0  # fits float16; times scale 2 it does not
     write_tensors(weights, tensors)
-    with pytest.raises(AdapterError, match="NaN or Inf"):
-        merge_adapters(MergeRequest(inputs, output))
+    with pytest.raises(AdapterError, match=f"merged tensor '{re.escape(last_b)}' overflows F16"):
+        merge_adapters(MergeRequest(inputs, output, weights=[1.0, 1.0]))
     assert output.read_bytes() == before
     assert leftovers(tmp_path) == []
 

@@ -1,10 +1,11 @@
 """A whole merge: validate every input, plan the output, stream module by module, write
 atomically.
 
-Everything that can be checked without reading tensor data (headers, keys, pairs, shapes,
-ranks, configs, weights) is checked before the output is opened. Values (NaN/Inf) are checked
-as each tensor is read; a failure there aborts the write, which leaves no file behind (the
-output only ever appears complete, by rename). Memory holds a few modules' factors at a time.
+Everything is checked before the output is opened: first what needs no tensor data (headers,
+keys, pairs, shapes, ranks, configs, weights), then the values (NaN/Inf) in one pass over the
+inputs. A failure during the merge itself (an overflow, an interrupt) aborts the write, which
+leaves no file behind: the output only ever appears complete, by rename. Memory holds a few
+modules' factors at a time, never the files.
 """
 
 from __future__ import annotations
@@ -237,6 +238,10 @@ def merge_adapters(request: MergeRequest) -> MergeResult:
         # the same cores (OpenBLAS threads spin: on a busy machine svd ran 8x slower).
         stack.enter_context(_single_threaded_blas())
         readers = [stack.enter_context(open_tensors(a.header)) for a in adapters]
+        # Values are validated before anything is written, like everything else (a pass
+        # over the inputs, which leaves them in the page cache for the merge).
+        for reader in readers:
+            reader.check_values()
         writer = stack.enter_context(write_safetensors(weights_path, tensors, {"format": "pt"}))
         dtypes = {t.name: t.dtype for t in tensors}
 

@@ -185,17 +185,27 @@ class TensorReader:
         self._fd = fd
 
     def read(self, name: str) -> FloatArray:
+        """The tensor's values (not checked: see check_values)."""
         info = self.header.tensors[name]
+        return decode(self._read_raw(info), info.dtype).reshape(info.shape)
+
+    def check_values(self) -> None:
+        """AdapterError naming the first tensor (in file order) holding NaN or Inf."""
+        for info in sorted(self.header.tensors.values(), key=lambda t: t.start):
+            if not _finite_storage(self._read_raw(info), info.dtype):
+                raise AdapterError(
+                    f"{self.header.path}: tensor {info.name!r} contains NaN or Inf values"
+                )
+
+    def _read_raw(self, info: TensorInfo) -> npt.NDArray[np.uint8]:
         raw = np.empty(info.nbytes, dtype=np.uint8)
         offset, done = self.header.data_offset + info.start, 0
         while done < info.nbytes:
             got = os.preadv(self._fd, [raw.data[done:]], offset + done)
             if got == 0:
-                raise AdapterError(f"{self.header.path}: tensor {name!r} is truncated")
+                raise AdapterError(f"{self.header.path}: tensor {info.name!r} is truncated")
             done += got
-        if not _finite_storage(raw, info.dtype):
-            raise AdapterError(f"{self.header.path}: tensor {name!r} contains NaN or Inf values")
-        return decode(raw, info.dtype).reshape(info.shape)
+        return raw
 
 
 @contextmanager
