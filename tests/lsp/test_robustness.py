@@ -19,6 +19,8 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from gitrepo import RepoBuilder
+from pattern_memory.memory.service import PatternMemory
+from pattern_memory.settings import Settings
 
 
 def _write_raw(lsp: LanguageClient, body: bytes) -> None:
@@ -84,4 +86,11 @@ async def test_shutdown_in_the_middle_of_indexing_is_clean(
     assert lsp._server.returncode == 0
     assert time.monotonic() - started < 20
     lsp.capabilities = None  # already shut down: the fixture must not do it again
-    await asyncio.sleep(0)
+
+    # The store is consistent and the next run resumes where this one stopped.
+    with PatternMemory.open(Settings(db_path=tmp_path / "patterns.db")) as memory:
+        before = memory.stats()["patterns"]
+        assert before <= 122
+        report = await asyncio.to_thread(memory.index_repository, root)
+        assert not report.cancelled and report.commits_read <= 122
+        assert memory.stats()["patterns"] == 122

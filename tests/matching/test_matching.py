@@ -227,3 +227,10 @@ def test_other_languages_use_the_generic_tokenizer() -> None:
     fixed, matches = apply(document, before, after, "javascript")
     assert [m.kind for m in matches] == [MatchKind.RENAMED]
     assert "return account?.name;" in fixed
+
+
+def test_crlf_documents_get_crlf_replacements() -> None:
+    document = "import db\r\n\r\n" + BEFORE.replace("\n", "\r\n")
+    fixed, matches = apply(document, BEFORE, AFTER)
+    assert len(matches) == 1
+    assert fixed == "import db\r\n\r\n" + AFTER.replace("\n", "\r\n")

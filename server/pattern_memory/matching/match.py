@@ -133,6 +133,7 @@ def find_matches(document: DocumentTokens, template: FixTemplate) -> list[CodeMa
     if not pattern or len(pattern) > len(document.tokens):
         return []
     text, doc = document.text, document.tokens
+    newline = "\r\n" if "\r\n" in text else "\n"  # the replacement follows the document
     matches: list[CodeMatch] = []
     next_free = 0
     for start in _candidate_starts(document, pattern):
@@ -166,11 +167,11 @@ def find_matches(document: DocumentTokens, template: FixTemplate) -> list[CodeMa
             replace_start = line_start
             replace_end = min(line_end + 1, len(text))
             ends_with_newline = replace_end > line_end
-            body = "\n".join(lines) if any(line.strip() for line in lines) else ""
-            replacement = body + ("\n" if body and ends_with_newline else "")
+            body = newline.join(lines) if any(line.strip() for line in lines) else ""
+            replacement = body + (newline if body and ends_with_newline else "")
         else:
             replace_start, replace_end = first.start, last.end
-            replacement = "\n".join(lines).strip()
+            replacement = newline.join(lines).strip()
         matches.append(
             CodeMatch(
                 start=first.start,
