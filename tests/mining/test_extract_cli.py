@@ -182,7 +182,7 @@ def _long_history(repo: Path, commits: int) -> None:
 
 
 def test_an_interrupted_run_leaves_no_file(repo_builder: RepoBuilder, tmp_path: Path) -> None:
-    _long_history(repo_builder.path, 1500)
+    _long_history(repo_builder.path, 3000)  # long enough (seconds) to be caught mid-run
     outputs = tmp_path / "outputs"
     outputs.mkdir()
     output = outputs / "patterns.jsonl"
