@@ -191,14 +191,20 @@ class TensorReader:
 
     def check_values(self) -> None:
         """AdapterError naming the first tensor (in file order) holding NaN or Inf."""
-        for info in sorted(self.header.tensors.values(), key=lambda t: t.start):
-            if not _finite_storage(self._read_raw(info), info.dtype):
+        infos = sorted(self.header.tensors.values(), key=lambda t: t.start)
+        # One buffer reused for every tensor: fresh allocations would cost a page fault per
+        # 4 KiB of input.
+        buffer = np.empty(max((t.nbytes for t in infos), default=0), dtype=np.uint8)
+        for info in infos:
+            if not _finite_storage(self._read_raw(info, buffer[: info.nbytes]), info.dtype):
                 raise AdapterError(
                     f"{self.header.path}: tensor {info.name!r} contains NaN or Inf values"
                 )
 
-    def _read_raw(self, info: TensorInfo) -> npt.NDArray[np.uint8]:
-        raw = np.empty(info.nbytes, dtype=np.uint8)
+    def _read_raw(
+        self, info: TensorInfo, into: npt.NDArray[np.uint8] | None = None
+    ) -> npt.NDArray[np.uint8]:
+        raw = np.empty(info.nbytes, dtype=np.uint8) if into is None else into
         offset, done = self.header.data_offset + info.start, 0
         while done < info.nbytes:
             got = os.preadv(self._fd, [raw.data[done:]], offset + done)
