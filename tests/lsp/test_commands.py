@@ -36,10 +36,10 @@ async def test_every_command_through_execute_command(
     await initialize(lsp, request, fix_repo, {"indexOnStart": False})
 
     report = await execute(lsp, "patternMemory.indexWorkspace")
-    assert report["commits_read"] == 2 and report["patterns_added"] == 2
+    assert report["commitsRead"] == 2 and report["patternsAdded"] == 2
     assert [r for reports in lsp.progress_reports.values() for r in reports]  # progress shown
     again = await execute(lsp, "patternMemory.indexWorkspace", {"path": str(fix_repo)})
-    assert again["patterns_added"] == 0  # incremental: nothing new
+    assert again["patternsAdded"] == 0  # incremental: nothing new
 
     hits = await execute(lsp, "patternMemory.search", {"text": "user does not exist crash", "k": 3})
     assert hits and hits[0]["commitMsg"] == FIX_MESSAGE

@@ -51,6 +51,15 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def camel_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """`commits_read` -> `commitsRead`: results use the same key style as the options."""
+    out = {}
+    for key, value in values.items():
+        head, *rest = key.split("_")
+        out[head + "".join(part.title() for part in rest)] = value
+    return out
+
+
 def pattern_summary(stored: StoredPattern) -> dict[str, Any]:
     pattern = stored.pattern
     return {
@@ -127,7 +136,7 @@ def register(server: PatternMemoryServer) -> None:
             ls.requests.discard(msg_id)
         if report.cancelled:
             raise RequestCancelled
-        return jsonable(report)
+        return camel_keys(jsonable(report))
 
     @_command(server, SEARCH, [Arg("text", str), Arg("k", int, False, 1, 100)])
     async def search(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
