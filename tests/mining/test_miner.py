@@ -337,3 +337,16 @@ def test_brace_language_widens_to_the_function(
     assert pattern.before_code == source.split("\n\n", 1)[1].rstrip("\n")
     assert pattern.after_code == fixed.split("\n\n", 1)[1].rstrip("\n")
     assert (pattern.before_lines, pattern.after_lines) == (LineRange(3, 6), LineRange(3, 9))
+
+
+def test_git_errors_are_reported_in_gits_words() -> None:
+    from pattern_memory.mining.gitproc import last_line
+
+    stderr = (
+        b"fatal: detected dubious ownership in repository at '/srv/repo'\n"
+        b"To add an exception for this directory, call:\n\n"
+        b"\tgit config --global --add safe.directory /srv/repo\n"
+    )
+    assert last_line(stderr) == "detected dubious ownership in repository at '/srv/repo'"
+    assert last_line(b"warning: x\nsomething odd\n") == "something odd"
+    assert last_line(b"") == "git failed"

@@ -31,7 +31,8 @@ def git_command(repo_path: Path, *args: str) -> list[str]:
 
 def run_git(repo_path: Path, args: Sequence[str], *, check: bool = True) -> tuple[int, str]:
     """Run one short git command; returns (exit code, stdout). With `check`, a failure is a
-    RepositoryError carrying git's own last line of explanation."""
+    RepositoryError carrying git's own last line of explanation (e.g. "not a git repository",
+    "detected dubious ownership in repository")."""
     try:
         done = subprocess.run(
             git_command(repo_path, *args),
@@ -47,10 +48,15 @@ def run_git(repo_path: Path, args: Sequence[str], *, check: bool = True) -> tupl
 
 
 def last_line(stderr: bytes) -> str:
-    lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    """git's explanation in one line: its last `fatal:` or `error:` line (hints follow it),
+    else its last line."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
+    lines = [line for line in lines if line]
     if not lines:
         return "git failed"
-    return lines[-1].removeprefix("fatal: ").removeprefix("error: ")
+    errors = [line for line in lines if line.startswith(("fatal: ", "error: "))]
+    line = errors[-1] if errors else lines[-1]
+    return line.removeprefix("fatal: ").removeprefix("error: ")
 
 
 class BlobStream:

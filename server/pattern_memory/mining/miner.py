@@ -47,9 +47,12 @@ def check_repository(repo_path: Path) -> None:
         raise RepositoryError(f"{repo_path}: no such directory")
     if not repo_path.is_dir():
         raise RepositoryError(f"{repo_path}: not a directory")
-    code, _ = run_git(repo_path, ["rev-parse", "--git-dir"], check=False)
-    if code != 0:
-        raise RepositoryError(f"{repo_path}: not a git repository")
+    try:
+        run_git(repo_path, ["rev-parse", "--git-dir"])
+    except RepositoryError as error:
+        if "not a git repository" in str(error):
+            raise RepositoryError(f"{repo_path}: not a git repository") from None
+        raise  # git's own reason, e.g. a repository owned by another user
 
 
 def head_commit(repo_path: Path) -> str | None:
