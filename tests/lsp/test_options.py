@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from lsphelp import RENAMED_DOC, diagnostics_for, eventually, execute, indexed, initialize
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 
@@ -56,3 +57,32 @@ async def test_configuration_changes_are_validated_too(
     # The valid part of the same change applies; the server keeps working.
     stats = await execute(lsp, "patternMemory.stats")
     assert stats["patterns"] == 0
+
+
+async def test_a_store_that_cannot_be_opened_is_reported_and_requests_fail_clearly(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the database's folder should be\n")
+    await initialize(lsp, request, fix_repo, {"dbPath": str(blocker / "patterns.db")})
+    [message] = await eventually(lambda: lsp.messages, "an error message")
+    assert message.type == types.MessageType.Error
+    assert "not-a-directory" in message.message
+    with pytest.raises(JsonRpcException, match="pattern store is not open"):
+        await execute(lsp, "patternMemory.stats")
+    # Documents still open and hover still answers (nothing to say).
+    uri = (fix_repo / "app" / "accounts.py").as_uri()
+    lsp.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=RENAMED_DOC
+            )
+        )
+    )
+    hover = await lsp.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=4, character=8),
+        )
+    )
+    assert hover is None

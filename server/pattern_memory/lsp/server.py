@@ -16,6 +16,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from .. import __version__
+from ..errors import PatternMemoryError, StoreError
 from ..memory.embedder import Embedder, load_embedder
 from ..memory.service import PatternMemory
 from ..settings import Settings
@@ -81,7 +82,8 @@ class PatternMemoryServer(LanguageServer):
         # Editor lookups: the `similarity` threshold is for semantic search; here the token
         # matcher decides, so the lexical candidates are not cut by it.
         self.code_lookup: PatternMemory | None = None
-        self.memory_ready = asyncio.Event()
+        self.memory_ready = asyncio.Event()  # set once the first attempt to open is over
+        self.memory_problem = "the server is shutting down"
         self.requests = CancellableRequests()
         # Slow work runs here, never on the event loop (pygls' own pool reads stdin).
         self.request_pool = ThreadPoolExecutor(2, thread_name_prefix="pm-request")
@@ -116,8 +118,10 @@ class PatternMemoryServer(LanguageServer):
             self.requests.discard(msg_id)
 
     async def require_memory(self) -> PatternMemory:
+        """The open store (waiting for it to open), or StoreError saying why there is none."""
         await self.memory_ready.wait()
-        assert self.memory is not None
+        if self.memory is None:
+            raise StoreError(f"the pattern store is not open: {self.memory_problem}")
         return self.memory
 
     async def open_memory(self) -> None:
@@ -126,13 +130,19 @@ class PatternMemoryServer(LanguageServer):
         settings = self.settings
         lookup_settings = dataclasses.replace(settings, similarity=0.0)
         loop = asyncio.get_running_loop()
-        memory, lookup = await loop.run_in_executor(
-            self.request_pool,
-            lambda: (
-                PatternMemory.open(settings, self.embedder),
-                PatternMemory.open(lookup_settings, self.embedder),
-            ),
-        )
+        try:
+            memory, lookup = await loop.run_in_executor(
+                self.request_pool,
+                lambda: (
+                    PatternMemory.open(settings, self.embedder),
+                    PatternMemory.open(lookup_settings, self.embedder),
+                ),
+            )
+        except PatternMemoryError as exc:
+            if self.memory is None:  # nothing usable yet: requests get this reason
+                self.memory_problem = str(exc)
+                self.memory_ready.set()
+            raise
         # One set of metrics per server: `patterns.lookup_ms` covers the editor's lookups too.
         lookup.metrics = memory.metrics
         previous = (self.memory, self.code_lookup)
