@@ -200,3 +200,20 @@ def test_a_merged_output_merges_again_exactly(tmp_path: Path) -> None:
     for name in want_ab:
         want = 0.5 * want_ab[name] + 0.5 * want_c[name]
         assert relative_error(merged[name], want) < 1e-5
+
+
+def test_merging_bare_files_over_a_peft_output_drops_its_stale_config(tmp_path: Path) -> None:
+    folders = [make_adapter(tmp_path / n, seed=s, rank=4) for n, s in (("a", 1), ("b", 2))]
+    first = _merge([a.path for a in folders], tmp_path / "out", Method.CAT, [0.5, 0.5])
+    assert first.config_path is not None and first.config_path.exists()
+    bare = [
+        make_adapter(tmp_path / f"{n}.safetensors", rank=2, seed=s, folder=False, dtype="F32")
+        for n, s in (("c", 3), ("d", 4))
+    ]
+    again = _merge([b.path for b in bare], tmp_path / "out", Method.CAT, [0.5, 0.5])
+    assert again.config_path is None
+    assert not first.config_path.exists()
+    merged = merged_update(again.weights_path, None)
+    want = exact_update(bare, [0.5, 0.5])
+    for name in want:
+        assert relative_error(merged[name], want[name]) < 1e-6

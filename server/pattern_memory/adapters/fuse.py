@@ -227,10 +227,6 @@ def merge_adapters(request: MergeRequest) -> MergeResult:
     weights_path, config_path = output_paths(request.output, bool(with_config))
     ranks = {m.name: m.rank for m in plan}
     config = output_config(with_config[0].config or {}, ranks) if with_config else None
-    try:
-        weights_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AdapterError(f"cannot create {weights_path.parent}: {exc.strerror or exc}") from None
 
     discarded, total, worst = 0.0, 0.0, 0.0
     with ExitStack() as stack:
@@ -242,6 +238,12 @@ def merge_adapters(request: MergeRequest) -> MergeResult:
         # over the inputs, which leaves them in the page cache for the merge).
         for reader in readers:
             reader.check_values()
+        try:
+            weights_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AdapterError(
+                f"cannot create {weights_path.parent}: {exc.strerror or exc}"
+            ) from None
         writer = stack.enter_context(write_safetensors(weights_path, tensors, {"format": "pt"}))
         dtypes = {t.name: t.dtype for t in tensors}
 
@@ -283,6 +285,11 @@ def merge_adapters(request: MergeRequest) -> MergeResult:
         with atomic_text_writer(config_path) as stream:
             json.dump(config, stream, indent=2, sort_keys=True)
             stream.write("\n")
+    else:
+        # A config left by an earlier merge into the same place would not match these weights.
+        stale = output_paths(request.output, has_config=True)[1]
+        if stale is not None:
+            stale.unlink(missing_ok=True)
 
     is_svd = request.method is Method.SVD
     return MergeResult(
