@@ -216,12 +216,13 @@ def check_compatible(adapters: Sequence[Adapter]) -> None:
         missing = sorted(set(first.modules) - set(other.modules))
         extra = sorted(set(other.modules) - set(first.modules))
         if missing or extra:
-            detail = (
-                f"lacks {missing[0]!r}" if missing else f"has {extra[0]!r}, which is not in"
-            ) + f" {first.weights_path}"
+            if missing:
+                detail = f"lacks {missing[0]!r}, which {first.weights_path} has"
+            else:
+                detail = f"has {extra[0]!r}, which {first.weights_path} lacks"
             count = len(missing) + len(extra)
             raise AdapterError(
-                f"{other.weights_path}: key sets differ ({count} modules): it {detail}"
+                f"{other.weights_path}: key sets differ in {count} module(s): it {detail}"
             )
         for name, module in first.modules.items():
             theirs = other.modules[name]
