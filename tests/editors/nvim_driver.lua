@@ -7,6 +7,7 @@
 --   PM_ACTION       title prefix of the code action to apply
 --   PM_TIMEOUT_MS   how long to wait for each step
 --   PM_SETUP        "auto", or "vim.lsp.start": take the 0.8-0.10 path on a newer Neovim
+--   PM_OTHER_FILE   optional: a second file of the same repository, opened at the end
 vim.opt.swapfile = false
 -- Defaults (file type detection) come after an init file; this whole test runs inside it.
 vim.cmd("filetype on")
@@ -130,6 +131,19 @@ local ok, err = pcall(function()
   vim.wait(300) -- let a multi-part edit finish
   res.text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
   vim.cmd("silent write")
+
+  -- 4. Another file of the same repository shares the running server.
+  local other = os.getenv("PM_OTHER_FILE")
+  if other then
+    vim.cmd("edit " .. vim.fn.fnameescape(other))
+    local other_buf = vim.api.nvim_get_current_buf()
+    vim.wait(timeout, function() return #clients_of(other_buf) > 0 end, 20)
+    local attached = clients_of(other_buf)
+    res.other_file_client = attached[1] and attached[1].id
+    res.first_file_client = client.id
+    local all = vim.lsp.get_clients and vim.lsp.get_clients() or vim.lsp.get_active_clients()
+    res.clients_running = #all
+  end
 end)
 res.ok = ok
 if not ok then

@@ -85,6 +85,7 @@ def drive(
     tmp_path: Path,
     init_options: dict[str, Any],
     setup: str,
+    other_file: Path,
 ) -> dict[str, Any]:
     out = tmp_path / "result.json"
     xdg = {
@@ -102,6 +103,7 @@ def drive(
         "PM_ACTION": "Apply learned fix",
         "PM_TIMEOUT_MS": str(STEP_TIMEOUT_MS),
         "PM_SETUP": setup,
+        "PM_OTHER_FILE": str(other_file),
     }
     completed = subprocess.run(
         [str(binary), "--headless", "-n", "-i", "NONE", "-u", str(DRIVER)],
@@ -154,6 +156,7 @@ def test_learned_fix_in_neovim(
         tmp_path=tmp_path,
         init_options=options,
         setup=setup,
+        other_file=repo_builder.path / "app" / "users.py",
     )
     context = result.pop("context")
 
@@ -186,3 +189,7 @@ def test_learned_fix_in_neovim(
     assert result["applied"], context
     assert result["text"] + "\n" == REPORT_FIXED
     assert report.read_text() == REPORT_FIXED
+
+    # 4. Another file of the repository attaches to the same server: one per root.
+    assert result["other_file_client"] == result["first_file_client"], context
+    assert result["clients_running"] == 1
