@@ -26,6 +26,7 @@ import fcntl
 import getpass
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -293,8 +294,17 @@ def _label(path: Path) -> str:
 
 
 def _copy(source: Path, target: Path) -> None:
+    """Atomic copy; in the kernel (copy_file_range) where the system allows it."""
     try:
         with open(source, "rb") as src, atomic_writer(target) as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            try:
+                while os.copy_file_range(src.fileno(), dst.fileno(), 1 << 30):
+                    pass
+            except OSError:  # not supported here (e.g. across file systems on old kernels)
+                src.seek(0)
+                dst.seek(0)
+                dst.truncate()
+                shutil.copyfileobj(src, dst, 1 << 20)
     except OSError as exc:
         raise AdapterError(f"cannot copy {source}: {exc.strerror or exc}") from None
