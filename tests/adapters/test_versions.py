@@ -3,7 +3,9 @@ the seed's manual rollback commands."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -214,3 +216,17 @@ def test_cli_list_activate_rollback(
     assert "error: no version 'nope'" in capsys.readouterr().err
     assert cli.main(["adapters", "list", "--registry", str(tmp_path / "elsewhere")]) == 0
     assert "no versions" in capsys.readouterr().out
+
+
+def test_copies_work_where_copy_file_range_is_unsupported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Older kernels and some file systems refuse copy_file_range; that is outside our reach.
+    def unsupported(*args: object) -> int:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", unsupported)
+    registry = Registry(tmp_path / "adapters")
+    output = merge_version(tmp_path, "v1", 1, registry)
+    assert registry.weights_path("v1").read_bytes() == output.read_bytes()
+    assert active_bytes(registry) == output.read_bytes()
