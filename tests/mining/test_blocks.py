@@ -136,3 +136,31 @@ YAML = _lines(
 
 def test_other_languages_use_the_indentation_block() -> None:
     assert enclosing_block(YAML, "yaml", 4, 4, 80) == (3, 4)
+
+
+def test_python_text_inside_triple_quoted_strings_is_not_code() -> None:
+    from pattern_memory.mining.blocks import Layout
+
+    source = textwrap.dedent(
+        '''
+        def report(db):
+            """Totals.
+
+        Example (dedented on purpose):
+        def not_a_function():
+            """
+            query = """
+        SELECT name
+        FROM users
+        """
+            rows = db.run(query)
+            return len(rows)
+        '''
+    ).lstrip("\n")
+    lines = source.split("\n")
+    assert lines[11].strip() == "return len(rows)"
+    # Read as plain lines, the string's column-0 text would end the function early.
+    assert enclosing_block(lines, "python", 12, 12, 80) != (1, 12)
+    assert enclosing_block(Layout.of_text(source, "python"), "python", 12, 12, 80) == (1, 12)
+    # a change inside the string widens to its function too
+    assert enclosing_block(Layout.of_text(source, "python"), "python", 8, 8, 80) == (1, 12)

@@ -12,7 +12,7 @@ code that does not compile.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 _PYTHON_HEADER = re.compile(r"^\s*(?:async\s+def|def|class)\s")
 _DECLARATION = re.compile(
@@ -53,9 +53,19 @@ class Layout:
 
     __slots__ = ("_widths", "lines")
 
-    def __init__(self, lines: Sequence[str]) -> None:
+    def __init__(self, lines: Sequence[str], *, hidden: Iterable[int] = ()) -> None:
+        """`hidden`: 1-based lines that say nothing about the structure (inside a string)."""
         self.lines = lines
         self._widths: list[int | None] = [None] * len(lines)
+        for number in hidden:
+            self._widths[number - 1] = -1
+
+    @classmethod
+    def of_text(cls, text: str, language: str) -> Layout:
+        lines = text.split("\n")
+        if language == "python" and ('"""' in text or "'''" in text):
+            return cls(lines, hidden=_python_string_lines(text))
+        return cls(lines)
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -71,6 +81,33 @@ class Layout:
 
     def text(self, number: int) -> str:
         return self.lines[number - 1]
+
+
+def _python_string_lines(text: str) -> list[int]:
+    """Lines inside Python triple-quoted strings, after the opening one: their text (a
+    docstring's example, a dedented SQL query) must not be read as code. (str.find, not a
+    regular expression: this runs over every Python file the miner reads.)"""
+    hidden: list[int] = []
+    line, counted = 1, 0
+    position = 0
+    double, single = text.find('"""'), text.find("'''")
+    while True:
+        # Search again only for a delimiter whose next occurrence was passed: searching
+        # for both each time would rescan the whole file for the one it does not use.
+        if 0 <= double < position:
+            double = text.find('"""', position)
+        if 0 <= single < position:
+            single = text.find("'''", position)
+        if double < 0 and single < 0:
+            return hidden
+        opening = double if single < 0 or 0 <= double < single else single
+        closing = text.find(text[opening : opening + 3], opening + 3)
+        if closing < 0:
+            return hidden
+        line += text.count("\n", counted, opening)
+        last = line + text.count("\n", opening, closing)
+        hidden.extend(range(line + 1, last + 1))
+        line, counted, position = last, closing, closing + 3
 
 
 def _is_header(line: str, language: str) -> bool:

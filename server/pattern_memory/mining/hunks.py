@@ -59,10 +59,11 @@ class FileSides:
             return None
         if looks_generated(new if new is not None else old or b""):
             return None
+        language = language_of(change.path)
         return cls(
-            language=language_of(change.path),
-            old_lines=Layout(decode_text(old).split("\n")) if old is not None else None,
-            new_lines=Layout(decode_text(new).split("\n")) if new is not None else None,
+            language=language,
+            old_lines=Layout.of_text(decode_text(old), language) if old is not None else None,
+            new_lines=Layout.of_text(decode_text(new), language) if new is not None else None,
         )
 
 
