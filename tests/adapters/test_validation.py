@@ -343,3 +343,18 @@ def test_fp16_overflow_of_the_result_is_refused(tmp_path: Path) -> None:
         r"overflows F16.*--dtype float32",
         weights=[1e5, 1e5],
     )
+
+
+@pytest.mark.parametrize(
+    ("patterns", "message"),
+    [
+        ({"rank_pattern": {"q_proj(": 4}}, r"rank_pattern key 'q_proj\(' is not a valid pattern"),
+        ({"alpha_pattern": {"q_proj": "eight"}}, r"alpha_pattern\['q_proj'\] must be a positive"),
+        ({"rank_pattern": ["q_proj"]}, r"'rank_pattern' must be an object"),
+    ],
+)
+def test_invalid_patterns_in_config(tmp_path: Path, patterns: dict[str, Any], message: str) -> None:
+    adapter = make_adapter(tmp_path / "odd")
+    config = json.loads((adapter.path / "adapter_config.json").read_text())
+    (adapter.path / "adapter_config.json").write_text(json.dumps({**config, **patterns}))
+    refused(tmp_path, [good(tmp_path), adapter.path], rf"odd/adapter_config\.json: {message}")

@@ -84,9 +84,17 @@ def _check_config(path: Path, config: Mapping[str, Any]) -> None:
         raise AdapterError(f"{path}: 'r' must be a positive integer, not {r!r}")
     if not isinstance(alpha, int | float) or isinstance(alpha, bool):
         raise AdapterError(f"{path}: 'lora_alpha' must be a number, not {alpha!r}")
-    for key in ("rank_pattern", "alpha_pattern"):
-        if not isinstance(config.get(key) or {}, dict):
-            raise AdapterError(f"{path}: {key!r} must be an object")
+    for field, kind in (("rank_pattern", int), ("alpha_pattern", (int, float))):
+        patterns = config.get(field) or {}
+        if not isinstance(patterns, dict):
+            raise AdapterError(f"{path}: {field!r} must be an object")
+        for key, value in patterns.items():
+            try:
+                re.compile(key)
+            except re.error:
+                raise AdapterError(f"{path}: {field} key {key!r} is not a valid pattern") from None
+            if not isinstance(value, kind) or isinstance(value, bool) or value <= 0:
+                raise AdapterError(f"{path}: {field}[{key!r}] must be a positive number")
 
 
 def _pattern_value(patterns: Mapping[str, Any], module: str, default: Any) -> Any:
