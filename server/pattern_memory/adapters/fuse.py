@@ -207,18 +207,24 @@ def _plan(
     return plan, tensors
 
 
-def merge_adapters(request: MergeRequest) -> MergeResult:
+def _load_inputs(request: MergeRequest) -> list[Adapter]:
+    """Every input's header, keys and config, validated and checked against each other."""
     if not request.inputs:
         raise AdapterError("no adapters to merge")
     alphas = request.alphas
-    if alphas is not None and len(alphas) != len(request.inputs):
-        raise AdapterError(
-            f"got {len(alphas)} alphas for {len(request.inputs)} adapters; give one per adapter"
-        )
+    if alphas is not None:
+        _check_count("alphas", alphas, len(request.inputs))
+        if not all(math.isfinite(a) and a > 0 for a in alphas):
+            raise AdapterError(f"alphas must be positive numbers, got {list(alphas)}")
     adapters = [
         load_adapter(Path(p), alphas[i] if alphas else None) for i, p in enumerate(request.inputs)
     ]
     check_compatible(adapters)
+    return adapters
+
+
+def merge_adapters(request: MergeRequest) -> MergeResult:
+    adapters = _load_inputs(request)
     weights = _validate_request(request, adapters)
     with_config = [a for a in adapters if a.config is not None]
     notes = _notes(adapters, with_config)

@@ -170,7 +170,9 @@ class Registry:
     # --- changing --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, *, create: bool = False) -> Iterator[None]:
+        if not create and not self.versions_dir.is_dir():
+            raise AdapterError(f"no adapter versions in {self.root} (no {self.versions_dir})")
         try:
             self.versions_dir.mkdir(parents=True, exist_ok=True)
             lock = open(self.root / ".lock", "a")  # noqa: SIM115 - closed below
@@ -200,7 +202,7 @@ class Registry:
         input_checksums = {str(p): sha256_file(resolve_input(Path(p))[0]) for p in inputs}
         adapter_checksum = sha256_file(weights_path)
         created = utc_now()
-        with self._locked():
+        with self._locked(create=True):
             by_checksum = {r.adapter_checksum: r.version_name for r in self.versions()}
             parents = [by_checksum.get(input_checksums[str(p)], _label(Path(p))) for p in inputs]
             name = version_name or self._fresh_name(created)
