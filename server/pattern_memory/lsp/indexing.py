@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 REPORT_EVERY_SECONDS = 0.25
+# During a long first index, open documents are analysed again this often, so that what has
+# been learned so far shows up before the whole history is read.
+REFRESH_EVERY_SECONDS = 30.0
 
 
 class ProgressReporter:
@@ -110,10 +113,19 @@ class BackgroundIndexer:
             progress = ProgressReporter(self.server)
             await progress.begin("Pattern Memory: indexing", repo.name, cancel)
             self._current_cancel, self.memory_in_use = cancel, memory
+            refreshed = time.monotonic()
+
+            def on_progress(done: int, total: int) -> None:
+                nonlocal refreshed
+                progress.report(done, total)
+                if time.monotonic() - refreshed > REFRESH_EVERY_SECONDS:
+                    refreshed = time.monotonic()
+                    self.server.call_soon(self.server.analysis.refresh_all)
+
             try:
                 report = await asyncio.get_running_loop().run_in_executor(
                     self._executor,
-                    lambda: memory.index_repository(repo, progress=progress.report, cancel=cancel),
+                    lambda: memory.index_repository(repo, progress=on_progress, cancel=cancel),
                 )
             except PatternMemoryError as exc:
                 progress.end(f"failed: {exc}")
