@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,18 @@ def test_atomic_writer_reports_unwritable_directory(tmp_path: Path) -> None:
         atomic_text_writer(tmp_path / "missing" / "out.txt"),
     ):
         pass
+
+
+def test_atomic_writer_gives_the_mode_a_plain_write_would(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.txt"
+    with atomic_text_writer(fresh) as stream:
+        stream.write("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+    kept = tmp_path / "kept.txt"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    with atomic_text_writer(kept) as stream:
+        stream.write("new")
+    assert kept.stat().st_mode & 0o777 == 0o640

@@ -14,6 +14,15 @@ from typing import IO
 from .errors import InputError
 
 
+def _target_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     """Yield a binary stream; on clean exit the data replaces `path` in one rename."""
@@ -25,6 +34,9 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)
     try:
+        # mkstemp makes the file owner-only; give it the mode a plain open() would have
+        # (the existing file's, else the umask's), so outputs stay shareable.
+        os.fchmod(fd, _target_mode(path))
         with os.fdopen(fd, "wb") as stream:
             yield stream
             stream.flush()
