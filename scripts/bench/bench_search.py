@@ -313,7 +313,7 @@ def bench_index(source_repo: Path, workdir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--repo", type=Path, help="a git repository to index")
     parser.add_argument("--keep", action="store_true", help="keep the temporary databases")

@@ -229,8 +229,8 @@ print(searches)
 
 def test_two_processes_index_and_search_at_once(tmp_path: Path, settings: Settings) -> None:
     first, second = tmp_path / "one", tmp_path / "two"
-    build_history(first, 120)
-    build_history(second, 150, start=500)
+    build_history(first, 60)
+    build_history(second, 80, start=500)
     env = _env(settings)
     # Create the schema first so that both indexers start on equal terms.
     subprocess.run([*CLI, "stats"], env=env, check=True, capture_output=True)
@@ -241,7 +241,7 @@ def test_two_processes_index_and_search_at_once(tmp_path: Path, settings: Settin
         for repo in (first, second)
     ]
     searcher = subprocess.Popen(
-        [sys.executable, "-c", SEARCH_LOOP, str(settings.db_path), "6"],
+        [sys.executable, "-c", SEARCH_LOOP, str(settings.db_path), "4"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -257,5 +257,5 @@ def test_two_processes_index_and_search_at_once(tmp_path: Path, settings: Settin
     import json
 
     stats = json.loads(memory_stats)
-    assert stats["patterns"] == stats["embedded"] == 270
+    assert stats["patterns"] == stats["embedded"] == 140
     assert len(stats["repositories"]) == 2

@@ -19,7 +19,8 @@ ZERO_DIVISION = "ZeroDivisionError when the list is empty"
 
 
 def _code_query(memory: PatternMemory) -> list[str]:
-    return [h.stored.pattern.pattern_id for h in memory.search_code("sum(values) / len(values)")]
+    code = "def average(values):\n    return sum(values) / len(values)"
+    return [h.stored.pattern.pattern_id for h in memory.search_code(code)]
 
 
 def test_a_new_pattern_gets_the_prior_and_is_surfaced(memory: PatternMemory) -> None:
@@ -135,14 +136,12 @@ def test_reinforced_patterns_rank_higher(memory: PatternMemory) -> None:
         "def mean(values):\n    total = sum(values)\n    return total / max(len(values), 1)",
     )
     ids = memory.add_patterns([first, second])
-    before = [
-        h.stored.pattern.pattern_id for h in memory.search_code("return sum(values) / len(values)")
-    ]
+    # Code that contains both patterns' before-code: equally relevant.
+    code = "def mean(values):\n    total = sum(values)\n    return sum(values) / len(values)"
+    before = [h.stored.pattern.pattern_id for h in memory.search_code(code)]
     loser = before[-1]
     for _ in range(5):
         memory.record_outcome(loser, Outcome.HELPFUL)
-    after = [
-        h.stored.pattern.pattern_id for h in memory.search_code("return sum(values) / len(values)")
-    ]
+    after = [h.stored.pattern.pattern_id for h in memory.search_code(code)]
     assert sorted(before) == sorted(ids)
     assert after[0] == loser

@@ -87,6 +87,18 @@ def test_search_code_is_lexical_over_the_before_code(stocked: PatternMemory) -> 
     assert stocked.search_code("lorem ipsum dolor sit amet") == []
 
 
+def test_search_code_finds_a_pattern_inside_a_long_window(stocked: PatternMemory) -> None:
+    filler = "\n".join(f"    log_line_{i} = format_entry(record, {i})" for i in range(25))
+    window = (
+        f"def report(record):\n{filler}\n\n\n"
+        "def average(values):\n    return sum(values) / len(values)\n\n\n"
+        f"def summary(record):\n{filler}\n"
+    )
+    hits = stocked.search_code(window)
+    assert hits[0].stored.pattern.commit_msg == FIXES[7].commit_msg
+    assert hits[0].score >= stocked.settings.similarity
+
+
 def test_lookup_ms_is_measured(stocked: PatternMemory) -> None:
     stocked.search("config file missing")
     stocked.search_code("def load_config(path):")
@@ -94,6 +106,23 @@ def test_lookup_ms_is_measured(stocked: PatternMemory) -> None:
     assert timing["count"] == 2
     assert 0 < timing["p50"] <= timing["p95"]
     assert stocked.stats()["metrics"][LOOKUP_MS]["count"] == 2
+
+
+def test_metrics_add_up_across_processes(
+    stocked: PatternMemory, settings: Settings, embedder: FastEmbedEmbedder
+) -> None:
+    stocked.search("config file missing")
+    stocked.metrics.count("patterns.injected", 3)
+    stocked.close()
+    other = PatternMemory.open(settings, embedder)
+    try:
+        other.search_code("def load_config(path):")
+        metrics = other.stats()["metrics"]
+        assert metrics[LOOKUP_MS]["count"] == 2
+        assert metrics[LOOKUP_MS]["p95"] >= metrics[LOOKUP_MS]["p50"] > 0
+        assert metrics["patterns.injected"] == 3
+    finally:
+        other.close()
 
 
 def test_a_user_sees_only_their_own_patterns_and_the_team_only_when_opted_in(

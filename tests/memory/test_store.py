@@ -192,7 +192,7 @@ def test_a_bad_import_line_stores_nothing(tmp_path: Path, memory: PatternMemory)
 
 
 def _child_search(memory: PatternMemory, queue: multiprocessing.Queue[object]) -> None:
-    hits = memory.search_code("sum(values) / len(values)")
+    hits = memory.search_code("def average(values):\n    return sum(values) / len(values)")
     memory.add_patterns([FIXES[2]])
     queue.put((hits[0].stored.pattern.pattern_id, os.getpid()))
 

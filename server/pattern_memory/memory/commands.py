@@ -247,7 +247,8 @@ def _stats(args: argparse.Namespace) -> int:
     print(
         f"patterns.injected: {stats['metrics']['patterns.injected']}  "
         f"patterns.forged: {stats['metrics']['patterns.forged']}  "
-        f"patterns.lookup_ms (this process): count {lookup['count']}"
+        f"patterns.lookup_ms: count {lookup['count']}, last {lookup['last']:.1f}, "
+        f"p50 {lookup['p50']:.1f}, p95 {lookup['p95']:.1f}"
     )
     return 0
 

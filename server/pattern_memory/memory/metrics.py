@@ -1,8 +1,9 @@
 """The seed's metrics: counters ("patterns.injected", "patterns.forged") and the lookup time
 ("patterns.lookup_ms": last, p50, p95, count over a window of recent lookups).
 
-Thread-safe. Counters are also added to the database (see PatternMemory.flush_metrics) so
-that `pattern-memory stats` can show totals across processes; timings are per process.
+Thread-safe. Counters and timing samples are also written to the database now and then
+(PatternMemory.flush_metrics), so that `pattern-memory stats` shows totals and recent timings
+across every process that used the database.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Metrics:
         self._unflushed: dict[str, int] = {}
         self._timings: dict[str, deque[float]] = {}
         self._timing_counts: dict[str, int] = {}
+        self._unflushed_samples: dict[str, list[float]] = {}
 
     def count(self, name: str, by: int = 1) -> None:
         with self._lock:
@@ -36,6 +38,7 @@ class Metrics:
         with self._lock:
             self._timings.setdefault(name, deque(maxlen=TIMING_WINDOW)).append(milliseconds)
             self._timing_counts[name] = self._timing_counts.get(name, 0) + 1
+            self._unflushed_samples.setdefault(name, []).append(milliseconds)
 
     def counter(self, name: str) -> int:
         with self._lock:
@@ -46,15 +49,14 @@ class Metrics:
         with self._lock:
             samples = list(self._timings.get(name, ()))
             count = self._timing_counts.get(name, 0)
-        if not samples:
-            return {"last": 0.0, "p50": 0.0, "p95": 0.0, "count": 0}
-        p50, p95 = np.percentile(np.array(samples), [50, 95])
-        return {"last": samples[-1], "p50": float(p50), "p95": float(p95), "count": count}
+        return summarize(samples, count)
 
-    def take_unflushed(self) -> dict[str, int]:
+    def take_unflushed(self) -> tuple[dict[str, int], dict[str, list[float]]]:
+        """Counter increments and timing samples since the last call."""
         with self._lock:
-            taken, self._unflushed = self._unflushed, {}
-        return taken
+            counters, self._unflushed = self._unflushed, {}
+            samples, self._unflushed_samples = self._unflushed_samples, {}
+        return counters, samples
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -64,3 +66,10 @@ class Metrics:
         for name in {LOOKUP_MS, *names}:
             out[name] = self.timing(name)
         return out
+
+
+def summarize(samples: list[float], count: int) -> dict[str, float]:
+    if not samples:
+        return {"last": 0.0, "p50": 0.0, "p95": 0.0, "count": 0}
+    p50, p95 = np.percentile(np.array(samples), [50, 95])
+    return {"last": samples[-1], "p50": float(p50), "p95": float(p95), "count": count}

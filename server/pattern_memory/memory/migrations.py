@@ -107,9 +107,25 @@ def _term_stats(c: apsw.Connection) -> None:
     )
 
 
+def _metric_samples(c: apsw.Connection) -> None:
+    """Recent timings (e.g. patterns.lookup_ms) from every process, for `stats`."""
+    c.execute(
+        """
+        CREATE TABLE metric_samples (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL,
+            value       REAL NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX metric_samples_name ON metric_samples (name, id);
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
+    Migration("0003_metric_samples", _metric_samples),
 )
 
 

@@ -76,8 +76,16 @@ class HybridSearch:
         self._index = index
 
     def search(
-        self, query: Query, vector: FloatArray | None, *, columns: Sequence[str] = ALL_COLUMNS
+        self,
+        query: Query,
+        vector: FloatArray | None,
+        *,
+        columns: Sequence[str] = ALL_COLUMNS,
+        containment: bool = False,
     ) -> list[SearchHit]:
+        """containment: score the lexical match by how much of the pattern's code the query
+        contains (a window of a document searched for before-code) instead of the symmetric
+        overlap (a query and a pattern of comparable size)."""
         terms = query_terms(query.text)
         frequencies, total = self._store.document_frequencies(terms)
         lexical_ids = self._store.lexical(
@@ -97,7 +105,7 @@ class HybridSearch:
         )
         if not stored:
             return []
-        overlap = self._overlaps(terms, list(stored), columns)
+        overlap = self._overlaps(terms, list(stored), columns, containment)
         cosine = self._index.similarities(vector, stored) if vector is not None else {}
         ranked: list[tuple[float, float, float, StoredPattern]] = []
         for row_id, item in stored.items():
@@ -123,9 +131,14 @@ class HybridSearch:
         return hits
 
     def _overlaps(
-        self, terms: Sequence[str], row_ids: Sequence[int], columns: Sequence[str]
+        self,
+        terms: Sequence[str],
+        row_ids: Sequence[int],
+        columns: Sequence[str],
+        containment: bool,
     ) -> dict[int, float]:
-        """IDF-weighted Ochiai overlap between the query's terms and each pattern's."""
+        """IDF-weighted overlap between the query's terms and each pattern's: Ochiai
+        (shared / sqrt(query * pattern)), or containment (shared / pattern)."""
         if not terms:
             return {}
         documents = self._store.token_sets(row_ids, columns)
@@ -144,6 +157,7 @@ class HybridSearch:
             if not shared or not query_weight:
                 continue
             doc_weight = sum(weight[t] for t in tokens)
-            overlap = sum(weight[t] for t in shared) / math.sqrt(query_weight * doc_weight)
+            norm = doc_weight if containment else math.sqrt(query_weight * doc_weight)
+            overlap = sum(weight[t] for t in shared) / norm
             out[row_id] = min(1.0, max(0.0, overlap))
         return out

@@ -23,7 +23,7 @@ from .embedder import Embedder
 from .indexer import Progress
 from .indexer import index_repository as run_index
 from .lifecycle import fresh_since
-from .metrics import FORGED, LOOKUP_MS, Metrics
+from .metrics import FORGED, LOOKUP_MS, TIMING_WINDOW, Metrics, summarize
 from .migrations import schema_version
 from .search import CODE_COLUMNS, HybridSearch, Query
 from .store import Filters, PatternStore, Scope
@@ -34,6 +34,7 @@ from .vectors import VectorIndex
 
 Clock = Callable[[], dt.datetime]
 METRICS_FLUSH_SECONDS = 30.0
+LOOKUP_COUNT = LOOKUP_MS + ".count"
 
 
 def _utc_now() -> dt.datetime:
@@ -155,9 +156,13 @@ class PatternMemory:
         return hits
 
     def search_code(self, code: str, *, k: int = 20) -> list[SearchHit]:
-        """Lexical only (FTS5 over the patterns' before-code tokens): fast, no embedding."""
+        """Lexical only (FTS5 over the patterns' before-code tokens): fast, no embedding.
+        The score is the IDF-weighted share of a pattern's before-code tokens found in
+        `code`, so a long window that contains a short pattern scores high."""
         started = time.perf_counter()
-        hits = self._search.search(self._query(code, k, None), None, columns=CODE_COLUMNS)
+        hits = self._search.search(
+            self._query(code, k, None), None, columns=CODE_COLUMNS, containment=True
+        )
         self._observe(started)
         return hits
 
@@ -189,12 +194,14 @@ class PatternMemory:
     # --- numbers -----------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Counts, the database's versions and the metrics (counters summed across
-        processes, timings of this one)."""
+        """Counts, the database's versions and the metrics, summed over every process that
+        used the database (timings: the last TIMING_WINDOW lookups)."""
         self.flush_metrics()
         counts = self._store.counts(self._scope())
         snapshot = self.metrics.snapshot()
         snapshot.update(self._store.persisted_counters())
+        lookups = snapshot.pop(LOOKUP_COUNT, 0)
+        snapshot[LOOKUP_MS] = summarize(self._store.metric_samples(LOOKUP_MS), lookups)
         return {
             **counts,
             "db_path": str(self._store.db.path),
@@ -205,9 +212,12 @@ class PatternMemory:
         }
 
     def flush_metrics(self) -> None:
-        counters = self.metrics.take_unflushed()
-        if counters:
-            self._store.add_counters(counters)
+        """Add this process's new counts and timings to the database's totals."""
+        counters, samples = self.metrics.take_unflushed()
+        if LOOKUP_MS in samples:
+            counters[LOOKUP_COUNT] = counters.get(LOOKUP_COUNT, 0) + len(samples[LOOKUP_MS])
+        if counters or samples:
+            self._store.add_metrics(counters, samples, self._now(), TIMING_WINDOW)
         self._flushed_at = time.monotonic()
 
     # --- helpers -----------------------------------------------------------------------

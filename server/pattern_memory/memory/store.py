@@ -564,7 +564,10 @@ class PatternStore:
         )
         return [(str(f), int(n)) for f, n in rows]
 
-    def add_counters(self, counters: dict[str, int]) -> None:
+    def add_metrics(
+        self, counters: dict[str, int], samples: dict[str, list[float]], at: str, keep: int
+    ) -> None:
+        """Add counter increments and timing samples (keeping the last `keep` per name)."""
         with self.db.atomic() as c:
             for name, value in counters.items():
                 c.execute(
@@ -572,6 +575,20 @@ class PatternStore:
                     "DO UPDATE SET value = value + excluded.value",
                     (name, value),
                 )
+            for name, values in samples.items():
+                c.executemany(
+                    "INSERT INTO metric_samples (name, value, recorded_at) VALUES (?, ?, ?)",
+                    [(name, v, at) for v in values],
+                )
+                c.execute(
+                    "DELETE FROM metric_samples WHERE name = ? AND id <= (SELECT id FROM "
+                    "metric_samples WHERE name = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                    (name, name, keep),
+                )
+
+    def metric_samples(self, name: str) -> list[float]:
+        rows = self.db.query("SELECT value FROM metric_samples WHERE name = ? ORDER BY id", (name,))
+        return [float(r[0]) for r in rows]
 
     def persisted_counters(self) -> dict[str, int]:
         return {str(n): int(v) for n, v in self.db.query("SELECT name, value FROM metric_counters")}
