@@ -7,6 +7,7 @@ import pytest
 from lsphelp import (
     FIX_MESSAGE,
     build_fix_repo,
+    eventually,
     execute,
     indexed,
     initialize,
@@ -121,3 +122,18 @@ async def test_a_cancelled_index_request_stops_without_finishing(
     assert not report["cancelled"]
     assert (await execute(lsp, "patternMemory.stats"))["patterns"] == 82
     await indexed(lsp)
+
+
+async def test_the_progress_cancel_button_stops_background_indexing(
+    lsp: LanguageClient, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    root = build_fix_repo(RepoBuilder(tmp_path / "big"), extra_commits=40)
+    await initialize(lsp, request, root)
+    token = await eventually(
+        lambda: next((t for t, reports in lsp.progress_reports.items() if reports), None),
+        "indexing to begin",
+    )
+    lsp.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    end = await indexed(lsp)
+    assert (end.message or "").startswith("cancelled after")
+    assert (await execute(lsp, "patternMemory.stats"))["patterns"] < 82
