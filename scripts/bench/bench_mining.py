@@ -5,7 +5,8 @@
     python scripts/bench/bench_mining.py REPO [--runs 3]
 
 Prints commits/s and patterns/s of extract, the ratio extract time / git log time (target:
-at most 3) and the peak memory of the extract process tree (target: under 200 MB), sampled
+at most 3), the same ratio in CPU time (all processes; less sensitive to other load), and
+the peak memory of the extract process tree (target: under 200 MB), sampled
 from /proc every 10 ms. Each figure is the median over the runs (floor and extract
 interleaved, so that other load on the machine hits both alike).
 """
@@ -13,6 +14,7 @@ interleaved, so that other load on the machine hits both alike).
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,6 +51,7 @@ def _run_sampled(
 ) -> tuple[float, int, int, subprocess.CompletedProcess[bytes]]:
     """Wall time, peak RSS of the process and of its whole tree, and the result."""
     peak_own = peak_tree = 0
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done = threading.Event()
@@ -67,7 +70,18 @@ def _run_sampled(
     done.set()
     sampler.join()
     result = subprocess.CompletedProcess(command, process.returncode, b"", stderr)
+    _CPU_SECONDS.append(_children_cpu() - cpu_before)
     return elapsed, peak_own, peak_tree, result
+
+
+# CPU seconds (user + system) of each command run, with every process it started: less
+# sensitive than wall time to other load on the machine.
+_CPU_SECONDS: list[float] = []
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -88,6 +102,8 @@ def main() -> int:
     times: list[float] = []
     peaks: list[int] = []
     python_peaks: list[int] = []
+    floor_cpus: list[float] = []
+    extract_cpus: list[float] = []
     patterns = 0
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "patterns.jsonl"
@@ -99,10 +115,12 @@ def main() -> int:
         floor_peak = 0
         for _ in range(args.runs):
             floor_seconds, _, floor_tree, floor_result = _run_sampled(floor_command)
+            floor_cpus.append(_CPU_SECONDS[-1])
             floor_result.check_returncode()
             floors.append(floor_seconds)
             floor_peak = max(floor_peak, floor_tree)
             elapsed, python_peak, peak, result = _run_sampled(command)
+            extract_cpus.append(_CPU_SECONDS[-1])
             if result.returncode != 0:
                 sys.stderr.write(result.stderr.decode())
                 return 1
@@ -120,6 +138,11 @@ def main() -> int:
         f"{patterns / elapsed:,.0f} patterns/s, {patterns} patterns)"
     )
     print(f"ratio extract / git log: {ratio:.2f}x (target <= 3x)")
+    floor_cpu, extract_cpu = statistics.median(floor_cpus), statistics.median(extract_cpus)
+    print(
+        f"CPU time (all processes): git log {floor_cpu:.2f} s, extract {extract_cpu:.2f} s, "
+        f"ratio {extract_cpu / floor_cpu:.2f}x"
+    )
     print(
         f"peak memory: {peak / 2**20:.0f} MB for extract and its git processes together "
         f"(target < 200 MB), {max(python_peaks) / 2**20:.0f} MB for the Python process; "

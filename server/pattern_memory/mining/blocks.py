@@ -51,12 +51,14 @@ class Layout:
     """A file's lines with their indentation, computed once per line on demand (the widening
     of several hunks of one file walks over the same lines)."""
 
-    __slots__ = ("_widths", "lines")
+    __slots__ = ("_widths", "extents", "lines")
 
     def __init__(self, lines: Sequence[str], *, hidden: Iterable[int] = ()) -> None:
         """`hidden`: 1-based lines that say nothing about the structure (inside a string)."""
         self.lines = lines
         self._widths: list[int | None] = [None] * len(lines)
+        # (header line, limit) -> the block it opens; hunks of one file share their blocks.
+        self.extents: dict[tuple[int, int], tuple[int, int] | None] = {}
         for number in hidden:
             self._widths[number - 1] = -1
 
@@ -158,7 +160,10 @@ def _innermost_block(
         return None
     preferred = next((h for h in candidates if _is_header(layout.text(h), language)), None)
     for header in dict.fromkeys([h for h in (preferred, candidates[0]) if h is not None]):
-        extent = _block_extent(layout, header, language, header + max_lines)
+        key = (header, header + max_lines)
+        if key not in layout.extents:
+            layout.extents[key] = _block_extent(layout, header, language, header + max_lines)
+        extent = layout.extents[key]
         if extent is None:
             continue
         start, end = min(extent[0], first), max(extent[1], last)
@@ -170,24 +175,28 @@ def _innermost_block(
 def _enclosing_headers(
     layout: Layout, first: int, last: int, language: str, max_lines: int
 ) -> list[int]:
-    """Header lines of the blocks around first..last, innermost first, no further than
-    `max_lines` above (a block starting further up is too long anyway). A changed range that
-    starts with a header line (a new or edited signature) is its own innermost block."""
+    """Header lines of the blocks around first..last, innermost first, up to the first that
+    looks like a function or class and no further than `max_lines` above (a block starting
+    further up is too long anyway). A changed range that starts with a header line (a new or
+    edited signature) is its own innermost block."""
     width = layout.width
     code = [(n, w) for n in range(first, last + 1) if (w := width(n)) >= 0]
     if not code:
         return []
     threshold = min(w for _, w in code)
     headers: list[int] = []
-    if code[0][1] == threshold and _is_header(layout.text(code[0][0]), language):
+    found = code[0][1] == threshold and _is_header(layout.text(code[0][0]), language)
+    if found:
         headers.append(code[0][0])
     number = first - 1
     lowest = max(1, last - max_lines)
-    while number >= lowest and threshold > 0:
+    while number >= lowest and threshold > 0 and not found:
         line_width = width(number)
         if 0 <= line_width < threshold:
-            headers.append(_header_start(layout, number, line_width))
+            header = _header_start(layout, number, line_width)
+            headers.append(header)
             threshold = line_width
+            found = _is_header(layout.text(header), language)  # nothing further out is used
         number -= 1
     return headers
 
