@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,23 @@ async def test_code_action_adapts_renamed_identifiers_and_records_success(
     )
     assert after_failure["uses"] == 2
     assert after_failure["successRate"] < recorded["successRate"]
+
+    # The hover shows the new figures (the document is analysed again after feedback).
+    async def hover_text() -> str:
+        hover = await lsp.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=4, character=10),
+            )
+        )
+        assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+        return hover.contents.value
+
+    for _ in range(100):
+        if "over 2 uses" in await hover_text():
+            break
+        await asyncio.sleep(0.05)
+    assert "success rate: 71% over 2 uses" in await hover_text()
 
 
 async def test_exact_and_whitespace_different_code_is_replaced_directly(

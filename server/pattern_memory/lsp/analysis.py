@@ -18,6 +18,7 @@ from .fixes import Cancelled, FixFinder, FoundFix
 if TYPE_CHECKING:
     from lsprotocol import types
 
+    from ..memory.types import StoredPattern
     from .server import PatternMemoryServer
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,16 @@ class DocumentAnalyzer:
         self.finder.store_changed()
         for uri in list(self.server.workspace.text_documents):
             self.schedule(uri, delay=0)
+
+    def pattern_changed(self, stored: StoredPattern) -> None:
+        """A pattern's counts changed (feedback): documents showing it are analysed again
+        (from the cached lookups), so that hovers show the new figures and a pattern that
+        is no longer trusted disappears."""
+        pattern_id = stored.pattern.pattern_id
+        self.finder.updated[pattern_id] = stored
+        for uri, result in list(self._results.items()):
+            if any(fix.pattern_id == pattern_id for fix in result.fixes):
+                self.schedule(uri, delay=0)
 
     def forget(self, uri: str) -> None:
         self._cancel(uri)

@@ -167,11 +167,12 @@ def register(server: PatternMemoryServer) -> None:
 
     @_command(server, FEEDBACK, [Arg("patternId", str), Arg("outcome", Outcome)])
     async def feedback(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
-        def work(memory: PatternMemory, _: threading.Event) -> dict[str, Any]:
-            stored = memory.record_outcome(args["patternId"], args["outcome"])
-            return {**pattern_summary(stored), "retired": stored.retired}
+        def work(memory: PatternMemory, _: threading.Event) -> StoredPattern:
+            return memory.record_outcome(args["patternId"], args["outcome"])
 
-        return await _in_worker(ls, work)
+        stored: StoredPattern = await _in_worker(ls, work)
+        ls.analysis.pattern_changed(stored)
+        return {**pattern_summary(stored), "retired": stored.retired}
 
     @_command(server, STATS, [])
     async def stats(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from lsprotocol import types
@@ -92,6 +92,8 @@ class FixFinder:
     tokens: LruCache[tuple[str, str], tuple[Token, ...]]
     templates: LruCache[tuple[str, str, str], FixTemplate | None]
     generation: int = 0  # bumped when the store changes: the lookups are then stale
+    # Patterns whose counts changed since they were looked up (feedback): these win.
+    updated: dict[str, StoredPattern] = field(default_factory=dict)
 
     @classmethod
     def create(cls) -> FixFinder:
@@ -100,6 +102,7 @@ class FixFinder:
     def store_changed(self) -> None:
         self.generation += 1
         self.lookups.clear()
+        self.updated.clear()
 
     def candidates(
         self,
@@ -119,7 +122,8 @@ class FixFinder:
                     hit.stored for hit in memory.search_code(window.text, k=CANDIDATES_PER_WINDOW)
                 )
                 self.lookups.put(key, hits)
-            for stored in hits:
+            for looked_up in hits:
+                stored = self.updated.get(looked_up.pattern.pattern_id, looked_up)
                 if _usable(stored, settings):
                     found.setdefault(stored.pattern.pattern_id, stored)
         return found
