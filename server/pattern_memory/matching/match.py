@@ -77,13 +77,22 @@ def _renaming_at(doc: list[Token], start: int, pattern: tuple[Token, ...]) -> di
 
 
 def _candidate_starts(document: DocumentTokens, pattern: tuple[Token, ...]) -> list[int]:
-    """Start positions worth trying: where the pattern's first fixed token could line up."""
+    """Start positions worth trying: where the pattern's rarest fixed token (keyword,
+    literal, operator) could line up; none at all when one of them is missing."""
     last_start = len(document.tokens) - len(pattern)
+    anchor: tuple[int, list[int]] | None = None
     for index, token in enumerate(pattern):
-        if token.kind is not TokenKind.NAME:
-            starts = (p - index for p in document.positions(token.text))
-            return [s for s in starts if 0 <= s <= last_start]
-    return list(range(last_start + 1))
+        if token.kind is TokenKind.NAME:
+            continue
+        positions = document.positions(token.text)
+        if not positions:
+            return []
+        if anchor is None or len(positions) < len(anchor[1]):
+            anchor = (index, positions)
+    if anchor is None:
+        return list(range(last_start + 1))
+    index, positions = anchor
+    return [p - index for p in positions if 0 <= p - index <= last_start]
 
 
 def _line_start(text: str, offset: int) -> int:
