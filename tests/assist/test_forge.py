@@ -67,6 +67,9 @@ def test_a_prose_fix_without_code_keeps_its_texts(open_memory: OpenMemory) -> No
     assert stored.pattern.before_code == "the flaky upload test"
     assert stored.pattern.after_code == "pin the clock with freezegun before each upload"
     assert stored.pattern.confidence == 0.7  # no code on either side, under 100 characters
+    # Without a request, the problem is what a later question is matched against.
+    hits = memory.search("why is my upload test flaky?")
+    assert [hit.stored.pattern.pattern_id for hit in hits] == [pattern_id]
 
 
 def test_secrets_are_scrubbed_before_storage(open_memory: OpenMemory) -> None:

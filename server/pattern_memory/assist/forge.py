@@ -36,10 +36,9 @@ def forge_patterns(memory: PatternMemory, response: str, request: str | None = N
         return []
     now = dt.datetime.now(dt.UTC).strftime(DATE_FORMAT)
     patterns = [fix_to_pattern(fix, author=settings.user_id, date=now) for fix in fixes]
-    lookup_texts = [
-        scrub_text(request).text if request and request.strip() else pattern.commit_msg
-        for pattern in patterns
-    ]
+    # What a later question will resemble: the request, else the problem the answer names.
+    scrubbed_request = scrub_text(request).text if request and request.strip() else None
+    lookup_texts = [scrubbed_request or scrub_text(fix.problem).text for fix in fixes]
     return memory.add_patterns(patterns, lookup_texts=lookup_texts)
 
 
