@@ -47,6 +47,11 @@ UNKNOWN = ProblemType.UNKNOWN
         ("Rework the cache\n\nThis fixes #41.", BUG, False),
         ("Rework the cache\n\nImplements the LRU policy.", FEATURE, False),
         ("Rework the cache\n\nNo behaviour change.", UNKNOWN, False),
+        # Reverts and trailers.
+        ('Revert "Add a --verbose flag"\n\nThis reverts commit abc.', UNKNOWN, False),
+        ("Rework the cache\n\nCo-authored-by: Patch Adams <p@example.com>", UNKNOWN, False),
+        ("Rework the cache\n\nSigned-off-by: Bug Hunter <b@example.com>", UNKNOWN, False),
+        ("Rework the cache\n\nFixes #3\n\nSigned-off-by: A <a@example.com>", BUG, False),
     ],
 )
 def test_classification(message: str, expected: ProblemType, clear: bool) -> None:

@@ -8,7 +8,8 @@ Rules, in order (the README's "Mining git history" section says the same):
 2. Otherwise the first keyword on the subject line decides; failing that, the first keyword
    in the body. Keywords are whole words (and their inflections), case-insensitive:
    "fixes", "fixed" and "hot-fix" count, "prefix", "address" and "padding" do not.
-3. No keyword: unknown.
+3. No keyword: unknown. A `git revert` subject (`Revert "..."`) is unknown too, and trailer
+   lines (`Signed-off-by:`, `Co-authored-by:`...) are not searched.
 
 A keyword is *clear* (the confidence bonus) when it decided the type from the subject line
 or a Conventional Commits type; a keyword found only in the body is not clear.
@@ -51,6 +52,11 @@ _KEYWORD = re.compile(
     re.IGNORECASE,
 )
 _BUG_FIX_SET = frozenset(BUG_FIX_WORDS)
+# `git revert`'s subject: undoing a change is neither a fix nor a feature by itself.
+_REVERT = re.compile(r'^\s*Revert\s+"')
+# Trailer lines (Signed-off-by:, Co-authored-by:, Reviewed-by:, Change-Id: ...) name people
+# and ids, not the change.
+_TRAILER = re.compile(r"(?m)^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+:\s.*$|^Change-Id:.*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,9 @@ class Classification:
 
 def classify_message(message: str) -> Classification:
     subject, _, body = message.strip().partition("\n")
+    if _REVERT.match(subject):
+        return Classification(ProblemType.UNKNOWN, False, "revert")
+    body = _TRAILER.sub("", body)  # "Co-authored-by: Patch Adams" is not a patch
     conventional = _CONVENTIONAL.match(subject)
     if conventional:
         kind = conventional.group(1).lower()
