@@ -8,7 +8,13 @@ import subprocess
 import pytest
 
 from gitrepo import RepoBuilder
-from pattern_memory.mining.gitlog import CommitHeader, LineReader, log_arguments, parse_log
+from pattern_memory.mining.gitlog import (
+    CommitHeader,
+    LineReader,
+    log_arguments,
+    parse_log,
+    unquote_path,
+)
 
 
 def _history(builder: RepoBuilder) -> bytes:
@@ -71,3 +77,16 @@ def test_parsed_commits(repo_builder: RepoBuilder) -> None:
     assert (old_start, new_start) == (1, 1)
     # a removed line "-- x" reads "--- x": counted as hunk content, not as a file header
     assert lines == [b"--- x\n", b" --- y\n"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        (b"b/src/app.py\n", "src/app.py"),
+        (b"a/x y.py\t\n", "x y.py"),  # git ends a name holding spaces with a tab
+        (b'"b/t\\303\\251 \\"q\\".py"\n', 'té "q".py'),  # C-quoted: octal bytes, escapes
+        (b'"a/tab\\there.py"\n', "tab\there.py"),
+    ],
+)
+def test_paths_as_git_prints_them(raw: bytes, path: str) -> None:
+    assert unquote_path(raw) == path

@@ -117,7 +117,7 @@ def _unescape_c(body: bytes) -> bytes:
         char = body[i]
         if char == 0x5C and i + 1 < len(body):  # backslash
             following = body[i + 1]
-            if 0x30 <= following <= 0x37 and i + 3 < len(body) + 1:
+            if 0x30 <= following <= 0x37 and i + 4 <= len(body):  # \ooo, three octal digits
                 out.append(int(body[i + 1 : i + 4], 8))
                 i += 4
                 continue
