@@ -139,7 +139,7 @@ def read_hunk(hunk: Hunk, sides: FileSides, max_block_lines: int) -> HunkChange 
         sides.new_lines, sides.language, new.span(), (hunk.new_start, hunk.new_count),
         max_block_lines,
     )  # fmt: skip
-    if normalize_code(before_code) == normalize_code(after_code):
+    if _same_but_trailing_space(before_code, after_code):
         return None
     key = f"{hunk.old_start},{hunk.old_count},{hunk.new_start},{hunk.new_count}"
     return HunkChange(key, before_range, after_range, before_code, after_code, size)
@@ -162,6 +162,12 @@ def _widen(
         span = (start, start + count - 1)  # the hunk itself, with git's context lines
     code = "\n".join(line.rstrip("\r") for line in lines.lines[span[0] - 1 : span[1]])
     return span, code
+
+
+def _same_but_trailing_space(before: str, after: str) -> bool:
+    if before.split() != after.split():
+        return False  # the common case, decided by one fast split
+    return normalize_code(before) == normalize_code(after)
 
 
 def _text_length(diff_line: bytes) -> int:
