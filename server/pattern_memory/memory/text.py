@@ -17,8 +17,8 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 MIN_TOKEN_LENGTH = 2
 MAX_TOKEN_LENGTH = 64
-LOOKUP_MESSAGE_CHARS = 200
-LOOKUP_CHANGE_CHARS = 240
+LOOKUP_MESSAGE_CHARS = 160
+LOOKUP_CHANGE_CHARS = 160
 
 
 def code_tokens(text: str) -> list[str]:

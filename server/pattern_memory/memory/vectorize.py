@@ -1,6 +1,6 @@
 """Give every stored pattern its vector: from the embedding cache when the same text (for
-the same model) was embedded before, else from the model in small batches of similar length
-(padding makes a batch cost as much as its longest text; small batches bound memory)."""
+the same model) was embedded before, else from the model, a chunk of patterns at a time
+(the embedder batches by length under a token budget, which bounds memory)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import numpy as np
 from .embedder import Embedder
 from .store import PatternStore, UnembeddedRow
 
-BATCH_SIZE = 32
 CHUNK = 512  # patterns fetched and saved per transaction
 
 
@@ -49,15 +48,12 @@ def vectorize_pending(
 
 
 def _embed(embedder: Embedder, rows: list[UnembeddedRow], lock: threading.Lock) -> dict[str, bytes]:
+    """One call per chunk: the embedder sorts by length and batches under its token budget."""
     texts: dict[str, str] = {}
     for row in rows:
         texts.setdefault(row.lookup_hash, row.lookup_text)
-    ordered = sorted(texts.items(), key=lambda item: len(item[1]))
-    out: dict[str, bytes] = {}
-    for start in range(0, len(ordered), BATCH_SIZE):
-        batch = ordered[start : start + BATCH_SIZE]
-        with lock:
-            vectors = np.asarray(embedder.embed([text for _, text in batch]), dtype=np.float32)
-        for (hash_, _), vector in zip(batch, vectors, strict=True):
-            out[hash_] = vector.tobytes()
-    return out
+    if not texts:
+        return {}
+    with lock:
+        vectors = np.asarray(embedder.embed(list(texts.values())), dtype=np.float32)
+    return {hash_: vector.tobytes() for hash_, vector in zip(texts, vectors, strict=True)}
