@@ -18,23 +18,26 @@ pytestmark = [pytest.mark.editor]
 
 # Read in Neovim; everything it reports goes to the JSON file named by the first argument.
 PROBE = """
-vim.opt.runtimepath:prepend(_G.client_dir)
-local pm = require("pattern_memory")
-local runtime_file = vim.api.nvim_get_runtime_file("lsp/pattern_memory.lua", false)[1]
-local from_runtime = dofile(runtime_file)
-local warnings = {}
-vim.notify = function(message) table.insert(warnings, message) end
-local checked = pm.config({ init_options = { minSuccessRate = 0.9, noSuchOption = 1 } })
-vim.wait(100, function() return #warnings > 0 end)
-vim.fn.writefile({ vim.fn.json_encode({
-  defaults = pm.option_defaults,
-  runtime = { cmd = from_runtime.cmd, root_markers = from_runtime.root_markers,
-              filetypes = from_runtime.filetypes, name = from_runtime.name,
-              init_options = vim.json.encode(from_runtime.init_options) },
-  checked = checked.init_options,
-  settings = checked.settings,
-  warnings = warnings,
-}) }, _G.out)
+local ok, result = pcall(function()
+  vim.opt.runtimepath:prepend(_G.client_dir)
+  local pm = require("pattern_memory")
+  local runtime_file = vim.api.nvim_get_runtime_file("lsp/pattern_memory.lua", false)[1]
+  local from_runtime = dofile(runtime_file)
+  local warnings = {}
+  vim.notify = function(message) table.insert(warnings, message) end
+  local checked = pm.config({ init_options = { minSuccessRate = 0.9, noSuchOption = 1 } })
+  vim.wait(100, function() return #warnings > 0 end)
+  return {
+    defaults = pm.option_defaults,
+    runtime = { cmd = from_runtime.cmd, root_markers = from_runtime.root_markers,
+                filetypes = from_runtime.filetypes, name = from_runtime.name,
+                init_options = vim.json.encode(from_runtime.init_options) },
+    checked = checked.init_options,
+    settings = checked.settings,
+    warnings = warnings,
+  }
+end)
+vim.fn.writefile({ vim.fn.json_encode(ok and result or { error = tostring(result) }) }, _G.out)
 """
 
 
@@ -65,6 +68,7 @@ def probe(binary: Path, client_dir: Path, tmp_path: Path) -> dict[str, Any]:
         stdin=subprocess.DEVNULL,
     )
     result: dict[str, Any] = json.loads(out.read_text())
+    assert "error" not in result, result["error"]
     return result
 
 
