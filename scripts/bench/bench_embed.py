@@ -48,6 +48,8 @@ def short_texts(count: int) -> list[str]:
 def code_texts(count: int, lines_per_chunk: int = 30) -> list[str]:
     """Chunks of the standard library's own source: real code, on every machine."""
     chunks: list[str] = []
+    if count <= 0:
+        return chunks
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     for path in sorted(stdlib.glob("*.py")):
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
