@@ -64,6 +64,12 @@ def only(response: str, request: str | None = None) -> DetectedFix:
             "an unescaped quote in the query",
             "using bound parameters",
         ),
+        (
+            "The problem is that the session is never closed. You can fix it by using the "
+            "session as a context manager.",
+            "the session is never closed",
+            "using the session as a context manager",
+        ),
         # The seed's second form and its variants.
         (
             "To fix the encoding error, decode the bytes as UTF-8 before parsing.",
@@ -199,6 +205,22 @@ def test_labelled_lines_with_code_blocks() -> None:
     assert fix.problem == "`parse()` returns None for empty input"
     assert (fix.before_code, fix.after_code) == ("return parse(text)", "return parse(text) or {}")
     assert fix.solution == fix.after_code and fix.paired_code
+
+
+def test_heres_the_fix_takes_the_code_that_follows() -> None:
+    response = (
+        "The issue is that `fetch` swallows HTTP errors. Here's the fix:\n\n"
+        "```python\nresponse = client.get(url)\nresponse.raise_for_status()\n```\n"
+    )
+    fix = only(response)
+    assert fix.form == "problem-then-code"
+    assert fix.problem == "`fetch` swallows HTTP errors"
+    assert (
+        fix.solution == fix.after_code == "response = client.get(url)\nresponse.raise_for_status()"
+    )
+    assert fix.after_is_code and not fix.before_is_code
+    # Without code after it, "here's the fix" states nothing.
+    assert detect_fixes("The issue is that `fetch` swallows HTTP errors. Here's the fix.") == []
 
 
 def test_unlabelled_blocks_are_not_guessed_into_a_pair() -> None:

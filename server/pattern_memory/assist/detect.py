@@ -4,11 +4,12 @@ Recognised, case-insensitively, within a sentence or a few adjacent ones:
 
 - "the (issue|bug|problem|error|root cause) (was|is) X, (the fix|solution) (is|was) Y"
   (also across a sentence break, with at most one sentence or a code block between)
-- "the bug was X; (I|we) fixed it by Y" / "..., it can be fixed by Y"
+- "the bug was X; (I|we) fixed it by Y" / "..., it can be fixed by Y" / "you can fix it by Y"
 - "to (fix|solve|resolve) X, do Y" where Y is an instruction (an imperative verb, or
   "you should/need to/must/can ...")
 - "the (fix|solution) (for|to) X (is|was) Y"
 - labelled lines: "Problem: X" (or Root cause / Issue / Bug) then "Fix: Y" (or Solution)
+- "the issue is X. Here's the fix:" followed by a code block (the code is Y)
 
 Clauses are bounded in length, and only the start of a very long answer is read, so the
 work stays linear.
@@ -40,12 +41,15 @@ _END = r"(?P<end>[.!?]|(?=\n)|\Z)"
 _QUALIFIER = r"(?:(?:simple|easy|quick|correct|proper|right|real|actual|only)\s+)?"
 _FIX_NOUN = r"(?:fix|solution|resolution|remedy|workaround)"
 
-_PROBLEM_THEN_FIX = re.compile(
+_PROBLEM_SUBJECT = (
     r"\b(?:the|this|that|our|your)\s+"
     r"(?:(?:real|actual|underlying|main|original|first|second|other|last|only|whole)\s+)?"
     r"(?:issue|bug|problem|error|root\s+cause|cause|culprit)\s+(?:here\s+)?"
     r"(?:was|is|turned\s+out\s+to\s+be)\s+"
-    rf"(?P<problem>{_CLAUSE})"
+)
+
+_PROBLEM_THEN_FIX = re.compile(
+    rf"{_PROBLEM_SUBJECT}(?P<problem>{_CLAUSE})"
     r"(?:\s*(?:[,;:]|\s--?|\s\u2014|\s\u2013)\s*"
     # ... or a sentence break, with at most one sentence in between ("... X. It only shows
     # under load. The fix was Y").
@@ -54,9 +58,19 @@ _PROBLEM_THEN_FIX = re.compile(
     r"(?:"
     rf"(?:the|a|one|our|my)\s+{_QUALIFIER}{_FIX_NOUN}\s+(?:was|is|would\s+be)\s+(?:to\s+)?"
     r"|(?:(?:i|we|you)\s+)?(?:fixed|solved|resolved)\s+(?:it|this|that)\s+by\s+"
+    r"|(?:i|we|you)\s+(?:can|should|need\s+to)\s+(?:fix|solve|resolve)\s+(?:it|this|that)\s+by\s+"
     r"|(?:it|this|that)\s+(?:was|is|can\s+be)\s+(?:fixed|solved|resolved)\s+by\s+"
     r")"
     rf"(?P<solution>{_REST}){_END}",
+    re.IGNORECASE,
+)
+
+# "The issue is X. Here's the fix:" and then the code.
+_PROBLEM_THEN_CODE = re.compile(
+    rf"{_PROBLEM_SUBJECT}(?P<problem>{_CLAUSE})\s*(?:[.!:]\s+|[,;]\s*)"
+    r"(?:so\s+)?here(?:'s|\u2019s|\s+is)\s+(?:the|a|my)\s+"
+    r"(?:fix|solution|corrected\s+(?:code|version)|fixed\s+(?:code|version))"
+    r"(?P<solution>[ \t]*:?[ \t]*)(?P<end>(?=\n)|\Z)",
     re.IGNORECASE,
 )
 
@@ -103,6 +117,7 @@ _DETECTORS = (
     ("to-fix-do", _TO_FIX_DO),
     ("fix-for-x-is", _FIX_FOR_X_IS),
     ("labelled", _LABELLED),
+    ("problem-then-code", _PROBLEM_THEN_CODE),
 )
 
 # Status or hedge talk, not a statement of what the problem or the fix is.
