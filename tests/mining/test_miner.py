@@ -350,3 +350,27 @@ def test_git_errors_are_reported_in_gits_words() -> None:
     assert last_line(stderr) == "detected dubious ownership in repository at '/srv/repo'"
     assert last_line(b"warning: x\nsomething odd\n") == "something odd"
     assert last_line(b"") == "git failed"
+
+
+def test_pure_insertions_and_deletions(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    repo_builder.commit("Initial import", {"calc.py": CALC})
+    volume = "\n\ndef volume(radius):\n    return 4 / 3 * math.pi * radius**3\n"
+    repo_builder.commit("Add volume", {"calc.py": CALC + volume})
+    guarded = CALC.replace("    r = radius\n", "    r = radius\n    assert r >= 0\n")
+    repo_builder.commit("Fix: refuse negative radius", {"calc.py": guarded + volume})
+    repo_builder.commit("Fix: drop volume", {"calc.py": guarded})
+    added, inserted, removed = mined_patterns(repo_builder.path)
+    # a wholly new function: nothing before it (not its neighbour)
+    assert (added.before_code, added.before_lines) == ("", None)
+    assert added.after_code == volume.strip("\n")
+    assert added.after_lines == LineRange(13, 14)
+    # lines added inside a function: the function before and after
+    assert inserted.before_code == "def area(radius):\n    r = radius\n    return 3.14 * r * r"
+    assert inserted.after_code == (
+        "def area(radius):\n    r = radius\n    assert r >= 0\n    return 3.14 * r * r"
+    )
+    # a wholly removed function: nothing after it
+    assert removed.before_code == volume.strip("\n")
+    assert (removed.after_code, removed.after_lines) == ("", None)

@@ -84,6 +84,14 @@ class Layout:
     def text(self, number: int) -> str:
         return self.lines[number - 1]
 
+    def trim(self, start: int, end: int) -> tuple[int, int]:
+        """The span without its leading and trailing blank lines (one line at least)."""
+        while start < end and not self.lines[start - 1].strip():
+            start += 1
+        while end > start and not self.lines[end - 1].strip():
+            end -= 1
+        return start, end
+
 
 def _python_string_lines(text: str) -> list[int]:
     """Lines inside Python triple-quoted strings, after the opening one: their text (a
@@ -130,8 +138,15 @@ def enclosing_block(
     first, last = max(1, first), min(max(first, last), count)
     if first > count:
         return None
+    # Anchor on real code, not on blank or comment lines: the code lines of the change, else
+    # (a change of blank lines only) the code above it.
+    while first < last and layout.width(first) < 0:
+        first += 1
+    while last > first and layout.width(last) < 0:
+        last -= 1
     while first > 1 and layout.width(first) < 0:
-        first -= 1  # anchor on real code, not on a blank line
+        first -= 1
+        last = first
     head = _innermost_block(layout, language, first, first, max_lines)
     if head is not None and head[1] >= last:
         return head  # the block of the first changed line holds the whole change

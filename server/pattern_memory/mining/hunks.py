@@ -102,6 +102,14 @@ class _Side:
         if not self.anchor:
             self.anchor = max(1, position - 1)  # the line before the insertion point
 
+    def covers(self, span: Span | None) -> bool:
+        """True if `span` lies within this side's changed lines."""
+        return bool(
+            span
+            and self.changed_first
+            and self.changed_first <= span[0] <= span[1] <= self.changed_last
+        )
+
     def span(self) -> Span:
         if self.changed_first:
             return self.changed_first, self.changed_last
@@ -131,37 +139,58 @@ def read_hunk(hunk: Hunk, sides: FileSides, max_block_lines: int) -> HunkChange 
         else:
             old_number += 1
             new_number += 1
-    before_range, before_code = _widen(
-        sides.old_lines, sides.language, old.span(), (hunk.old_start, hunk.old_count),
-        max_block_lines,
-    )  # fmt: skip
-    after_range, after_code = _widen(
-        sides.new_lines, sides.language, new.span(), (hunk.new_start, hunk.new_count),
-        max_block_lines,
-    )  # fmt: skip
+    old_hunk, new_hunk = (hunk.old_start, hunk.old_count), (hunk.new_start, hunk.new_count)
+    language = sides.language
+    before, before_widened = _block(
+        sides.old_lines, language, old.span(), old_hunk, max_block_lines
+    )
+    after, after_widened = _block(sides.new_lines, language, new.span(), new_hunk, max_block_lines)
+    # A side without changed lines (a pure insertion or deletion) follows the other side: a
+    # wholly new (or wholly removed) block had nothing before it (nothing after it); a change
+    # kept at hunk level keeps both sides at hunk level.
+    if not old.changed_first and sides.old_lines is not None:
+        if after_widened and new.covers(after):
+            before = None
+        elif not after_widened:
+            before = _hunk_span(sides.old_lines, old_hunk)
+    if not new.changed_first and sides.new_lines is not None:
+        if before_widened and old.covers(before):
+            after = None
+        elif not before_widened:
+            after = _hunk_span(sides.new_lines, new_hunk)
+    before_code, after_code = _text(sides.old_lines, before), _text(sides.new_lines, after)
     if _same_but_trailing_space(before_code, after_code):
         return None
     key = f"{hunk.old_start},{hunk.old_count},{hunk.new_start},{hunk.new_count}"
-    return HunkChange(key, before_range, after_range, before_code, after_code, size)
+    return HunkChange(key, before, after, before_code, after_code, size)
 
 
-def _widen(
+def _block(
     lines: Layout | None,
     language: str,
     changed: Span,
     hunk: tuple[int, int],
     max_block_lines: int,
-) -> tuple[Span | None, str]:
+) -> tuple[Span | None, bool]:
+    """The span of one side's pattern code, and whether it was widened to a block (rather
+    than kept at the hunk with git's context lines)."""
     if lines is None:
-        return None, ""
-    start, count = hunk
+        return None, False
     span = enclosing_block(lines, language, changed[0], changed[1], max_block_lines)
     if span is None:
-        if count == 0:
-            return None, ""
-        span = (start, start + count - 1)  # the hunk itself, with git's context lines
-    code = "\n".join(line.rstrip("\r") for line in lines.lines[span[0] - 1 : span[1]])
-    return span, code
+        return _hunk_span(lines, hunk), False
+    return lines.trim(*span), True
+
+
+def _hunk_span(lines: Layout, hunk: tuple[int, int]) -> Span | None:
+    start, count = hunk
+    return lines.trim(start, start + count - 1) if count else None
+
+
+def _text(lines: Layout | None, span: Span | None) -> str:
+    if lines is None or span is None:
+        return ""
+    return "\n".join(line.rstrip("\r") for line in lines.lines[span[0] - 1 : span[1]])
 
 
 def _same_but_trailing_space(before: str, after: str) -> bool:
