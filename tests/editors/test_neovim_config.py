@@ -27,7 +27,18 @@ local ok, result = pcall(function()
   vim.notify = function(message) table.insert(warnings, message) end
   local checked = pm.config({ init_options = { minSuccessRate = 0.9, noSuchOption = 1 } })
   vim.wait(100, function() return #warnings > 0 end)
+  -- The opt-in plugin entry: vim.g.pattern_memory set before plugins load.
+  vim.g.pattern_memory = { init_options = { maxInjected = 2 } }
+  vim.cmd("runtime! plugin/pattern_memory.lua")
+  local registered
+  if vim.lsp.config and vim.lsp.enable then
+    registered = vim.lsp.config["pattern_memory"].init_options
+  else
+    local autocmds = vim.api.nvim_get_autocmds({ group = "pattern_memory", event = "FileType" })
+    registered = #autocmds > 0 and { maxInjected = 2 } or nil
+  end
   return {
+    registered = registered,
     defaults = pm.option_defaults,
     runtime = { cmd = from_runtime.cmd, root_markers = from_runtime.root_markers,
                 filetypes = from_runtime.filetypes, name = from_runtime.name,
@@ -95,3 +106,6 @@ def test_the_client_config_matches_the_server(
     assert result["checked"] == {"minSuccessRate": 0.9}
     assert result["settings"] == {"patternMemory": {"minSuccessRate": 0.9}}
     assert any("noSuchOption" in warning for warning in result["warnings"])
+    # vim.g.pattern_memory + the plugin entry registered the server (0.11: in vim.lsp.config;
+    # before: a FileType autocommand).
+    assert result["registered"] == {"maxInjected": 2}
