@@ -112,7 +112,7 @@ def only(response: str, request: str | None = None) -> DetectedFix:
 def test_fix_shapes_are_detected(response: str, problem: str, solution: str) -> None:
     fix = only(response)
     assert (fix.problem, fix.solution) == (problem, solution)
-    assert solution in response[fix.start : fix.end]
+    assert solution in response[slice(*fix.span)]
     # Without code blocks the texts stand in for the code.
     assert (fix.before_code, fix.after_code) == (problem, solution)
     assert not fix.before_is_code and not fix.after_is_code

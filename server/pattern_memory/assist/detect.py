@@ -190,6 +190,10 @@ class DetectedFix:
     def paired_code(self) -> bool:
         return self.before_is_code and self.after_is_code
 
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.start, self.end
+
 
 @dataclass(frozen=True, slots=True)
 class _Statement:
