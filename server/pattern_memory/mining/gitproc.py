@@ -132,11 +132,6 @@ class BlobStream:
         data = stdout.read(size + 1)[:size]  # the content and its trailing newline
         return data if parts[1] == b"blob" else None
 
-    def read(self, object_id: str) -> bytes | None:
-        """One blob, now (everything asked before it must have been taken)."""
-        self.ask([object_id])
-        return self.take(object_id)
-
     def close(self) -> None:
         if self._process is None:
             return
