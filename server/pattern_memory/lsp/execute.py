@@ -100,14 +100,21 @@ def _command(
 
     def decorate(handler: Handler) -> Handler:
         async def run(ls: PatternMemoryServer, *args: Any) -> Any:
+            msg_id = ls.protocol.msg_id
+            cancelled = ls.requests.register(msg_id)  # from the start: waiting counts too
             try:
-                return await handler(ls, parse_arguments(name, args, spec))
+                result = await handler(ls, parse_arguments(name, args, spec))
+                if cancelled.is_set():
+                    raise RequestCancelled
+                return result
             except RequestCancelled:
                 raise JsonRpcRequestCancelled(message=f"{name}: cancelled") from None
             except InputError as exc:
                 raise JsonRpcInvalidParams(message=str(exc)) from None
             except PatternMemoryError as exc:
                 raise JsonRpcInternalError(message=f"{name}: {exc}") from None
+            finally:
+                ls.requests.discard(msg_id)
 
         server.command(name)(run)
         return handler
@@ -128,12 +135,7 @@ def register(server: PatternMemoryServer) -> None:
         root = Path(args["path"]) if "path" in args else ls.workspace_root
         if root is None:
             raise InputError(f"{INDEX_WORKSPACE}: no workspace folder; pass a 'path'")
-        msg_id = ls.protocol.msg_id
-        cancelled = ls.requests.register(msg_id)
-        try:
-            report = await ls.indexer.index(root, cancelled)
-        finally:
-            ls.requests.discard(msg_id)
+        report = await ls.indexer.index(root, ls.requests.event(ls.protocol.msg_id))
         if report.cancelled:
             raise RequestCancelled
         return camel_keys(jsonable(report))

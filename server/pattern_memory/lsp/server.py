@@ -44,6 +44,11 @@ class CancellableRequests:
                 self._events[msg_id] = event
         return event
 
+    def event(self, msg_id: Any) -> threading.Event:
+        """The request's event if it was registered, else one nobody will set."""
+        with self._lock:
+            return self._events.get(msg_id) or threading.Event()
+
     def discard(self, msg_id: Any) -> None:
         with self._lock:
             self._events.pop(msg_id, None)
@@ -98,24 +103,20 @@ class PatternMemoryServer(LanguageServer):
     # --- running work off the event loop ---------------------------------------------------
 
     async def run_request(self, work: Callable[[threading.Event], T]) -> T:
-        """Run `work(cancelled)` in a worker thread for the current request; a request the
-        client cancels before it starts does no work at all, one cancelled while running sees
-        `cancelled` set."""
-        msg_id = self.protocol.msg_id
-        cancelled = self.requests.register(msg_id)
+        """Run `work(cancelled)` in a worker thread for the current request (registered with
+        `requests` by its handler); a request the client cancels before it starts does no
+        work at all, one cancelled while running sees `cancelled` set."""
+        cancelled = self.requests.event(self.protocol.msg_id)
 
         def guarded() -> T:
             if cancelled.is_set():
                 raise RequestCancelled
             return work(cancelled)
 
-        try:
-            await asyncio.sleep(0)  # a $/cancelRequest already read is handled first
-            if cancelled.is_set():
-                raise RequestCancelled
-            return await asyncio.get_running_loop().run_in_executor(self.request_pool, guarded)
-        finally:
-            self.requests.discard(msg_id)
+        await asyncio.sleep(0)  # a $/cancelRequest already read is handled first
+        if cancelled.is_set():
+            raise RequestCancelled
+        return await asyncio.get_running_loop().run_in_executor(self.request_pool, guarded)
 
     async def require_memory(self) -> PatternMemory:
         """The open store (waiting for it to open), or StoreError saying why there is none."""
