@@ -122,18 +122,20 @@ class VectorIndex:
                 reduced = np.zeros((capacity, REDUCED_DIM), dtype=np.float32)
                 reduced[: self._count] = self._reduced[: self._count]
                 self._reduced = reduced
-        for offset, (row_id, _seq, user_id, source, _blob) in enumerate(rows):
-            position = self._position.get(row_id)
+        positions = np.empty(len(rows), dtype=np.int64)
+        for offset, row in enumerate(rows):
+            position = self._position.get(row[0])
             if position is None:
-                position = self._count
+                position = self._position[row[0]] = self._count
                 self._count += 1
-                self._position[row_id] = position
-            self._matrix[position] = vectors[offset]
-            self._row_ids[position] = row_id
-            self._owners[position] = self._owner_codes.setdefault(user_id, len(self._owner_codes))
-            self._team[position] = source == "team"
-            if self._basis is not None and self._mean is not None:
-                self._reduced[position] = (vectors[offset] - self._mean) @ self._basis
+            positions[offset] = position
+        codes = self._owner_codes
+        self._matrix[positions] = vectors
+        self._row_ids[positions] = [r[0] for r in rows]
+        self._owners[positions] = [codes.setdefault(r[2], len(codes)) for r in rows]
+        self._team[positions] = [r[3] == "team" for r in rows]
+        if self._basis is not None and self._mean is not None:
+            self._reduced[positions] = (vectors - self._mean) @ self._basis
 
     def _scope_mask(self, scope: Scope) -> npt.NDArray[np.bool_] | None:
         code = self._owner_codes.get(scope.user_id, -1)
