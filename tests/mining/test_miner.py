@@ -374,3 +374,40 @@ def test_pure_insertions_and_deletions(
     # a wholly removed function: nothing after it
     assert removed.before_code == volume.strip("\n")
     assert (removed.after_code, removed.after_lines) == ("", None)
+
+
+def _children() -> set[tuple[int, str]]:
+    """Processes (running or not yet reaped) started by this test process (Linux /proc)."""
+    import os
+    from pathlib import Path
+
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(text.rsplit(")", 1)[1].split()[1]) == os.getpid():
+            children.add(
+                (int(stat.parent.name), command.replace(b"\0", b" ").decode(errors="replace"))
+            )
+    return children
+
+
+def test_stopping_early_ends_the_git_processes(repo_builder: RepoBuilder) -> None:
+    repo_builder.commit("Add m", {"m.py": "def m():\n    return 0\n"})
+    # A history whose log output outgrows the pipes, so git is still writing when we stop.
+    body = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(200))
+    for number in range(100):  # more than the miner reads ahead
+        repo_builder.commit(
+            f"Fix f{number}", {"f.py": body.replace("return", f"return {number} +")}
+        )
+    before = _children()
+    commits = mine_commits(repo_builder.path, MineOptions(max_hunk_lines=1000))
+    next(commits)
+    started = {command for _, command in _children() - before}
+    assert any(" log " in command for command in started)
+    assert any(" cat-file --batch" in command for command in started)
+    commits.close()
+    assert _children() - before == set()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -155,7 +155,7 @@ def stream_log(
     since_epoch: int | None,
     want_diff: Callable[[CommitHeader], bool],
     max_hunk_lines: int,
-) -> Iterator[LogCommit]:
+) -> Generator[LogCommit, None, None]:
     """Commits of `rev_range`, oldest first (parents before children), from one `git log`.
 
     `want_diff(header)` decides whether that commit's diff is parsed; hunks with more than

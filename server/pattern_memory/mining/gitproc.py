@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections import deque
@@ -136,15 +137,19 @@ class BlobStream:
         if self._process is None:
             return
         process, self._process = self._process, None
-        if process.stdin is not None:
-            process.stdin.close()
+        self._unsent.clear()
+        self._in_flight.clear()
+        # Closing both pipes ends git even when it still has answers nobody will read (the
+        # caller stopped early): its next write fails and it exits.
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
 
     def __enter__(self) -> BlobStream:
         return self

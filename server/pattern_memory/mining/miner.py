@@ -8,6 +8,7 @@ hunk is widened to its enclosing block on both sides (blobs read by one `git cat
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -98,14 +99,15 @@ def mine_commits(
         decisions[header.hexsha] = decision
         return True
 
-    with BlobStream(repo_path) as blobs:
-        log = stream_log(
-            repo_path,
-            rev_range,
-            since_epoch=since_epoch,
-            want_diff=want_diff,
-            max_hunk_lines=options.max_hunk_lines,
-        )
+    log = stream_log(
+        repo_path,
+        rev_range,
+        since_epoch=since_epoch,
+        want_diff=want_diff,
+        max_hunk_lines=options.max_hunk_lines,
+    )
+    # Both git processes end with the caller's loop, even one that stops early.
+    with BlobStream(repo_path) as blobs, contextlib.closing(log):
         # A window of commits read ahead, their blobs asked for: git reads the blobs while
         # we widen and score the commits before them.
         window: deque[_Planned] = deque()
