@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
@@ -113,7 +113,8 @@ class Pattern:
             )
 
     def to_json_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Field by field rather than dataclasses.asdict, which deep-copies (slow in extract).
+        data: dict[str, Any] = {name: getattr(self, name) for name in _FIELD_NAMES}
         data["problem_type"] = self.problem_type.value
         data["source"] = self.source.value
         data["before_lines"] = self.before_lines.to_json() if self.before_lines else None
@@ -190,6 +191,9 @@ class Pattern:
             source=source,
             **extras,
         )
+
+
+_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Pattern))
 
 
 def dump_jsonl_line(pattern: Pattern) -> str:
