@@ -7,6 +7,8 @@ import pytest
 from lsphelp import (
     FIX_MESSAGE,
     build_fix_repo,
+    client_name,
+    ended_progress,
     eventually,
     execute,
     indexed,
@@ -14,7 +16,7 @@ from lsphelp import (
 )
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import LanguageClient
+from pytest_lsp import LanguageClient, client_capabilities
 
 from gitrepo import RepoBuilder
 
@@ -137,3 +139,27 @@ async def test_the_progress_cancel_button_stops_background_indexing(
     end = await indexed(lsp)
     assert (end.message or "").startswith("cancelled after")
     assert (await execute(lsp, "patternMemory.stats"))["patterns"] < 82
+
+
+async def test_every_workspace_folder_is_indexed(
+    lsp: LanguageClient, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    first = build_fix_repo(RepoBuilder(tmp_path / "first"))
+    second = build_fix_repo(RepoBuilder(tmp_path / "second"), extra_commits=1)
+    await lsp.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities(client_name(request)),
+            root_uri=first.as_uri(),
+            workspace_folders=[
+                types.WorkspaceFolder(uri=first.as_uri(), name="first"),
+                types.WorkspaceFolder(uri=second.as_uri(), name="second"),
+            ],
+            initialization_options={"dbPath": str(tmp_path / "patterns.db")},
+        )
+    )
+    ends = await eventually(
+        lambda: ended_progress(lsp) if len(ended_progress(lsp)) == 2 else [], "two indexing runs"
+    )
+    assert all("new patterns" in (end.message or "") for end in ends)
+    stats = await execute(lsp, "patternMemory.stats")
+    assert stats["patterns"] == 4  # the same two changes in both, plus the second's own two

@@ -96,19 +96,15 @@ class BackgroundIndexer:
         self._lock = asyncio.Lock()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pm-index")
         self._current_cancel: threading.Event | None = None
-        self._background: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._stopping = False
-
-    @property
-    def running(self) -> bool:
-        return self._current_cancel is not None
 
     async def index(self, repo: Path, cancel: threading.Event | None = None) -> IndexReport:
         """Index `repo` (waiting for a run already under way to finish first)."""
         cancel = cancel or threading.Event()
         async with self._lock:
-            if self._stopping:
-                cancel.set()
+            if self._stopping:  # shutting down: queued runs do nothing
+                return IndexReport(repository=str(repo), cancelled=True)
             memory = await self.server.require_memory()
             progress = ProgressReporter(self.server)
             await progress.begin("Pattern Memory: indexing", repo.name, cancel)
@@ -145,8 +141,10 @@ class BackgroundIndexer:
             except PatternMemoryError as exc:
                 logger.warning("not indexing %s: %s", repo, exc)
 
-        self._background = asyncio.get_running_loop().create_task(run())
-        self._background.add_done_callback(_log_failure)
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
 
     async def stop(self, grace_seconds: float) -> None:
         """Cancel the run under way and wait (at most `grace_seconds`) for it to stop at a
@@ -154,10 +152,9 @@ class BackgroundIndexer:
         self._stopping = True
         if self._current_cancel is not None:
             self._current_cancel.set()
-        if self._background is not None and not self._background.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._background), grace_seconds)
-            except TimeoutError:
+        if self._background:
+            _done, pending = await asyncio.wait(set(self._background), timeout=grace_seconds)
+            if pending:
                 logger.warning("indexing did not stop within %.0f s", grace_seconds)
         async with self._lock:  # a command's run, if any, has finished too
             pass

@@ -19,16 +19,20 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def _workspace_root(params: types.InitializeParams) -> Path | None:
-    uri = None
-    if params.workspace_folders:
-        uri = params.workspace_folders[0].uri
-    elif params.root_uri:
-        uri = params.root_uri
-    if uri is None:
-        return Path(params.root_path) if params.root_path else None
+def _uri_path(uri: str) -> Path | None:
     path = to_fs_path(uri)
     return Path(path) if path else None
+
+
+def _workspace_roots(params: types.InitializeParams) -> list[Path]:
+    """Every workspace folder (the first is "the" root: settings file, default index)."""
+    if params.workspace_folders:
+        roots = [_uri_path(folder.uri) for folder in params.workspace_folders]
+    elif params.root_uri:
+        roots = [_uri_path(params.root_uri)]
+    else:
+        roots = [Path(params.root_path)] if params.root_path else []
+    return [root for root in roots if root is not None]
 
 
 def _file_settings(ls: PatternMemoryServer, root: Path | None) -> Settings:
@@ -52,7 +56,7 @@ def register(server: PatternMemoryServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: PatternMemoryServer, params: types.InitializeParams) -> None:
         ls.loop = asyncio.get_running_loop()
-        ls.workspace_root = _workspace_root(params)
+        ls.workspace_roots = _workspace_roots(params)
         ls.base_settings = _file_settings(ls, ls.workspace_root)
         _apply(ls, params.initialization_options, "initializationOptions")
 
@@ -64,8 +68,22 @@ def register(server: PatternMemoryServer) -> None:
             ls.show_message(f"Pattern Memory: {exc}", types.MessageType.Error)
             return
         ls.analysis.refresh_all()
-        if ls.settings.index_on_start and ls.workspace_root is not None:
-            ls.indexer.start_background(ls.workspace_root)
+        if ls.settings.index_on_start:
+            for root in ls.workspace_roots:
+                ls.indexer.start_background(root)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(
+        ls: PatternMemoryServer, params: types.DidChangeWorkspaceFoldersParams
+    ) -> None:
+        removed = {_uri_path(folder.uri) for folder in params.event.removed}
+        added = [_uri_path(folder.uri) for folder in params.event.added]
+        ls.workspace_roots = [root for root in ls.workspace_roots if root not in removed]
+        for root in added:
+            if root is not None and root not in ls.workspace_roots:
+                ls.workspace_roots.append(root)
+                if ls.settings.index_on_start and ls.memory is not None:
+                    ls.indexer.start_background(root)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(

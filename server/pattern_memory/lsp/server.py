@@ -82,7 +82,7 @@ class PatternMemoryServer(LanguageServer):
         # Files and environment; editor options are applied on top of these.
         self.base_settings = Settings()
         self.settings = Settings()
-        self.workspace_root: Path | None = None
+        self.workspace_roots: list[Path] = []
         self.memory: PatternMemory | None = None
         # Editor lookups: the `similarity` threshold is for semantic search; here the token
         # matcher decides, so the lexical candidates are not cut by it.
@@ -99,6 +99,11 @@ class PatternMemoryServer(LanguageServer):
 
         self.analysis = DocumentAnalyzer(self)
         self.indexer = BackgroundIndexer(self)
+
+    @property
+    def workspace_root(self) -> Path | None:
+        """The first workspace folder: its settings file applies, it is indexed by default."""
+        return self.workspace_roots[0] if self.workspace_roots else None
 
     # --- running work off the event loop ---------------------------------------------------
 
