@@ -4,6 +4,8 @@ incremental runs, cancel, a SIGKILL in the middle, and several processes at once
 from __future__ import annotations
 
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -164,6 +166,35 @@ def test_the_cli_prints_what_it_learned(tmp_path: Path, settings: Settings) -> N
         [*CLI, "index", str(repo)], env=_env(settings), capture_output=True, text=True, check=True
     )
     assert "up to date" in again.stdout and "top files (all runs): src/module_0.py" in again.stdout
+
+
+def test_a_progress_bar_on_a_terminal(tmp_path: Path, settings: Settings) -> None:
+    repo = tmp_path / "history"
+    build_history(repo, 30)
+    master, slave = pty.openpty()  # a real terminal for stderr
+    try:
+        run = subprocess.run(
+            [*CLI, "index", str(repo)],
+            env=_env(settings),
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            check=True,
+        )
+        os.close(slave)
+        shown = b""
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    assert "indexing [" in shown.decode() and "30/30 commits" in shown.decode()
+    assert "Learned 30 new pattern(s)" in run.stdout  # the summary stays on stdout
 
 
 def test_sigkill_mid_index_leaves_a_sound_database_that_resumes(

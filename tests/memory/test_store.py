@@ -67,6 +67,18 @@ def test_dedupe_on_solution_hash(memory: PatternMemory) -> None:
     assert memory.stats()["patterns"] == 1
 
 
+def test_reindex_rebuilds_the_vector_table_from_the_cache(memory: PatternMemory) -> None:
+    memory.add_patterns(FIXES)
+    db = memory.store.db
+    db.query("DELETE FROM pattern_vectors")  # the index lost (it is only an index)
+    assert not memory.store.vector_index_consistent()
+    result = memory.reindex()
+    assert (result.embedded, result.from_cache) == (0, len(FIXES))  # no text embedded twice
+    assert db.query("SELECT count(*) FROM pattern_vectors")[0][0] == len(FIXES)
+    assert memory.store.vector_index_consistent()
+    assert memory.search("last page shows one extra item")[0].stored.pattern == FIXES[1]
+
+
 def test_forget(memory: PatternMemory) -> None:
     ids = memory.add_patterns(FIXES)
     assert memory.forget(ids[1])
@@ -125,7 +137,7 @@ def test_cli_export_import_forget_feedback_stats_reindex(
     assert "patterns: 7" in stats and "sqlite-vec v0.1.9" in stats
 
     assert main(["reindex"]) == 0
-    assert "7 pattern(s)" in capsys.readouterr().out
+    assert "7 pattern(s), 7 from the embedding cache" in capsys.readouterr().out
     assert memory.search("last page shows one extra item") == []  # forgotten
     assert memory.search("ZeroDivisionError when the list is empty")[0].stored.pattern == FIXES[7]
 

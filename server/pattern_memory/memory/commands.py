@@ -298,6 +298,9 @@ def _import(args: argparse.Namespace) -> int:
 
 def _reindex(args: argparse.Namespace) -> int:
     with _memory(_settings(args)) as memory:
-        count = memory.reindex()
-    print(f"Rebuilt the vector index: {count} pattern(s).")
+        result = memory.reindex()
+    print(
+        f"Rebuilt the vector index: {result.embedded + result.from_cache} pattern(s), "
+        f"{result.from_cache} from the embedding cache."
+    )
     return 0

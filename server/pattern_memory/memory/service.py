@@ -29,7 +29,7 @@ from .search import CODE_COLUMNS, HybridSearch, Query
 from .store import Filters, PatternStore, Scope
 from .text import lookup_text
 from .types import IndexReport, Outcome, SearchHit, StoredPattern
-from .vectorize import vectorize_pending
+from .vectorize import VectorizeResult, vectorize_pending
 from .vectors import VectorIndex
 
 Clock = Callable[[], dt.datetime]
@@ -184,12 +184,11 @@ class PatternMemory:
     def forget(self, pattern_id: str) -> bool:
         return self._store.delete(pattern_id)
 
-    def reindex(self) -> int:
-        """Rebuild the vector index from the patterns table (the cache spares the model
-        for unchanged texts); returns how many patterns got a vector."""
+    def reindex(self) -> VectorizeResult:
+        """Rebuild the vector index from the patterns table; the embedding cache spares the
+        model every text it has seen (`embedded` counts the texts the model had to embed)."""
         self._store.reset_vectors(self._embedder.model_id, self._embedder.dim)
-        result = vectorize_pending(self._store, self._embedder, self._embed_lock)
-        return result.embedded + result.from_cache
+        return vectorize_pending(self._store, self._embedder, self._embed_lock)
 
     # --- numbers -----------------------------------------------------------------------
 

@@ -17,8 +17,8 @@ CHUNK = 512  # patterns fetched and saved per transaction
 
 @dataclass
 class VectorizeResult:
-    embedded: int = 0
-    from_cache: int = 0
+    embedded: int = 0  # distinct texts the model embedded
+    from_cache: int = 0  # patterns whose vector came from the cache
 
 
 def vectorize_pending(
