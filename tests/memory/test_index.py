@@ -152,6 +152,41 @@ def _env(settings: Settings) -> dict[str, str]:
     return {**os.environ, "PATTERN_MEMORY_DB_PATH": str(settings.db_path)}
 
 
+def test_without_the_model_index_keeps_what_it_mined_and_a_later_run_embeds_it(
+    tmp_path: Path, settings: Settings
+) -> None:
+    repo = tmp_path / "history"
+    build_history(repo, 30)
+    empty = tmp_path / "no-model"
+    empty.mkdir()
+    broken = subprocess.run(
+        [*CLI, "index", str(repo)],
+        env={**_env(settings), "PATTERN_MEMORY_MODEL_DIR": str(empty)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert broken.returncode != 0
+    assert broken.stderr.startswith("pattern-memory: error:") and "Traceback" not in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1
+    fixed = subprocess.run(
+        [*CLI, "index", str(repo)], env=_env(settings), capture_output=True, text=True, check=True
+    )
+    assert "up to date" in fixed.stdout and "embedded 30 text(s)" in fixed.stdout
+
+
+def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "patterns.db"
+    bogus.write_bytes(b"this is not a database" * 100)
+    run = subprocess.run(
+        [*CLI, "stats", "--db", str(bogus)], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 1
+    assert run.stderr.startswith("pattern-memory: error: cannot open the pattern database")
+    assert "file is not a database" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
 def test_the_cli_prints_what_it_learned(tmp_path: Path, settings: Settings) -> None:
     repo = tmp_path / "history"
     build_history(repo, 40)
