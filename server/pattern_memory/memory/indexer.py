@@ -41,6 +41,7 @@ def index_repository(
     *,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    now: Callable[[], str] = now_text,
 ) -> IndexReport:
     from ..mining import MineOptions, head_commit, mine_commits
 
@@ -75,7 +76,7 @@ def index_repository(
             saved = store.save_batch(
                 items=items,
                 user_id=settings.user_id,
-                created_at=now_text(),
+                created_at=now(),
                 repository=repository,
                 last_commit=last_commit,
                 commits_read=commits_in_batch,

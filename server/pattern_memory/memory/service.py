@@ -103,6 +103,7 @@ class PatternMemory:
             Path(repo_path),
             progress=progress,
             cancel=cancel,
+            now=self._now,
         )
 
     def add_patterns(
