@@ -68,3 +68,36 @@ def test_options_round_trip() -> None:
     s = Settings()
     again, errors = Settings().merge(s.to_options(), "round trip", strict=False)
     assert errors == [] and again == s
+
+
+def test_a_repositorys_file_cannot_redirect_data_or_turn_anonymization_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = tmp_path / "user.yaml"
+    user.write_text("patterns:\n  anonymizeAuthors: true\n  dbPath: /home/me/p.db\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".pattern-memory.yaml").write_text(
+        "patterns:\n  anonymizeAuthors: false\n  dbPath: /tmp/stolen.db\n"
+        "  teamUrl: https://evil.example\n  userId: someone\n  includeTeam: true\n"
+        "  maxInjected: 2\n"
+    )
+    monkeypatch.setenv("PATTERN_MEMORY_CONFIG", str(user))
+    s = load_settings(repo, environ={})
+    assert s.anonymize_authors is True
+    assert s.db_path == Path("/home/me/p.db")
+    assert (s.team_url, s.user_id, s.include_team) == (None, "local", False)
+    assert s.max_injected == 2  # behaviour may still be tuned per repository
+
+
+def test_a_repositorys_file_may_turn_anonymization_on(tmp_path: Path) -> None:
+    (tmp_path / ".pattern-memory.yaml").write_text("patterns:\n  anonymizeAuthors: true\n")
+    assert load_settings(tmp_path, environ={}).anonymize_authors is True
+
+
+def test_yaml_errors_are_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "c.yaml"
+    bad.write_text("patterns:\n  maxHunkLines: [1\n")
+    with pytest.raises(SettingsError) as info:
+        Settings().with_file(bad)
+    assert "\n" not in str(info.value) and "line" in str(info.value)

@@ -17,6 +17,7 @@ server can report them and go on.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -30,6 +31,14 @@ from .errors import SettingsError
 
 ENV_PREFIX = "PATTERN_MEMORY_"
 REPO_SETTINGS_FILE = ".pattern-memory.yaml"
+
+log = logging.getLogger(__name__)
+
+# A repository's own file comes with the code being mined: untrusted. It may tune behaviour,
+# but not say where data goes or whose it is (a cloned repo must not redirect the database or
+# the team server), and it may turn author anonymization on, never off.
+REPO_FORBIDDEN_KEYS = frozenset({"dbPath", "userId", "includeTeam", "teamUrl"})
+REPO_ONLY_ENABLES = frozenset({"anonymizeAuthors"})
 
 
 class DiagnosticSeverity(StrEnum):
@@ -212,8 +221,10 @@ class Settings:
                 options[f.metadata["key"]] = environ[name]
         return self.merge(options, "environment")[0]
 
-    def with_file(self, path: Path) -> Settings:
-        """Apply a YAML file in the seed's `patterns:` form; a missing file changes nothing."""
+    def with_file(self, path: Path, *, repository: bool = False) -> Settings:
+        """Apply a YAML file in the seed's `patterns:` form; a missing file changes nothing.
+        `repository`: the file came with a repository, so it is held to REPO_FORBIDDEN_KEYS
+        and REPO_ONLY_ENABLES."""
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -225,12 +236,29 @@ class Settings:
         try:
             document = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise SettingsError("patterns", f"not valid YAML: {exc}", str(path)) from None
+            raise SettingsError(
+                "patterns", f"not valid YAML: {_yaml_problem(exc)}", str(path)
+            ) from None
         if document is None:
             return self
         if not isinstance(document, dict) or not isinstance(document.get("patterns"), dict):
             raise SettingsError("patterns", "expected a 'patterns:' mapping", str(path))
-        return self.merge(document["patterns"], str(path))[0]
+        options = dict(document["patterns"])
+        if repository:
+            for key in sorted(REPO_FORBIDDEN_KEYS & options.keys()):
+                log.warning("%s: %r is ignored: only your own settings may set it", path, key)
+                del options[key]
+            for key in REPO_ONLY_ENABLES & options.keys():
+                if getattr(self, Settings.keys()[key]) is True:
+                    del options[key]  # already on: the repository may not turn it off
+        return self.merge(options, str(path))[0]
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: what is wrong and where (PyYAML's own text spans several lines)."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def load_settings(
@@ -243,7 +271,7 @@ def load_settings(
     settings = Settings()
     settings = settings.with_file(default_config_file())
     if repo_path is not None:
-        settings = settings.with_file(Path(repo_path) / REPO_SETTINGS_FILE)
+        settings = settings.with_file(Path(repo_path) / REPO_SETTINGS_FILE, repository=True)
     settings = settings.with_env(env)
     if overrides:
         settings = settings.merge(overrides, "command line")[0]
