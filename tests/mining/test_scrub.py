@@ -91,3 +91,107 @@ def test_pseudonyms_are_stable_and_hide_the_address() -> None:
     assert anonymize_emails("Signed-off-by: Dev <dev@example.com>") == (
         f"Signed-off-by: Dev <{first}>"
     )
+
+
+KEY_LINES = [f"MIIEpAIBAAKCAQEA{digit * 43}" for digit in "123456"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # The text starts partway through the key: only its last lines and END are there.
+        ("\n".join(KEY_LINES[3:]) + '\n-----END RSA PRIVATE KEY-----"""\nVALUE = 1', "VALUE = 1"),
+        # ... or stops partway: BEGIN and the first lines.
+        ('KEY = """-----BEGIN RSA PRIVATE KEY-----\n' + "\n".join(KEY_LINES[:2]), 'KEY = """'),
+        # Indented in a string literal joined over lines.
+        (
+            'KEY = (\n    "'
+            + '\\n"\n    "'.join(KEY_LINES)
+            + '\\n"\n    "-----END PRIVATE KEY-----"\n)',
+            "KEY = (",
+        ),
+        # A YAML block scalar holding the base64 body without its PEM lines.
+        (
+            "data:\n  tls.key: |\n    " + "\n    ".join(KEY_LINES) + "\nkind: Secret",
+            "kind: Secret",
+        ),
+        # A Kubernetes secret: the PEM file base64-encoded once more.
+        ("  tls.key: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlF", "tls.key: "),
+    ],
+)
+def test_partial_private_keys_are_redacted(text: str, kept: str) -> None:
+    result = scrub_text(text)
+    assert "MIIEpAIBAAKCAQEA" not in result.text
+    assert "LS0tLS1CRUdJTi" not in result.text
+    assert "PRIVATE KEY" not in result.text
+    assert kept in result.text
+    assert {finding.kind for finding in result.findings} == {"private_key"}
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kind"),
+    [
+        ('REDIS = "redis://:s3cretpw@host:6379"', "s3cretpw", "url_password"),
+        (
+            'HEADERS = {"Authorization": "Bearer abcdef0123456789abcdef0123456789"}',
+            "abcdef0123456789abcdef0123456789",
+            "authorization",
+        ),
+        (
+            'AZ = "DefaultEndpointsProtocol=https;AccountName=foo;'
+            'AccountKey=abc123def456ghi789jkl012mno345pqr678stu9==;"',
+            "abc123def456ghi789jkl012mno345pqr678stu9",
+            "azure_key",
+        ),
+        ("export PGPASSWORD=hunter2; psql -h db", "hunter2", "password"),
+        ("PGPASSWORD=hunter2 psql -h db", "hunter2", "password"),
+        ('    return db.connect(password="hunter 22")', "hunter 22", "password"),
+        (
+            'HF = "hf_' + "aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567" + '"',
+            "aBcDeFgHiJkLmNoPqRsTuVwXyZ",
+            None,
+        ),
+        (
+            'SG = "SG.'
+            + "abcdefghij1234567890AB.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+            + '"',
+            "abcdefghij1234567890AB",
+            "sendgrid_key",
+        ),
+        (
+            'URL = "https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/' + "x" * 24 + '"',
+            "T0A1B2C3D/B0A1B2C3D",
+            "webhook_url",
+        ),
+    ],
+)
+def test_more_secret_forms_are_redacted(text: str, secret: str, kind: str | None) -> None:
+    result = scrub_text(text)
+    assert secret not in result.text
+    assert result.found
+    if kind is not None:
+        assert kind in {finding.kind for finding in result.findings}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password = get_password()",
+        'token = request.headers["X"]',
+        "client.login(password=new_password)",
+        "if password==expected:",
+        "password_hash = make_password(password)",
+        'auth = "Bearer " + token',
+        'headers["Authorization"] = f"Bearer {token}"',
+        'raise AuthError("Bearer authentication required")',
+        "echo $PGPASSWORD",
+        "PGPASSWORD=$(cat /run/secrets/db) psql",
+        'label = "Password"',
+        "msg.send(sg.name)",
+        "key_map: |\n    move_left\n    move_right",
+    ],
+)
+def test_code_near_the_new_rules_is_left_alone(text: str) -> None:
+    result = scrub_text(text)
+    assert result.text == text
+    assert not result.found

@@ -81,3 +81,23 @@ def test_anonymized_authors(repo_builder: RepoBuilder, mined_patterns: MinePatte
     assert hidden.author.startswith("author-") and hidden.author.endswith("@anonymized.invalid")
     assert "grace@example.com" not in json.dumps(hidden.to_json_dict())
     assert hidden.pattern_id == plain.pattern_id
+
+
+def test_a_hunk_that_starts_inside_a_private_key_leaks_none_of_it(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    key_lines = [f"MIIEpAIBAAKCAQEA{digit * 43}" for digit in "123456"]
+    key = (
+        "-----BEGIN RSA PRIVATE KEY-----\n"
+        + "\n".join(key_lines)
+        + "\n-----END RSA PRIVATE KEY-----"
+    )
+    repo_builder.commit("Initial import", {"settings.py": f'KEY = """{key}"""\nVALUE = 1\n'})
+    repo_builder.commit("fix: value", {"settings.py": f'KEY = """{key}"""\nVALUE = 2\n'})
+    [pattern] = mined_patterns(repo_builder.path)
+    # git's three lines of context start inside the key: its BEGIN line is not in the hunk.
+    assert pattern.before_lines is not None and pattern.before_lines.start > 2
+    output = dump_jsonl_line(pattern)
+    assert "MIIEpAIBAAKCAQEA" not in output and "PRIVATE KEY" not in output
+    assert pattern.before_code == '[REDACTED:private_key]"""\nVALUE = 1'
+    assert pattern.after_code == '[REDACTED:private_key]"""\nVALUE = 2'

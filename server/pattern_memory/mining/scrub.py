@@ -14,9 +14,30 @@ from dataclasses import dataclass
 
 REDACTED = "[REDACTED:{kind}]"
 
-# (kind, pattern, group holding the secret: 0 = the whole match)
-_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = (
-    (
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    kind: str
+    pattern: re.Pattern[str]
+    # The group holding the secret: 0 = the whole match; -1 = group 1 (a quoted value) if it
+    # matched, else group 2 (a bare value), both checked against _NOT_A_SECRET.
+    group: int
+    # Lower-case literals, one of which the text must contain for the rule to run: a
+    # substring test is far cheaper than a regular expression, and most code has none.
+    triggers: tuple[str, ...]
+    # A rule that can match across lines runs over the whole text; the others only over the
+    # lines that hold a trigger.
+    multiline: bool = False
+
+
+_PEM_LABEL = r"-----(?:BEGIN|END) [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+# One line of a key's base64 body, as a file or a string literal holds it: indentation,
+# quotes, a `\n` escape, a `+` or `,` joining literals.
+_KEY_BODY_LINE = r"[^\S\n]*[\"'+]?[^\S\n]*[A-Za-z0-9+/=]{16,}(?:\\n)?[\"']?[^\S\n]*[,+]?[^\S\n]*"
+_TRIGGER_PEM = ("private key",)
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
         "private_key",
         re.compile(
             r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
@@ -24,48 +45,141 @@ _RULES: tuple[tuple[str, re.Pattern[str], int], ...] = (
             re.DOTALL,
         ),
         0,
+        _TRIGGER_PEM,
+        multiline=True,
     ),
-    (
+    _Rule(
+        # The end of a key whose BEGIN line lies outside the text (a widened block that
+        # starts partway through the key): the base64 lines above its END line, and the line.
+        "private_key",
+        re.compile(
+            rf"(?m)^(?:{_KEY_BODY_LINE}\n)*[^\S\n]*[\"']?-----END [A-Z0-9 ]*PRIVATE KEY"
+            r"(?: BLOCK)?-----"
+        ),
+        0,
+        _TRIGGER_PEM,
+        multiline=True,
+    ),
+    _Rule(
+        # A key's base64 body in a YAML block scalar (`tls.key: |`) without its PEM lines.
+        "private_key",
+        re.compile(
+            r"(?mi)^([^\S\n]*)[\w.-]*key[\w.-]*:[^\S\n]*[|>][-+]?[^\S\n]*\n\1[^\S\n]+"
+            r"([A-Za-z0-9+/=]{16,}(?:[^\S\n]*\n\1[^\S\n]+[A-Za-z0-9+/=]{16,})*)"
+        ),
+        2,
+        ("key",),
+        multiline=True,
+    ),
+    # A PEM file base64-encoded once more (Kubernetes secrets: `tls.key: LS0tLS1CRUdJTi...`).
+    _Rule(
+        "private_key", re.compile(r"\bLS0tLS1CRUdJTi[A-Za-z0-9+/=]{20,}"), 0, ("ls0tls1crudjti",)
+    ),
+    _Rule(
         "aws_access_key",
         re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[0-9A-Z]{16}\b"),
         0,
+        ("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva"),
     ),
-    (
+    _Rule(
         "aws_secret_key",
         re.compile(
             r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
         ),
         1,
+        ("secret",),
     ),
-    (
+    _Rule(
+        "azure_key",
+        re.compile(r"(?i)\b(?:AccountKey|SharedAccessKey)\s*=\s*([A-Za-z0-9+/]{20,}=*)"),
+        1,
+        ("accountkey", "sharedaccesskey"),
+    ),
+    _Rule(
         "github_token",
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
         0,
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
-    ("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), 0),
-    ("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), 0),
-    ("stripe_key", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"), 0),
-    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), 0),
-    ("openai_key", re.compile(r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{20,}"), 0),
-    ("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), 0),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), 0),
-    (
-        "url_password",
-        re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@\"']+:([^/\s@\"']{1,200})@"),
+    _Rule("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), 0, ("glpat-",)),
+    _Rule("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), 0, ("xox",)),
+    _Rule(
+        # The path of an incoming webhook is its credential.
+        "webhook_url",
+        re.compile(
+            r"hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9_/-]{16,})"
+            r"|discord(?:app)?\.com/api/webhooks/([0-9]+/[A-Za-z0-9_-]{20,})"
+        ),
+        -1,
+        ("hooks.slack.com", "/api/webhooks/"),
+    ),
+    _Rule(
+        "stripe_key",
+        re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),
+        0,
+        ("_live_", "_test_"),
+    ),
+    _Rule("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), 0, ("aiza",)),
+    _Rule(
+        "openai_key", re.compile(r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{20,}"), 0, ("sk-",)
+    ),
+    _Rule("huggingface_token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), 0, ("hf_",)),
+    _Rule(
+        "sendgrid_key",
+        re.compile(r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{30,64}"),
+        0,
+        ("sg.",),
+    ),
+    _Rule("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), 0, ("npm_",)),
+    _Rule(
+        "jwt",
+        re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        0,
+        ("eyj",),
+    ),
+    _Rule(
+        # `Authorization: Bearer <token>`, `Basic <credentials>`: a long value that mixes
+        # letters and digits (so that "Bearer authentication" is left alone).
+        "authorization",
+        re.compile(
+            r"(?i)\b(?:bearer|basic)[^\S\n]+"
+            r"((?=[A-Za-z0-9._~+/=-]*\d)(?=[A-Za-z0-9._~+/=-]*[A-Za-z])[A-Za-z0-9._~+/=-]{16,})"
+        ),
         1,
+        ("bearer", "basic"),
     ),
-    (
-        # password = "hunter22", "passwd": '...', DB_PASSWORD=... (env files): any literal
+    _Rule(
+        # The user name may be empty: `redis://:password@host`.
+        "url_password",
+        re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@\"']*:([^/\s@\"']{1,200})@"),
+        1,
+        ("://",),
+    ),
+    _Rule(
+        # password = "hunter22", "passwd": 'two words', DB_PASSWORD=... (env files): any literal
         "password",
         re.compile(
             r"(?i)(?:passw(?:or)?d|passwd|passphrase|\bpwd)[\w.-]*[\"']?"
-            r"(?:\s*(?::=|=>|[:=])\s*[\"']([^\"'\s]{4,200})[\"']"
-            r"|(?:=|\s*:\s*)([^\s\"'#,;(){}\[\]]{4,200})\s*$)",
+            r"(?:\s*(?::=|=>|[:=])\s*[\"']([^\"'\n]{4,200})[\"']"
+            r"|(?:=|\s*:\s*)(?!=)([^\s\"'#,;(){}\[\]]{4,200})\s*$)",
             re.MULTILINE,
         ),
         -1,
+        ("pass", "pwd"),
     ),
-    (
+    _Rule(
+        # A shell variable set for a command or exported: `export PGPASSWORD=hunter2; psql`,
+        # `DB_PASS=hunter2 ./migrate` (upper-case names only: in code, `password=value` is
+        # a keyword argument).
+        "password",
+        re.compile(
+            r"(?<![A-Za-z0-9_])[A-Z0-9_]*PASS(?:WORD|WD|PHRASE)?[A-Z0-9_]*="
+            r"([^\s\"'#;&|(){}\[\]<>`=][^\s\"'#;&|(){}\[\]<>`]{3,199})(?=[\s;&|]|$)"
+        ),
+        1,
+        ("pass",),
+    ),
+    _Rule(
         # api_key = "...", "client_secret": "...", AUTH_TOKEN=...: a long literal that mixes
         # letters and digits (so that token_type = "identifier" is left alone)
         "assigned_secret",
@@ -77,6 +191,7 @@ _RULES: tuple[tuple[str, re.Pattern[str], int], ...] = (
             re.MULTILINE,
         ),
         -1,
+        ("secret", "token", "key", "credential"),
     ),
 )
 # Values that are clearly not secrets: references, templates, placeholders, type names. A
@@ -106,27 +221,7 @@ class ScrubResult:
         return bool(self.findings)
 
 
-# A rule runs only on text that contains one of its literal triggers (lower case): a substring
-# test is far cheaper than a regular expression, and most code contains no trigger at all.
-_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "private_key": ("private key",),
-    "aws_access_key": ("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva"),
-    "aws_secret_key": ("secret",),
-    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    "gitlab_token": ("glpat-",),
-    "slack_token": ("xox",),
-    "stripe_key": ("_live_", "_test_"),
-    "google_api_key": ("aiza",),
-    "openai_key": ("sk-",),
-    "npm_token": ("npm_",),
-    "jwt": ("eyj",),
-    "url_password": ("://",),
-    "password": ("pass", "pwd"),
-    "assigned_secret": ("secret", "token", "key", "credential"),
-}
-
-_ALL_TRIGGERS = tuple(sorted({t for triggers in _TRIGGERS.values() for t in triggers}))
-_MULTILINE_KINDS = frozenset({"private_key"})
+_ALL_TRIGGERS = tuple(sorted({t for rule in _RULES for t in rule.triggers}))
 
 
 def _trigger_lines(text: str, lowered: str, triggers: set[str]) -> list[tuple[int, int]]:
@@ -149,31 +244,31 @@ def scrub_text(text: str) -> ScrubResult:
     triggered = {trigger for trigger in _ALL_TRIGGERS if trigger in lowered}
     if not triggered:
         return ScrubResult(text, ())
-    spans: list[tuple[int, int, str]] = []
+    spans: list[tuple[int, int, int, str]] = []
     lines = _trigger_lines(text, lowered, triggered)
-    for kind, pattern, group in _RULES:
-        if triggered.isdisjoint(_TRIGGERS[kind]):
+    # At one position the earlier rule wins: a JWT after `Bearer` is reported as a JWT.
+    for order, rule in enumerate(_RULES):
+        if triggered.isdisjoint(rule.triggers):
             continue
-        # Every rule but the private key block matches within one line: run it only on the
-        # lines that hold a trigger, not over the whole text.
-        windows = [(0, len(text))] if kind in _MULTILINE_KINDS else lines
+        windows = [(0, len(text))] if rule.multiline else lines
         for start, end in windows:
-            for match in pattern.finditer(text, start, end):
-                # -1: the quoted value (group 1), else the bare one (group 2)
-                index = group if group >= 0 else (1 if match.group(1) is not None else 2)
-                value = match.group(index)
+            for match in rule.pattern.finditer(text, start, end):
+                group = rule.group
+                if group < 0:  # the quoted value (group 1), else the bare one (group 2)
+                    group = 1 if match.group(1) is not None else 2
+                value = match.group(group)
                 if value is None:
                     continue
-                if group < 0 and _NOT_A_SECRET.match(value):
+                if rule.group < 0 and _NOT_A_SECRET.match(value.strip()):
                     continue
-                spans.append((match.start(index), match.end(index), kind))
+                spans.append((match.start(group), order, match.end(group), rule.kind))
     if not spans:
         return ScrubResult(text, ())
     spans.sort()
     pieces: list[str] = []
     findings: list[Finding] = []
     position = 0
-    for start, end, kind in spans:
+    for start, _, end, kind in spans:
         if start < position:
             continue  # inside a secret already redacted
         pieces.append(text[position:start])
