@@ -26,7 +26,7 @@ def _history(builder: RepoBuilder) -> bytes:
     )
     builder.commit("Fix: remove dashes", {"dir with space/té.py": "--- y\n"})
     return subprocess.run(
-        ["git", "-C", str(builder.path), *log_arguments("HEAD", None)],
+        ["git", "-C", str(builder.path), *log_arguments("HEAD")],
         capture_output=True,
         check=True,
     ).stdout

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 import textwrap
 from collections.abc import Callable
 
@@ -173,6 +174,34 @@ def test_since_date_uses_the_author_date(
 
     patterns = mined_patterns(repo_builder.path, since_date=datetime.date(2024, 1, 1))
     assert [p.commit for p in patterns] == [newer]
+
+
+def _commit_dated(
+    builder: RepoBuilder, message: str, path: str, authored: str, committed: str
+) -> str:
+    """A commit whose author and committer dates differ (a rebase, a skewed clock)."""
+    builder.write(path, f"VALUE = {message!r}\n")
+    builder.repo.git.add(A=True)
+    env = {"GIT_AUTHOR_DATE": authored, "GIT_COMMITTER_DATE": committed}
+    builder.repo.git.commit("-m", message, env=env)
+    return builder.repo.head.commit.hexsha
+
+
+def test_since_date_ignores_the_committer_date(repo_builder: RepoBuilder) -> None:
+    repo_builder.commit("Add a", {"a.py": "A = 1\n"}, date="2023-01-01T00:00:00+00:00")
+    # Authored after the day but committed before it: git log --since would drop it.
+    authored_late = _commit_dated(
+        repo_builder, "Add b", "b.py", "2024-02-01T00:00:00+00:00", "2023-06-01T00:00:00+00:00"
+    )
+    # Committed after the day, authored before it (rebased old work): not wanted.
+    _commit_dated(
+        repo_builder, "Add c", "c.py", "2023-12-01T00:00:00+00:00", "2024-03-01T00:00:00+00:00"
+    )
+    calls: list[tuple[int, int]] = []
+    options = MineOptions(since_date=datetime.date(2024, 1, 1))
+    commits = list(mine_commits(repo_builder.path, options, progress=lambda *c: calls.append(c)))
+    assert [p.commit for c in commits for p in c.patterns] == [authored_late]
+    assert calls[0] == (0, 3) and calls[-1] == (3, 3)
 
 
 def test_files_that_are_not_mined(repo_builder: RepoBuilder, mined_patterns: MinePatterns) -> None:

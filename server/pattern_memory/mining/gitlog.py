@@ -129,19 +129,16 @@ def _unescape_c(body: bytes) -> bytes:
     return bytes(out)
 
 
-def log_arguments(rev_range: str, since_epoch: int | None) -> list[str]:
+def log_arguments(rev_range: str) -> list[str]:
+    # No `--since`: git filters on the committer date and prunes the walk at the first older
+    # commit, while `--since-date` means the author date; the miner filters on that itself.
     args = [*_CONFIG, "log", *_DIFF_OPTIONS, "--topo-order", "--reverse", f"--format={LOG_FORMAT}"]
-    if since_epoch is not None:
-        args.append(f"--since=@{since_epoch}")
-    args += [rev_range, "--"]
-    return args
+    return [*args, rev_range, "--"]
 
 
-def count_commits(repo_path: Path, rev_range: str, since_epoch: int | None) -> int:
+def count_commits(repo_path: Path, rev_range: str) -> int:
     """How many commits the log will read (cheap: no diffs)."""
     args = git_command(repo_path, "rev-list", "--count", rev_range)
-    if since_epoch is not None:
-        args.insert(-1, f"--since=@{since_epoch}")
     done = subprocess.run(args, capture_output=True, env=git_env(), check=False)
     if done.returncode != 0:
         raise RepositoryError(f"{repo_path}: {last_line(done.stderr)}")
@@ -152,7 +149,6 @@ def stream_log(
     repo_path: Path,
     rev_range: str,
     *,
-    since_epoch: int | None,
     want_diff: Callable[[CommitHeader], bool],
     max_hunk_lines: int,
 ) -> Generator[LogCommit, None, None]:
@@ -163,7 +159,7 @@ def stream_log(
     bounded by the largest kept hunk, whatever the length of the history."""
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(
-            git_command(repo_path, *log_arguments(rev_range, since_epoch)),
+            git_command(repo_path, *log_arguments(rev_range)),
             stdout=subprocess.PIPE,
             stderr=errors,
             env=git_env(),

@@ -85,12 +85,13 @@ def mine_commits(
         if code == 0:
             rev_range = f"{since_commit}..{head}"
     since_epoch = _epoch(options.since_date) if options.since_date else None
-    total = count_commits(repo_path, rev_range, since_epoch) if progress else 0
+    total = count_commits(repo_path, rev_range) if progress else 0
     if progress:
         progress(0, total)
     decisions: dict[str, Classification] = {}
 
     def want_diff(header: CommitHeader) -> bool:
+        # --since-date is on the author date (git's own --since is on the committer date).
         if header.is_merge or (since_epoch is not None and header.author_time < since_epoch):
             return False
         decision = classify_message(header.message)
@@ -102,7 +103,6 @@ def mine_commits(
     log = stream_log(
         repo_path,
         rev_range,
-        since_epoch=since_epoch,
         want_diff=want_diff,
         max_hunk_lines=options.max_hunk_lines,
     )
