@@ -9,9 +9,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import PatternMemoryError
+from ..errors import AdapterError, PatternMemoryError
+from ..mining.commands import _terminate_as_interrupt as terminate_as_interrupt
+
+if TYPE_CHECKING:
+    from .fuse import MergeResult
 
 _METHOD_HELP = (
     "cat (default): ranks concatenated, the merged update is exactly "
@@ -121,28 +125,82 @@ def _weights_text(weights: Sequence[float]) -> str:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from .fuse import MergeRequest, merge_adapters, resolve_weights
-    from .merge import Method
-    from .versions import Registry
+    # SIGTERM (e.g. a service manager stopping us) unwinds like Ctrl-C: the staged output is
+    # removed and the previous one stays.
+    with terminate_as_interrupt():
+        return _merge_and_record(args)
 
+
+def _merge_and_record(args: argparse.Namespace) -> int:
+    from .fuse import MergeRequest, resolve_weights, staged_merge
+    from .merge import Method
+    from .versions import Registry, is_registry_output
+
+    # Everything that can be checked without the inputs' data is checked before any work.
     count = len(args.adapters)
     weights = resolve_weights(count, args.weights, args.success_rates)
+    output: Path = args.output
+    registry = None if args.no_record else Registry.for_output(output, args.registry)
+    if registry is None and is_registry_output(output):
+        raise AdapterError(
+            f"{output} is the active copy of the registry {output.parent}; writing it without "
+            "recording a version would leave active.json naming another one: drop --no-record "
+            "or choose another --output"
+        )
+    into_registry = registry is not None and registry.owns(output)
+    if registry is not None:
+        registry.check_new_name(args.version_name)
     request = MergeRequest(
         inputs=args.adapters,
-        output=args.output,
+        output=output,
         method=Method(args.method),
         weights=weights,
         rank=args.rank,
         alphas=args.alphas,
         dtype=args.dtype,
     )
-    result = merge_adapters(request)
+    with staged_merge(request) as staged:
+        result = staged.result
+        _print_merge(result, count, f"registry {output.parent}" if into_registry else None)
+        if registry is None:
+            staged.commit()
+            return 0
+        # Recorded before the output is put in place: if recording fails, the user's previous
+        # output is untouched. Into a registry's merged.safetensors, only activation writes.
+        record = registry.record(
+            weights_path=staged.files.staged_weights,
+            config_path=staged.files.staged_config,
+            inputs=args.adapters,
+            method=str(result.method),
+            weights=weights,
+            ranks=result.ranks,
+            svd_relative_error=result.svd_relative_error,
+            version_name=args.version_name,
+            created_by=args.created_by,
+            activate=not args.no_activate,
+            identities=result.input_identities,
+            output_path=output,
+        )
+        if not into_registry:
+            staged.commit()
+    state = "not activated" if args.no_activate else "active"
+    print(f"version {record.version_name} recorded in {registry.versions_dir} ({state})")
+    if into_registry:
+        where = registry.merged_path if not args.no_activate else record.adapter_path
+        print(f"merged adapter: {where}")
+    return 0
+
+
+def _print_merge(result: MergeResult, count: int, destination: str | None) -> None:
+    from .merge import Method
+
     ranks = "/".join(str(r) for r in result.ranks)
     print(
-        f"merged {count} adapters with {result.method} (weights {_weights_text(weights)}): "
-        f"{result.modules} modules, rank {ranks} -> {result.weights_path}"
+        f"merged {count} adapters with {result.method} (weights "
+        f"{_weights_text(result.weights)}): {result.modules} modules, rank {ranks} -> "
+        f"{destination or result.weights_path}"
     )
-    if result.config_path is not None:
+    if result.config_path is not None and destination is None:
         print(f"PEFT config: {result.config_path}")
     if result.svd_relative_error is not None and result.svd_max_relative_error is not None:
         print(
@@ -156,24 +214,6 @@ def run_merge(args: argparse.Namespace) -> int:
         )
     for note in result.notes:
         print(f"note: {note}")
-    if args.no_record:
-        return 0
-    registry = Registry(args.registry or args.output.resolve().parent / "adapters")
-    record = registry.record(
-        weights_path=result.weights_path,
-        config_path=result.config_path,
-        inputs=args.adapters,
-        method=str(result.method),
-        weights=weights,
-        ranks=result.ranks,
-        svd_relative_error=result.svd_relative_error,
-        version_name=args.version_name,
-        created_by=args.created_by,
-        activate=not args.no_activate,
-    )
-    state = "not activated" if args.no_activate else "active"
-    print(f"version {record.version_name} recorded in {registry.versions_dir} ({state})")
-    return 0
 
 
 def run_list(args: argparse.Namespace) -> int:

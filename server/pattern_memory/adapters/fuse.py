@@ -3,8 +3,10 @@ atomically.
 
 Everything is checked before the output is opened: first what needs no tensor data (headers,
 keys, pairs, shapes, ranks, configs, weights), then the values (NaN/Inf) in one pass over the
-inputs. A failure during the merge itself (an overflow, an interrupt) aborts the write, which
-leaves no file behind: the output only ever appears complete, by rename. Memory holds a few
+inputs, which also hashes them (a version records what was merged, even when the output
+then replaces an input). The output is written into a staging folder (see staging.py) and
+put in place only when the caller commits, so a failure during the merge (an overflow, an
+interrupt) or after it (recording the version) leaves what was there. Memory holds a few
 modules' factors at a time, never the files.
 """
 
@@ -17,7 +19,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,12 +39,16 @@ from .peft_format import (
     output_config,
 )
 from .safetensors_io import (
+    DtypeOverflowError,
     OutputTensor,
+    TensorReader,
     array_dtype,
     encode,
     open_tensors,
     write_safetensors,
 )
+from .staging import StagedFiles, staging
+from .versions import InputIdentity
 
 # Threads that merge modules ahead of the writer; more would only hold more memory.
 MAX_WORKERS = 4
@@ -103,6 +109,20 @@ class MergeResult:
     svd_max_relative_error: float | None = None
     svd_relative_error: float | None = None  # over all modules together
     notes: list[str] = field(default_factory=list)
+    # Each input's checksums, taken while validating it (before anything was written).
+    input_identities: list[InputIdentity] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StagedMerge:
+    """A finished merge not yet in place: `files.staged_weights` / `files.staged_config`
+    hold it; `commit()` moves it to `result.weights_path` / `result.config_path`."""
+
+    result: MergeResult
+    files: StagedFiles
+
+    def commit(self) -> None:
+        self.files.commit()
 
 
 @dataclass(frozen=True)
@@ -224,62 +244,127 @@ def _load_inputs(request: MergeRequest) -> list[Adapter]:
 
 
 def merge_adapters(request: MergeRequest) -> MergeResult:
+    """Merge and put the output in place."""
+    with staged_merge(request) as staged:
+        staged.commit()
+        return staged.result
+
+
+@contextmanager
+def staged_merge(request: MergeRequest) -> Iterator[StagedMerge]:
+    """Merge into a staging folder beside the output; the caller commits (or not: leaving
+    the block without commit() discards the merge, and the output is untouched)."""
     adapters = _load_inputs(request)
     weights = _validate_request(request, adapters)
     with_config = [a for a in adapters if a.config is not None]
-    notes = _notes(adapters, with_config)
-
     plan, tensors = _plan(request, adapters)
+    notes = _notes(request, adapters, with_config, plan)
     weights_path, config_path = output_paths(request.output, bool(with_config))
     ranks = {m.name: m.rank for m in plan}
     config = output_config(with_config[0].config or {}, ranks) if with_config else None
+    stale_config = output_paths(request.output, has_config=True)[1]
 
-    discarded, total, worst = 0.0, 0.0, 0.0
     with ExitStack() as stack:
         # We run modules in parallel ourselves; BLAS threads on top of that would compete for
         # the same cores (OpenBLAS threads spin: on a busy machine svd ran 8x slower).
         stack.enter_context(_single_threaded_blas())
         readers = [stack.enter_context(open_tensors(a.header)) for a in adapters]
-        # Values are validated before anything is written, like everything else (a pass
-        # over the inputs, which leaves them in the page cache for the merge).
-        for reader in readers:
-            reader.check_values()
+        identities = [
+            InputIdentity(checksum, adapter.config_sha256)
+            for checksum, adapter in zip(_check_all(readers), adapters, strict=True)
+        ]
+        files = stack.enter_context(staging(weights_path, config_path, stale_config))
+        if files.staged_config is not None and config is not None:
+            # The config first: both are complete before either is put in place.
+            with atomic_text_writer(files.staged_config) as stream:
+                json.dump(config, stream, indent=2, sort_keys=True)
+                stream.write("\n")
+        errors = _write_merged(
+            request,
+            adapters=adapters,
+            readers=readers,
+            plan=plan,
+            tensors=tensors,
+            weights=weights,
+            files=files,
+        )
+        is_svd = request.method is Method.SVD
+        discarded, total, worst = errors
+        result = MergeResult(
+            weights_path=weights_path,
+            config_path=config_path,
+            method=request.method,
+            weights=weights,
+            modules=len(plan),
+            ranks=sorted({m.rank for m in plan}),
+            svd_max_relative_error=worst if is_svd else None,
+            svd_relative_error=(
+                (math.sqrt(discarded / total) if total > 0 else 0.0) if is_svd else None
+            ),
+            notes=notes,
+            input_identities=identities,
+        )
+        yield StagedMerge(result, files)
+
+
+def _check_all(readers: Sequence[TensorReader]) -> list[str]:
+    """Every input's values checked and its file hashed, the inputs in parallel; the
+    first bad input (in order) is the one reported. The pass leaves them in the page cache
+    for the merge."""
+    workers = min(len(readers), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
+        return list(pool.map(TensorReader.check_values, readers))
+
+
+def _overflow(key: str, dtype: str) -> AdapterError:
+    return AdapterError(
+        f"merged tensor {key!r} overflows {dtype}; choose a wider output with --dtype float32"
+    )
+
+
+def _write_merged(
+    request: MergeRequest,
+    *,
+    adapters: Sequence[Adapter],
+    readers: Sequence[TensorReader],
+    plan: Sequence[_PlannedModule],
+    tensors: Sequence[OutputTensor],
+    weights: Sequence[float],
+    files: StagedFiles,
+) -> tuple[float, float, float]:
+    """Stream the merged modules into the staged weights file; (discarded_sq, total_sq,
+    worst relative error) for svd."""
+    dtypes = {t.name: t.dtype for t in tensors}
+
+    def merge_module(planned: _PlannedModule) -> _MergedModule:
+        modules = [a.modules[planned.name] for a in adapters]
+        a_dtype, b_dtype = dtypes[planned.a_key], dtypes[planned.b_key]
         try:
-            weights_path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise AdapterError(
-                f"cannot create {weights_path.parent}: {exc.strerror or exc}"
-            ) from None
-        writer = stack.enter_context(write_safetensors(weights_path, tensors, {"format": "pt"}))
-        dtypes = {t.name: t.dtype for t in tensors}
-
-        def merge_module(planned: _PlannedModule) -> _MergedModule:
-            modules = [a.modules[planned.name] for a in adapters]
-            a_dtype, b_dtype = dtypes[planned.a_key], dtypes[planned.b_key]
-            try:
-                factors = combine(
-                    request.method,
-                    [r.read(m.a_key) for r, m in zip(readers, modules, strict=True)],
-                    [r.read(m.b_key) for r, m in zip(readers, modules, strict=True)],
-                    weights,
-                    [m.scale for m in modules],
-                    rank=planned.rank,
-                    dtypes=(array_dtype(a_dtype), array_dtype(b_dtype)),
-                )
-            except MergeOverflowError as exc:
-                key = planned.a_key if exc.factor == "A" else planned.b_key
-                dtype = a_dtype if exc.factor == "A" else b_dtype
-                raise AdapterError(
-                    f"merged tensor {key!r} overflows {dtype}; "
-                    "choose a wider output with --dtype float32"
-                ) from None
-            return _MergedModule(
-                encode(planned.a_key, factors.a, a_dtype),
-                encode(planned.b_key, factors.b, b_dtype),
-                factors.discarded_sq,
-                factors.total_sq,
+            factors = combine(
+                request.method,
+                [r.read(m.a_key) for r, m in zip(readers, modules, strict=True)],
+                [r.read(m.b_key) for r, m in zip(readers, modules, strict=True)],
+                weights,
+                [m.scale for m in modules],
+                rank=planned.rank,
+                dtypes=(array_dtype(a_dtype), array_dtype(b_dtype)),
             )
+        except MergeOverflowError as exc:
+            key = planned.a_key if exc.factor == "A" else planned.b_key
+            raise _overflow(key, exc.dtype) from None
+        stored = []
+        for key, values, dtype in (
+            (planned.a_key, factors.a, a_dtype),
+            (planned.b_key, factors.b, b_dtype),
+        ):
+            try:
+                stored.append(encode(values, dtype))
+            except DtypeOverflowError:
+                raise _overflow(key, dtype) from None
+        return _MergedModule(stored[0], stored[1], factors.discarded_sq, factors.total_sq)
 
+    discarded, total, worst = 0.0, 0.0, 0.0
+    with write_safetensors(files.staged_weights, tensors, {"format": "pt"}) as writer:
         for planned, merged in zip(plan, _in_order(merge_module, plan), strict=True):
             writer.write(planned.a_key, merged.a)
             writer.write(planned.b_key, merged.b)
@@ -287,37 +372,37 @@ def merge_adapters(request: MergeRequest) -> MergeResult:
             total += merged.total_sq
             if merged.total_sq > 0:
                 worst = max(worst, math.sqrt(merged.discarded_sq / merged.total_sq))
-    if config_path is not None and config is not None:
-        with atomic_text_writer(config_path) as stream:
-            json.dump(config, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-    else:
-        # A config left by an earlier merge into the same place would not match these weights.
-        stale = output_paths(request.output, has_config=True)[1]
-        if stale is not None:
-            stale.unlink(missing_ok=True)
-
-    is_svd = request.method is Method.SVD
-    return MergeResult(
-        weights_path=weights_path,
-        config_path=config_path,
-        method=request.method,
-        weights=weights,
-        modules=len(plan),
-        ranks=sorted({m.rank for m in plan}),
-        svd_max_relative_error=worst if is_svd else None,
-        svd_relative_error=(math.sqrt(discarded / total) if total > 0 else 0.0) if is_svd else None,
-        notes=notes,
-    )
+    return discarded, total, worst
 
 
-def _notes(adapters: Sequence[Adapter], with_config: Sequence[Adapter]) -> list[str]:
+def _notes(
+    request: MergeRequest,
+    adapters: Sequence[Adapter],
+    with_config: Sequence[Adapter],
+    plan: Sequence[_PlannedModule],
+) -> list[str]:
     notes: list[str] = []
-    bare = [a.label for a in adapters if a.config is None]
-    if bare and with_config:
+    # Nothing says what lora_alpha was for an input without a config: say what was assumed
+    # when that may surprise (a folder, or beside inputs that have one; --alphas states it).
+    assumed = [
+        a.label
+        for a in adapters
+        if a.config is None and request.alphas is None and (with_config or Path(a.label).is_dir())
+    ]
+    if assumed:
         notes.append(
-            f"{', '.join(bare)} had no {CONFIG_NAME}: scale taken as 1 (alpha = r) for them"
+            f"{', '.join(assumed)}: no {CONFIG_NAME}, so scale 1 (lora_alpha = r) was assumed;"
+            " give --alphas to state lora_alpha"
         )
+    if request.method is Method.SVD and request.rank is not None:
+        capped = sorted({m.rank for m in plan if m.rank < request.rank})
+        if capped:
+            count = sum(m.rank < request.rank for m in plan)
+            notes.append(
+                f"--rank {request.rank} is more than the inputs' total rank (or the layer's "
+                f"size) in {count} of {len(plan)} modules: they keep rank "
+                f"{'/'.join(map(str, capped))}, exactly"
+            )
     bases = {
         str(a.config.get("base_model_name_or_path"))
         for a in with_config

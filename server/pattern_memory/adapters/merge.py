@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import half
+from .safetensors_io import STORAGE_NAMES, DtypeOverflowError, check_fits
 
 FloatArray = npt.NDArray[np.floating[Any]]
 
@@ -40,9 +41,10 @@ class Method(StrEnum):
 class MergeOverflowError(ArithmeticError):
     """A merged factor does not fit its output dtype."""
 
-    def __init__(self, factor: str, dtype: np.dtype[Any]) -> None:
+    def __init__(self, factor: str, dtype: str) -> None:
         super().__init__(f"{factor} overflows {dtype}")
         self.factor = factor  # "A" or "B"
+        self.dtype = dtype  # safetensors name, e.g. "F16"
 
 
 @dataclass(frozen=True)
@@ -94,13 +96,12 @@ def narrow(values: FloatArray, dtype: np.dtype[Any], factor: str) -> FloatArray:
     """values as `dtype`; MergeOverflowError rather than a silent Inf."""
     if values.dtype == dtype:
         return values
-    if dtype.itemsize < values.dtype.itemsize and values.size:
-        # Values up to half an ulp above the maximum still round to it.
-        largest = dtype.type(np.finfo(dtype).max)
-        ulp = float(largest) - float(np.nextafter(largest, dtype.type(0)))
-        limit = float(largest) + ulp / 2
-        if not (float(values.max()) < limit and float(values.min()) > -limit):
-            raise MergeOverflowError(factor, dtype)
+    if dtype.itemsize < values.dtype.itemsize:
+        name = STORAGE_NAMES[dtype]
+        try:
+            check_fits(values, name)
+        except DtypeOverflowError:
+            raise MergeOverflowError(factor, name) from None
     if dtype == np.float16 and values.dtype == np.float32:
         return half.narrow(values.reshape(-1)).reshape(values.shape)
     with np.errstate(over="ignore"):

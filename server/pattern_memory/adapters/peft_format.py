@@ -10,6 +10,7 @@ alpha per module. A bare file has no config: its scale is 1 unless the caller gi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -54,18 +55,21 @@ class Adapter:
     config: dict[str, Any] | None
     header: SafetensorsHeader
     modules: dict[str, LoraModule]
+    config_sha256: str | None = None  # of the config file's bytes: part of the input's identity
 
 
-def _load_config(path: Path) -> dict[str, Any]:
+def _load_config(path: Path) -> tuple[dict[str, Any], str]:
+    """(the config, sha256 of its bytes)."""
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        config = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise AdapterError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise AdapterError(f"{path}: not valid JSON") from None
     if not isinstance(config, dict):
         raise AdapterError(f"{path}: expected a JSON object")
-    return config
+    return config, hashlib.sha256(raw).hexdigest()
 
 
 def _check_config(path: Path, config: Mapping[str, Any]) -> None:
@@ -156,7 +160,7 @@ def load_adapter(path: Path, alpha: float | None = None) -> Adapter:
     """Validate one input's header, keys, pairs, shapes and config; reads no tensor data."""
     weights_path, config_path = resolve_input(path)
     header = read_header(weights_path)
-    config = _load_config(config_path) if config_path else None
+    config, config_sha256 = _load_config(config_path) if config_path else (None, None)
     if config_path and config is not None:
         _check_config(config_path, config)
         if alpha is not None:
@@ -177,7 +181,7 @@ def load_adapter(path: Path, alpha: float | None = None) -> Adapter:
         modules[module] = _build_module(
             header, module, roles["A"], roles["B"], config=config, alpha=alpha
         )
-    return Adapter(str(path), weights_path, config, header, modules)
+    return Adapter(str(path), weights_path, config, header, modules, config_sha256)
 
 
 def _build_module(

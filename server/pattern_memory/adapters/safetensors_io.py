@@ -10,6 +10,7 @@ widened to float32 (and narrowed back with round-to-nearest-even on write).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -189,17 +190,37 @@ class TensorReader:
         info = self.header.tensors[name]
         return decode(self._read_raw(info), info.dtype).reshape(info.shape)
 
-    def check_values(self) -> None:
-        """AdapterError naming the first tensor (in file order) holding NaN or Inf."""
+    def check_values(self) -> str:
+        """One pass over the whole file: AdapterError naming the first tensor (in file
+        order) holding NaN or Inf, else the file's sha256 (hex)."""
         infos = sorted(self.header.tensors.values(), key=lambda t: t.start)
         # One buffer reused for every tensor: fresh allocations would cost a page fault per
         # 4 KiB of input.
         buffer = np.empty(max((t.nbytes for t in infos), default=0), dtype=np.uint8)
+        digest = hashlib.sha256()
+        position = self._hash_range(digest, 0, self.header.data_offset)
         for info in infos:
-            if not _finite_storage(self._read_raw(info, buffer[: info.nbytes]), info.dtype):
+            start = self.header.data_offset + info.start
+            position = self._hash_range(digest, position, start)
+            raw = self._read_raw(info, buffer[: info.nbytes])
+            digest.update(raw.data)  # (hashlib releases the GIL: other inputs go on meanwhile)
+            position = start + info.nbytes
+            if not _finite_storage(raw, info.dtype):
                 raise AdapterError(
                     f"{self.header.path}: tensor {info.name!r} contains NaN or Inf values"
                 )
+        self._hash_range(digest, position, os.fstat(self._fd).st_size)
+        return digest.hexdigest()
+
+    def _hash_range(self, digest: Any, start: int, end: int) -> int:
+        """Hash bytes start..end of the file (the header, gaps between tensors)."""
+        while start < end:
+            chunk = os.pread(self._fd, min(end - start, 1 << 20), start)
+            if not chunk:
+                raise AdapterError(f"{self.header.path}: file is truncated")
+            digest.update(chunk)
+            start += len(chunk)
+        return start
 
     def _read_raw(
         self, info: TensorInfo, into: npt.NDArray[np.uint8] | None = None
@@ -252,33 +273,56 @@ def array_dtype(dtype: str) -> np.dtype[Any]:
     return np.dtype(np.float32 if dtype == "BF16" else _STORAGE[dtype])
 
 
-# Largest magnitude that still rounds to a finite value in each output format.
-_LIMIT = {"F16": 65520.0, "F32": float(np.finfo(np.float32).max)}
+class DtypeOverflowError(ArithmeticError):
+    """Values that do not fit the dtype they are to be stored in (they would become Inf)."""
+
+    def __init__(self, dtype: str) -> None:
+        super().__init__(f"overflows {dtype}")
+        self.dtype = dtype
 
 
-def encode(name: str, array: FloatArray, dtype: str) -> npt.NDArray[Any]:
-    """float array -> contiguous little-endian storage of `dtype` (bfloat16: round to nearest
-    even); AdapterError if a value does not fit."""
+def _rounding_limit(largest: float, below: float) -> float:
+    # Values up to half an ulp above the largest finite value still round to it.
+    return largest + (largest - below) / 2
+
+
+# The magnitude from which values round to Inf in each narrower format.
+_OVERFLOW_LIMIT = {
+    "F16": _rounding_limit(65504.0, 65472.0),
+    "BF16": _rounding_limit(
+        float(np.uint32(0x7F7F0000).view(np.float32)), float(np.uint32(0x7F7E0000).view(np.float32))
+    ),
+    "F32": _rounding_limit(
+        float(np.finfo(np.float32).max),
+        float(np.nextafter(np.finfo(np.float32).max, np.float32(0))),
+    ),
+}
+STORAGE_NAMES = {np.dtype(np.float16): "F16", np.dtype(np.float32): "F32"}
+
+
+def check_fits(values: FloatArray, dtype: str) -> None:
+    """DtypeOverflowError if `values` (finite, of a wider type) would not fit `dtype`: the
+    one overflow check of a merge."""
+    limit = _OVERFLOW_LIMIT.get(dtype)
+    if limit is None or values.size == 0:
+        return
+    if not (float(values.max()) < limit and float(values.min()) > -limit):
+        raise DtypeOverflowError(dtype)
+
+
+def encode(array: FloatArray, dtype: str) -> npt.NDArray[Any]:
+    """A float array in `array_dtype(dtype)` -> contiguous little-endian storage of `dtype`
+    (bfloat16: round to nearest even); DtypeOverflowError if a bfloat16 value does not fit
+    (the other dtypes are narrowed, and checked, by the merge)."""
+    if array.dtype != array_dtype(dtype):
+        raise ValueError(f"encode needs {array_dtype(dtype)} for {dtype}, got {array.dtype}")
     if dtype == "BF16":
-        bits = np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)
+        check_fits(array, "BF16")
+        bits = np.ascontiguousarray(array).view(np.uint32)
         rounded = bits + (np.uint32(0x7FFF) + ((bits >> 16) & np.uint32(1)))
-        stored = (rounded >> 16).astype("<u2")
-        fits = _finite_storage(stored.view(np.uint8), "BF16")
-    else:
-        target = np.dtype(_STORAGE[dtype]).newbyteorder("<")
-        narrower = array.dtype.itemsize > target.itemsize
-        fits = (
-            not narrower
-            or array.size == 0
-            or (float(array.max()) < _LIMIT[dtype] and float(array.min()) > -_LIMIT[dtype])
-        )
-        with np.errstate(over="ignore"):
-            stored = np.ascontiguousarray(array, dtype=target)
-    if not fits:
-        raise AdapterError(
-            f"merged tensor {name!r} overflows {dtype}; choose a wider output with --dtype float32"
-        )
-    return stored
+        stored: npt.NDArray[Any] = (rounded >> 16).astype("<u2")
+        return stored
+    return np.ascontiguousarray(array, dtype=np.dtype(_STORAGE[dtype]).newbyteorder("<"))
 
 
 @dataclass(frozen=True)

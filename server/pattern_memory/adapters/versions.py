@@ -65,11 +65,28 @@ class VersionRecord:
     output_path: str = ""  # where the merge wrote it for the user
     rank: list[int] = field(default_factory=list)
     svd_relative_error: float | None = None
+    # input -> sha256 of its adapter_config.json (inputs that had one)
+    input_config_checksums: dict[str, str] = field(default_factory=dict)
+    config_checksum: str | None = None  # sha256 of this version's adapter_config.json
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VersionRecord:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class InputIdentity:
+    """What an input is: its weights file and its config (same weights with another
+    lora_alpha are a different adapter)."""
+
+    weights_sha256: str
+    config_sha256: str | None
+
+    @classmethod
+    def of(cls, path: Path) -> InputIdentity:
+        weights, config = resolve_input(Path(path))
+        return cls(sha256_file(weights), sha256_file(config) if config else None)
 
 
 def sha256_file(path: Path) -> str:
@@ -105,11 +122,45 @@ def check_version_name(name: str) -> None:
         )
 
 
+def is_registry_output(output: Path) -> bool:
+    """Whether `output` is a registry's active copy, `<dir>/merged.safetensors` where <dir>
+    is (or, being named `adapters`, will be) a registry: the seed's layout."""
+    folder = output.parent
+    return output.name == MERGED_NAME and (
+        (folder / VERSIONS_DIR).is_dir()
+        or (folder / ACTIVE_FILE).exists()
+        or folder.resolve().name == "adapters"
+    )
+
+
 class Registry:
+    @classmethod
+    def for_output(cls, output: Path, registry: Path | None = None) -> Registry:
+        """The registry a merge into `output` records into: `registry` if given, the folder
+        itself when the output is a registry's merged.safetensors, else `adapters/` beside."""
+        if registry is not None:
+            return cls(registry)
+        if is_registry_output(output):
+            return cls(output.parent)
+        return cls(output.resolve().parent / "adapters")
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.versions_dir = self.root / VERSIONS_DIR
         self.merged_path = self.root / MERGED_NAME
+
+    def owns(self, output: Path) -> bool:
+        """Whether `output` is this registry's active copy (only activation may write it)."""
+        return output.suffix == ".safetensors" and (output.resolve() == self.merged_path.resolve())
+
+    def check_new_name(self, name: str | None) -> None:
+        """Before a merge: `name` is a valid name not yet taken (checked again when
+        recording, under the lock)."""
+        if name is None:
+            return
+        check_version_name(name)
+        if self._record_path(name).exists():
+            raise AdapterError(f"version {name!r} already exists in {self.versions_dir}")
 
     def weights_path(self, name: str) -> Path:
         return self.versions_dir / f"{name}.safetensors"
@@ -195,16 +246,29 @@ class Registry:
         version_name: str | None = None,
         created_by: str | None = None,
         activate: bool = True,
+        identities: Sequence[InputIdentity] | None = None,
+        output_path: Path | None = None,
     ) -> VersionRecord:
-        """Store a copy of a merge's output as a new version (active unless told not to)."""
+        """Store a copy of a merge's output as a new version (active unless told not to).
+
+        `identities`: the inputs' checksums as they were when merged (the merge computes
+        them while validating; an in-place merge has replaced an input since), else the
+        files are hashed now. `output_path`: where the user asked for the merge, if not
+        `weights_path` (e.g. a staged file)."""
         if version_name is not None:
             check_version_name(version_name)
-        input_checksums = {str(p): sha256_file(resolve_input(Path(p))[0]) for p in inputs}
+        if identities is None:
+            identities = [InputIdentity.of(Path(p)) for p in inputs]
+        keys = [str(p) for p in inputs]
         adapter_checksum = sha256_file(weights_path)
+        config_checksum = sha256_file(config_path) if config_path is not None else None
         created = utc_now()
         with self._locked(create=True):
-            by_checksum = {r.adapter_checksum: r.version_name for r in self.versions()}
-            parents = [by_checksum.get(input_checksums[str(p)], _label(Path(p))) for p in inputs]
+            known = {self._identity(r): r.version_name for r in self.versions()}
+            parents = [
+                known.get(identity, _label(Path(p)))
+                for p, identity in zip(inputs, identities, strict=True)
+            ]
             name = version_name or self._fresh_name(created)
             if self._record_path(name).exists():
                 raise AdapterError(f"version {name!r} already exists in {self.versions_dir}")
@@ -219,12 +283,20 @@ class Registry:
                 parent_versions=parents,
                 method=method,
                 weights=list(weights),
-                inputs=[str(p) for p in inputs],
-                input_checksums=input_checksums,
+                inputs=keys,
+                input_checksums={
+                    k: i.weights_sha256 for k, i in zip(keys, identities, strict=True)
+                },
                 adapter_checksum=adapter_checksum,
-                output_path=str(weights_path.resolve()),
+                output_path=str((output_path or weights_path).resolve()),
                 rank=list(ranks),
                 svd_relative_error=svd_relative_error,
+                input_config_checksums={
+                    k: i.config_sha256
+                    for k, i in zip(keys, identities, strict=True)
+                    if i.config_sha256 is not None
+                },
+                config_checksum=config_checksum,
             )
             # Written last: a version without its record does not exist.
             with atomic_text_writer(self._record_path(name)) as stream:
@@ -262,6 +334,12 @@ class Registry:
                 history = _remember(history, active, name)
             self._switch(name, history)
         return record
+
+    def _identity(self, record: VersionRecord) -> InputIdentity:
+        config = record.config_checksum
+        if config is None and self.config_path(record.version_name).is_file():
+            config = sha256_file(self.config_path(record.version_name))  # an older record
+        return InputIdentity(record.adapter_checksum, config)
 
     def _switch(self, name: str, history: list[str]) -> None:
         # The active copy first, then the pointer: active.json never names a version whose
