@@ -440,3 +440,68 @@ def test_stopping_early_ends_the_git_processes(repo_builder: RepoBuilder) -> Non
     assert any(" cat-file --batch" in command for command in started)
     commits.close()
     assert _children() - before == set()
+
+
+DECORATORS = _code(
+    '''
+    def command(name=None):
+        """Doc."""
+        def decorator(f):
+            return make(f, name, Command)
+        return decorator
+
+
+    def group(name=None):
+        """Doc."""
+        def decorator(f):
+            return make(f, name, Group)
+        return decorator
+    '''
+)
+
+
+def test_a_hunk_from_a_nested_function_into_the_next_one_starts_at_the_outer_function(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    repo_builder.commit("Initial import", {"m.py": DECORATORS})
+    fixed = DECORATORS.replace("name, Command)", "name, cls)").replace(
+        "    def decorator(f):\n        return make(f, name, Group)\n    return decorator",
+        "    return command(name, cls=Group)",
+    )
+    repo_builder.commit("fix: group uses command", {"m.py": fixed})
+    [pattern] = mined_patterns(repo_builder.path)
+    assert (pattern.before_lines, pattern.after_lines) == (LineRange(1, 12), LineRange(1, 10))
+    assert pattern.before_code == DECORATORS.rstrip("\n")
+    assert pattern.after_code == fixed.rstrip("\n")
+
+
+NESTED = _code(
+    """
+    def outer(x):
+        def helper(y):
+            a = 1
+            return y + a
+        b = 2
+        c = 3
+        d = 4
+        e = 5
+        f = 6
+        g = 7
+        h = 8
+        return helper(x) + b
+    """
+)
+
+
+def test_hunks_whose_blocks_overlap_are_one_pattern(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    repo_builder.commit("Initial import", {"n.py": NESTED})
+    fixed = NESTED.replace("a = 1", "a = 10").replace("helper(x) + b", "helper(x) + c")
+    fix = repo_builder.commit("fix: both ends of outer", {"n.py": fixed})
+    hunks = repo_builder.repo.git.diff(f"{fix}~1", fix, "-U3", "--inter-hunk-context=0")
+    assert hunks.count("\n@@ ") == 2  # two hunks: the nested helper, and outer's last line
+    [pattern] = mined_patterns(repo_builder.path)
+    assert (pattern.before_lines, pattern.after_lines) == (LineRange(1, 12), LineRange(1, 12))
+    assert pattern.before_code == NESTED.rstrip("\n")
+    assert pattern.after_code == fixed.rstrip("\n")

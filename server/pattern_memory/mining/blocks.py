@@ -157,7 +157,13 @@ def enclosing_block(
     # block of its first line to the block of its last, when that is tighter than the block
     # around both (the class, the module-level `if`).
     tail = _innermost_block(layout, language, last, last, max_lines)
-    if tail is None:
+    # Siblings are blocks at one level: when the first line sits in a nested block (a
+    # `def decorator(f):` inside a function), take the function around it, and likewise
+    # for the last line.
+    level = min(layout.width(head[0]), layout.width(tail[0])) if tail else 0
+    head = _lift(layout, language, head, level, max_lines)
+    tail = _lift(layout, language, tail, level, max_lines)
+    if head is None or tail is None:
         return whole
     siblings = (head[0], max(tail[1], last))
     if siblings[1] - siblings[0] + 1 > max_lines:
@@ -165,6 +171,22 @@ def enclosing_block(
     if whole is None or siblings[1] - siblings[0] < whole[1] - whole[0]:
         return siblings
     return whole
+
+
+def _lift(
+    layout: Layout, language: str, block: tuple[int, int] | None, level: int, max_lines: int
+) -> tuple[int, int] | None:
+    """`block`, or the block around it, outwards until its first line is indented no deeper
+    than `level`; None if there is none within `max_lines`."""
+    while block is not None and layout.width(block[0]) > level:
+        depth = layout.width(block[0])
+        above = block[0] - 1
+        while above >= 1 and not 0 <= layout.width(above) < depth:
+            above -= 1
+        if above < 1:
+            return None
+        block = _innermost_block(layout, language, above, block[1], max_lines)
+    return block
 
 
 def _innermost_block(

@@ -3,7 +3,7 @@ block of the file as it was before the commit and as the commit left it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..patterns import normalize_code
 from .blocks import Layout, enclosing_block
@@ -76,12 +76,26 @@ class HunkChange:
     after_code: str
     change_size: int  # characters on the removed and added lines
 
-    def same_blocks(self, other: HunkChange) -> bool:
-        return (self.before_range, self.after_range) == (other.before_range, other.after_range)
+    def overlaps(self, other: HunkChange) -> bool:
+        """True if the two share lines on either side (two hunks in one function, or a
+        hunk whose block reaches into the next one's): one pattern, not two with the same
+        code."""
+        return _overlap(self.before_range, other.before_range) or _overlap(
+            self.after_range, other.after_range
+        )
 
-    def absorb(self, other: HunkChange) -> HunkChange:
-        """Two hunks that widen to the same blocks are one pattern."""
-        return replace(self, change_size=self.change_size + other.change_size)
+    def merge(self, other: HunkChange, sides: FileSides) -> HunkChange:
+        """One pattern over both hunks' blocks (the first hunk's key keeps the id stable)."""
+        before = _union(self.before_range, other.before_range)
+        after = _union(self.after_range, other.after_range)
+        return HunkChange(
+            self.hunk_key,
+            before,
+            after,
+            _text(sides.old_lines, before),
+            _text(sides.new_lines, after),
+            self.change_size + other.change_size,
+        )
 
     def confidence(self, decision: Classification, before: str, after: str) -> float:
         return confidence(decision, before, after, self.change_size)
@@ -191,6 +205,16 @@ def _text(lines: Layout | None, span: Span | None) -> str:
     if lines is None or span is None:
         return ""
     return "\n".join(line.rstrip("\r") for line in lines.lines[span[0] - 1 : span[1]])
+
+
+def _overlap(first: Span | None, second: Span | None) -> bool:
+    return bool(first and second and first[0] <= second[1] and second[0] <= first[1])
+
+
+def _union(first: Span | None, second: Span | None) -> Span | None:
+    if first is None or second is None:
+        return first or second
+    return min(first[0], second[0]), max(first[1], second[1])
 
 
 def _same_but_trailing_space(before: str, after: str) -> bool:

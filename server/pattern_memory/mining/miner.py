@@ -178,8 +178,8 @@ def _patterns(
             widened = read_hunk(hunk, sides, options.max_block_lines)
             if widened is None:
                 continue
-            if merged and merged[-1].same_blocks(widened):
-                merged[-1] = merged[-1].absorb(widened)  # two hunks, one function
+            if merged and merged[-1].overlaps(widened):
+                merged[-1] = merged[-1].merge(widened, sides)
             else:
                 merged.append(widened)
         for item in merged:
