@@ -112,7 +112,8 @@ def narrow(values: FloatArray, dtype: np.dtype[Any], factor: str) -> FloatArray:
 def _scaled(array: FloatArray, coefficient: float, dtype: np.dtype[Any]) -> FloatArray:
     if array.dtype == np.float16 and dtype == np.float32:
         return half.widen_scaled(np.ascontiguousarray(array), coefficient)
-    scaled: FloatArray = np.multiply(array, dtype.type(coefficient), dtype=dtype)
+    with np.errstate(over="ignore"):  # an Inf is reported by narrow's overflow check
+        scaled: FloatArray = np.multiply(array, dtype.type(coefficient), dtype=dtype)
     return scaled
 
 
