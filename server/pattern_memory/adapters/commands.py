@@ -158,6 +158,7 @@ def _merge_and_record(args: argparse.Namespace) -> int:
         rank=args.rank,
         alphas=args.alphas,
         dtype=args.dtype,
+        checksums=registry is not None,
     )
     with staged_merge(request) as staged:
         result = staged.result

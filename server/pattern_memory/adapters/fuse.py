@@ -96,6 +96,7 @@ class MergeRequest:
     rank: int | None = None  # svd only
     alphas: Sequence[float] | None = None  # lora_alpha of bare files (no config)
     dtype: str | None = None  # a key of OUTPUT_DTYPES; None: the inputs' dtype
+    checksums: bool = True  # hash the inputs while validating (for a version record)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class MergeResult:
     svd_max_relative_error: float | None = None
     svd_relative_error: float | None = None  # over all modules together
     notes: list[str] = field(default_factory=list)
-    # Each input's checksums, taken while validating it (before anything was written).
+    # Each input's checksums, taken while validating it (before anything was written);
+    # empty if the request asked for none.
     input_identities: list[InputIdentity] = field(default_factory=list)
 
 
@@ -269,9 +271,11 @@ def staged_merge(request: MergeRequest) -> Iterator[StagedMerge]:
         # the same cores (OpenBLAS threads spin: on a busy machine svd ran 8x slower).
         stack.enter_context(_single_threaded_blas())
         readers = [stack.enter_context(open_tensors(a.header)) for a in adapters]
+        checksums = _check_all(readers, hashed=request.checksums)
         identities = [
             InputIdentity(checksum, adapter.config_sha256)
-            for checksum, adapter in zip(_check_all(readers), adapters, strict=True)
+            for checksum, adapter in zip(checksums, adapters, strict=True)
+            if checksum is not None
         ]
         files = stack.enter_context(staging(weights_path, config_path, stale_config))
         if files.staged_config is not None and config is not None:
@@ -307,13 +311,13 @@ def staged_merge(request: MergeRequest) -> Iterator[StagedMerge]:
         yield StagedMerge(result, files)
 
 
-def _check_all(readers: Sequence[TensorReader]) -> list[str]:
+def _check_all(readers: Sequence[TensorReader], *, hashed: bool) -> list[str | None]:
     """Every input's values checked and its file hashed, the inputs in parallel; the
     first bad input (in order) is the one reported. The pass leaves them in the page cache
     for the merge."""
     workers = min(len(readers), os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
-        return list(pool.map(TensorReader.check_values, readers))
+        return list(pool.map(lambda reader: reader.check_values(hashed=hashed), readers))
 
 
 def _overflow(key: str, dtype: str) -> AdapterError:
