@@ -4,8 +4,10 @@ resumable.
 Mining goes oldest first and the cursor (the last commit read) is saved in the same
 transaction as the patterns of the commits before it, so a kill at any moment leaves a
 database whose cursor matches its patterns; the next run continues after the cursor.
-Embedding lags behind: patterns without a vector get one after each batch and at the end
-of a run, or on the next run if this one was killed first.
+Embedding lags behind: patterns without a vector get one every EMBED_EVERY_PATTERNS new
+patterns or EMBED_EVERY_SECONDS (so that a long first run is searchable early; large
+chunks let the embedder group texts of similar length) and at the end of a run, or on the
+next run if this one was killed first. Lexical search sees a pattern as soon as it is stored.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ Progress = Callable[[int, int], None]
 BATCH_PATTERNS = 256
 BATCH_COMMITS = 500
 BATCH_SECONDS = 2.0
+EMBED_EVERY_PATTERNS = 1024
+EMBED_EVERY_SECONDS = 30.0
 
 
 def index_repository(
@@ -66,10 +70,11 @@ def index_repository(
         batch: list[Pattern] = []
         commits_in_batch = 0
         last_commit: str | None = None
-        flushed_at = time.monotonic()
+        flushed_at = embedded_at = time.monotonic()
+        unembedded = 0
 
         def flush() -> None:
-            nonlocal batch, commits_in_batch, flushed_at
+            nonlocal batch, commits_in_batch, flushed_at, embedded_at, unembedded
             if last_commit is None or commits_in_batch == 0:
                 return
             items = [(p, lookup_text(p)) for p in batch]
@@ -88,8 +93,14 @@ def index_repository(
                     report.by_file[pattern.file_path] += 1
                 else:
                     report.duplicates += 1
+            unembedded += sum(1 for _, added in saved if added)
             batch, commits_in_batch, flushed_at = [], 0, time.monotonic()
-            _embed(store, embedder, embed_lock, report, cancel)
+            if (
+                unembedded >= EMBED_EVERY_PATTERNS
+                or time.monotonic() - embedded_at > EMBED_EVERY_SECONDS
+            ):
+                _embed(store, embedder, embed_lock, report, cancel)
+                unembedded, embedded_at = 0, time.monotonic()
 
         for mined in mine_commits(
             Path(repository), options, since_commit=since, progress=on_progress

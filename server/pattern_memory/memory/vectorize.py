@@ -12,7 +12,7 @@ import numpy as np
 from .embedder import Embedder
 from .store import PatternStore, UnembeddedRow
 
-CHUNK = 512  # patterns fetched and saved per transaction
+CHUNK = 2048  # patterns fetched, embedded (in the embedder's batches) and saved at once
 
 
 @dataclass
