@@ -90,3 +90,16 @@ def test_parsed_commits(repo_builder: RepoBuilder) -> None:
 )
 def test_paths_as_git_prints_them(raw: bytes, path: str) -> None:
     assert unquote_path(raw) == path
+
+
+@pytest.mark.parametrize("chunk_size", [3, 64, 1 << 20])
+def test_a_long_line_is_cut_to_the_limit_and_the_next_line_is_whole(chunk_size: int) -> None:
+    raw = b"short\n+" + b"x" * 5000 + b"\nafter\nlast"
+    reader = LineReader(io.BytesIO(raw), chunk_size=chunk_size)
+    assert reader.readline(100) == b"short\n"
+    assert reader.readline(100) == b"+" + b"x" * 100
+    assert reader.readline(100) == b"after\n"
+    assert reader.readline(100) == b"last"
+    assert reader.readline(100) is None
+    whole = LineReader(io.BytesIO(raw), chunk_size=chunk_size)
+    assert [whole.readline() for _ in range(5)] == [*raw.splitlines(keepends=True), None]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 import textwrap
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from gitrepo import RepoBuilder
 from pattern_memory.errors import RepositoryError
 from pattern_memory.mining import MinedCommit, MineOptions, head_commit, mine_commits
+from pattern_memory.mining.gitproc import BlobStream
 from pattern_memory.patterns import LineRange, Pattern, ProblemType, make_pattern_id
 
 Mine = Callable[..., list[MinedCommit]]  # the fixtures of tests/mining/conftest.py
@@ -505,3 +507,47 @@ def test_hunks_whose_blocks_overlap_are_one_pattern(
     assert (pattern.before_lines, pattern.after_lines) == (LineRange(1, 12), LineRange(1, 12))
     assert pattern.before_code == NESTED.rstrip("\n")
     assert pattern.after_code == fixed.rstrip("\n")
+
+
+def test_a_huge_line_is_dropped_while_streaming(repo_builder: RepoBuilder) -> None:
+    data = "var DATA = [" + ",".join(["1234567"] * 1_000_000) + "];\n"  # one 8 MB line
+    repo_builder.commit("Initial import", {"data.js": data, "calc.py": CALC})
+    fix = repo_builder.commit(
+        "fix: data and pi",
+        {
+            "data.js": data.replace("[1234567", "[7654321"),
+            "calc.py": CALC.replace("3.14", "math.pi"),
+        },
+    )
+    tracemalloc.start()
+    try:
+        commits = list(mine_commits(repo_builder.path, MineOptions()))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    patterns = [p for c in commits for p in c.patterns]
+    assert {p.file_path for p in patterns if p.commit == fix} == {"calc.py"}
+    # The line is never held whole: a chunk of git's output and the kept part of the line.
+    assert peak < 6 << 20, f"peak {peak / (1 << 20):.1f} MiB"
+
+
+def test_a_blob_over_the_size_cap_is_skipped_unread(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = CALC + "".join(f"\n\ndef filler_{i}():\n    return {i}\n" for i in range(100))
+    repo_builder.commit("Initial import", {"big.py": big, "small.py": CALC})
+    repo_builder.commit(
+        "fix: use math.pi",
+        {
+            "big.py": big.replace("3.14 * r * r", "math.pi * r * r"),
+            "small.py": CALC.replace("3.14 * r * r", "math.pi * r * r"),
+        },
+    )
+    monkeypatch.setattr(BlobStream, "MAX_BLOB_BYTES", len(CALC) + 100)  # big.py is over it
+    [pattern] = [
+        p for p in mined_patterns(repo_builder.path) if p.problem_type is ProblemType.BUG_FIX
+    ]
+    # The blobs read after the skipped ones are still the right ones.
+    assert pattern.file_path == "small.py"
+    assert pattern.before_code == "def area(radius):\n    r = radius\n    return 3.14 * r * r"
+    assert pattern.after_code == "def area(radius):\n    r = radius\n    return math.pi * r * r"

@@ -24,6 +24,9 @@ _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: (\d+))?")
 # Modes whose "content" is not code: a submodule's commit id, a symbolic link's target.
 _NOT_FILE_MODES = (b"160000", b"120000")
+# A hunk with a longer line (marker and line end included) is minified code or data, not a
+# pattern anyone would apply: it is dropped while the log is read, its line never kept whole.
+MAX_LINE_BYTES = 1000
 
 # Everything a user's configuration could change in the diff is pinned, so that hunks (and
 # with them pattern ids) are the same on every machine.
@@ -67,7 +70,7 @@ class Hunk:
     new_start: int
     new_count: int
     # Raw diff lines, each with its ' ', '-' or '+' marker; emptied when the hunk has more
-    # changed lines than the reader keeps.
+    # changed lines than the reader keeps, or a line longer than MAX_LINE_BYTES.
     lines: list[bytes] = field(default_factory=list)
     changed: int = 0  # number of '-' and '+' lines
     oversized: bool = False
@@ -190,6 +193,8 @@ class LineReader:
         self._position = 0
 
     def _fill(self) -> bool:
+        """Append a chunk to the unread part of the buffer (for `skip_to`, which keeps only a
+        few bytes of it: a long line is never copied over and over)."""
         chunk = self._stream.read(self._chunk_size)
         if not chunk:
             return False
@@ -197,19 +202,34 @@ class LineReader:
         self._position = 0
         return True
 
-    def readline(self) -> bytes | None:
+    def readline(self, limit: int = 0) -> bytes | None:
+        """The next line, None at the end. With a `limit`, a longer line is cut to `limit` + 1
+        bytes and the rest of it read and dropped, so that one huge line (minified code, data)
+        costs no more memory than a chunk."""
+        end = self._buffer.find(b"\n", self._position)
+        if end >= 0:
+            stop = end + 1 if not limit else min(end + 1, self._position + limit + 1)
+            line = self._buffer[self._position : stop]
+            self._position = end + 1
+            return line
+        # The line goes on in the next chunks: gather its pieces, joined once at the end.
+        parts = [self._buffer[self._position :]]
+        kept = len(parts[0])
+        self._buffer, self._position = b"", 0
         while True:
-            end = self._buffer.find(b"\n", self._position)
+            chunk = self._stream.read(self._chunk_size)
+            end = chunk.find(b"\n")
+            if not limit or kept <= limit:
+                piece = chunk if end < 0 else chunk[: end + 1]
+                parts.append(piece)
+                kept += len(piece)
             if end >= 0:
-                line = self._buffer[self._position : end + 1]
-                self._position = end + 1
-                return line
-            if not self._fill():
-                if self._position >= len(self._buffer):
-                    return None
-                line = self._buffer[self._position :]
-                self._position = len(self._buffer)
-                return line
+                self._buffer, self._position = chunk, end + 1
+            if end >= 0 or not chunk:
+                line = b"".join(parts)
+                if limit and len(line) > limit + 1:
+                    line = line[: limit + 1]
+                return line or None
 
     def skip_to(self, marker: bytes) -> None:
         """Advance to the next line that starts with `marker` (or to the end)."""
@@ -341,7 +361,7 @@ def _read_hunk(
     hunk = Hunk(old_start, old_count, new_start, new_count)
     change.hunks.append(hunk)
     old_left, new_left = old_count, new_count
-    line = reader.readline()
+    line = reader.readline(MAX_LINE_BYTES)
     while line is not None and (old_left > 0 or new_left > 0 or line.startswith(b"\\")):
         marker = line[:1]
         if marker == b" ":
@@ -354,15 +374,15 @@ def _read_hunk(
             new_left -= 1
             hunk.changed += 1
         elif marker == b"\\":  # "\ No newline at end of file"
-            line = reader.readline()
+            line = reader.readline(MAX_LINE_BYTES)
             continue
         else:
             break  # malformed: leave the line to the caller
         if not hunk.oversized:
-            if hunk.changed > max_hunk_lines:
+            if hunk.changed > max_hunk_lines or len(line) > MAX_LINE_BYTES:
                 hunk.oversized = True
                 hunk.lines = []
             else:
                 hunk.lines.append(line)
-        line = reader.readline()
+        line = reader.readline(MAX_LINE_BYTES)
     return line

@@ -71,6 +71,9 @@ class BlobStream:
     # Requests written but not yet answered: well under what a pipe buffers (64 KiB), so that
     # writing never blocks while git waits for us to read its answers.
     MAX_IN_FLIGHT = 512
+    # A larger file is not read at all (`take` gives None, as for a missing blob): data or
+    # generated code, and the widening of its hunks would cost memory for nothing.
+    MAX_BLOB_BYTES = 4 << 20
 
     def __init__(self, repo_path: Path) -> None:
         self._repo_path = repo_path
@@ -130,6 +133,9 @@ class BlobStream:
         if len(parts) != 3:  # "<id> missing"
             return None
         size = int(parts[2])
+        if size > self.MAX_BLOB_BYTES:
+            _discard(stdout, size + 1)  # read past it without holding it
+            return None
         data = stdout.read(size + 1)[:size]  # the content and its trailing newline
         return data if parts[1] == b"blob" else None
 
@@ -156,3 +162,11 @@ class BlobStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _discard(stream: IO[bytes], count: int, chunk_size: int = 1 << 20) -> None:
+    while count > 0:
+        skipped = len(stream.read(min(count, chunk_size)))
+        if not skipped:
+            return
+        count -= skipped

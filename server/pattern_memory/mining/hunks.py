@@ -13,8 +13,6 @@ from .gitlog import FileChange, Hunk
 from .gitproc import BlobStream
 
 Span = tuple[int, int]  # 1-based inclusive line numbers
-# A hunk with a longer line is minified code or data, not a pattern anyone would apply.
-MAX_LINE_BYTES = 1000
 
 
 def decode_text(data: bytes) -> str:
@@ -50,8 +48,8 @@ class FileSides:
     @classmethod
     def open(cls, change: FileChange, blobs: BlobStream) -> FileSides | None:
         """Both sides of a wanted file, taken from `blobs` (asked for with `blob_ids`); None
-        if one is missing (a shallow or partial clone) or the file carries a generator's
-        marker."""
+        if one is missing (a shallow or partial clone) or too large to read, or the file
+        carries a generator's marker."""
         contents = {blob: blobs.take(blob) for blob in cls.blob_ids(change)}
         old = contents.get(change.old_blob or "") if change.old_path else None
         new = contents.get(change.new_blob or "") if change.new_path else None
@@ -133,7 +131,7 @@ class _Side:
 def read_hunk(hunk: Hunk, sides: FileSides, max_block_lines: int) -> HunkChange | None:
     """The hunk's pattern code, or None if it is too large or changes only white space at
     line ends."""
-    if hunk.oversized or any(len(line) > MAX_LINE_BYTES for line in hunk.lines):
+    if hunk.oversized:
         return None  # too many lines, or minified code / data on one line
     old, new = _Side(), _Side()
     old_number, new_number = hunk.old_start, hunk.new_start
