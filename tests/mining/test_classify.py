@@ -37,6 +37,20 @@ UNKNOWN = ProblemType.UNKNOWN
         ("feat!: drop Python 3.8", FEATURE, True),
         ("docs: fix typo in README", UNKNOWN, False),
         ("chore(deps): add pytest", UNKNOWN, False),
+        # A dependency update's body quotes the dependency's release notes.
+        (
+            "Bump pyyaml from 5.4 to 6.0\n\nBumps pyyaml.\n- Fixed a crash\n- Added x",
+            UNKNOWN,
+            False,
+        ),
+        ("Bump the pip group across 1 directory with 2 updates\n\nfixes #3", UNKNOWN, False),
+        ("Update dependency eslint to v9\n\nBug fixes", UNKNOWN, False),
+        ("Update requests requirement from <2 to <3\n\nFix", UNKNOWN, False),
+        ("[Snyk] Upgrade lodash from 4.17.20 to 4.17.21\n\nfixes vulnerability", UNKNOWN, False),
+        ("[pre-commit.ci] pre-commit autoupdate\n\nupdates: fix-hooks", UNKNOWN, False),
+        # ... but a person's subject still decides, and "Bump version" has a body to read.
+        ("Bump version, fix the release script", BUG, True),
+        ("Bump version\n\nFixes the changelog date", BUG, False),
         ("refactor: resolve names lazily", UNKNOWN, False),
         # Not a Conventional Commits type: the words decide.
         ("parser: fix the lexer", BUG, True),

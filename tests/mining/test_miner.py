@@ -551,3 +551,19 @@ def test_a_blob_over_the_size_cap_is_skipped_unread(
     assert pattern.file_path == "small.py"
     assert pattern.before_code == "def area(radius):\n    r = radius\n    return 3.14 * r * r"
     assert pattern.after_code == "def area(radius):\n    r = radius\n    return math.pi * r * r"
+
+
+def test_a_dependabot_bump_is_not_a_fix_from_its_release_notes(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    workflow = "jobs:\n  test:\n    steps:\n      - uses: actions/checkout@v3\n"
+    repo_builder.commit("Initial import", {".github/workflows/ci.yml": workflow})
+    repo_builder.commit(
+        "Bump actions/checkout from 3 to 4\n\nBumps actions/checkout from 3 to 4.\n"
+        "Release notes\n- Fixed a crash when cloning\n- Added sparse checkout\n",
+        {".github/workflows/ci.yml": workflow.replace("@v3", "@v4")},
+        author="dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>",
+    )
+    assert mined_patterns(repo_builder.path) == []
+    [bump] = mined_patterns(repo_builder.path, include_unknown=True)[1:]
+    assert bump.problem_type is ProblemType.UNKNOWN

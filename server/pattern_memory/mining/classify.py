@@ -10,6 +10,10 @@ Rules, in order (the README's "Mining git history" section says the same):
    "fixes", "fixed" and "hot-fix" count, "prefix", "address" and "padding" do not.
 3. No keyword: unknown. A `git revert` subject (`Revert "..."`) is unknown too, and trailer
    lines (`Signed-off-by:`, `Co-authored-by:`...) are not searched.
+4. A dependency update's body is not searched: its subject is a bot's (`Bump x from 1 to 2`,
+   `Bump the pip group ...`, `Update dependency x to v2`, `Update x requirement from ...`,
+   `[Snyk] Upgrade ...`, `[pre-commit.ci] ...`) and its body quotes the dependency's release
+   notes, whose "Fixed ..." and "Added ..." describe someone else's code.
 
 A keyword is *clear* (the confidence bonus) when it decided the type from the subject line
 or a Conventional Commits type; a keyword found only in the body is not clear.
@@ -54,6 +58,13 @@ _KEYWORD = re.compile(
 _BUG_FIX_SET = frozenset(BUG_FIX_WORDS)
 # `git revert`'s subject: undoing a change is neither a fix nor a feature by itself.
 _REVERT = re.compile(r'^\s*Revert\s+"')
+# Subjects of dependency updates (Dependabot, Renovate, Snyk, pre-commit.ci).
+_DEPENDENCY_UPDATE = re.compile(
+    r"^\s*(?:Bumps?\s+\S+\s+from\s+\S+\s+to\s|Bump\s+the\s+\S+\s+group\b"
+    r"|(?:Update|Upgrade)\s+(?:dependency|dependencies|module|\S+\s+requirement)\s"
+    r"|\[Snyk\]|\[pre-commit\.ci\])",
+    re.IGNORECASE,
+)
 # Trailer lines (Signed-off-by:, Co-authored-by:, Reviewed-by:, Change-Id: ...) name people
 # and ids, not the change.
 _TRAILER = re.compile(r"(?m)^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+:\s.*$|^Change-Id:.*$")
@@ -71,6 +82,8 @@ def classify_message(message: str) -> Classification:
     if _REVERT.match(subject):
         return Classification(ProblemType.UNKNOWN, False, "revert")
     body = _TRAILER.sub("", body)  # "Co-authored-by: Patch Adams" is not a patch
+    if _DEPENDENCY_UPDATE.match(subject):
+        body = ""  # release notes of the dependency, not this change
     conventional = _CONVENTIONAL.match(subject)
     if conventional:
         kind = conventional.group(1).lower()
