@@ -567,3 +567,36 @@ def test_a_dependabot_bump_is_not_a_fix_from_its_release_notes(
     assert mined_patterns(repo_builder.path) == []
     [bump] = mined_patterns(repo_builder.path, include_unknown=True)[1:]
     assert bump.problem_type is ProblemType.UNKNOWN
+
+
+LISTING = _code(
+    """
+    const x = 1;
+
+    function outer(a) {
+      if (a) {
+        return a + 1;
+      }
+      return 0;
+    }
+
+    class Foo {
+      bar(y) {
+        const z = y * 2;
+        return z;
+      }
+    }
+    """
+)
+
+
+def test_a_js_hunk_from_a_function_into_a_class_method_keeps_the_class_whole(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    repo_builder.commit("Initial import", {"a.js": LISTING})
+    fixed = LISTING.replace("a + 1", "a + 2").replace("y * 2", "y * 3")
+    repo_builder.commit("fix: several", {"a.js": fixed})
+    [pattern] = mined_patterns(repo_builder.path)
+    assert (pattern.before_lines, pattern.after_lines) == (LineRange(3, 15), LineRange(3, 15))
+    assert pattern.after_code == fixed.split("\n", 2)[2].rstrip("\n")
+    assert pattern.after_code.endswith("    return z;\n  }\n}")
