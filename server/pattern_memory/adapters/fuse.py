@@ -1,13 +1,13 @@
 """A whole merge: validate every input, plan the output, stream module by module, write
 atomically.
 
-Everything is checked before the output is opened: first what needs no tensor data (headers,
-keys, pairs, shapes, ranks, configs, weights), then the values (NaN/Inf) in one pass over the
-inputs, which also hashes them (a version records what was merged, even when the output
-then replaces an input). The output is written into a staging folder (see staging.py) and
-put in place only when the caller commits, so a failure during the merge (an overflow, an
-interrupt) or after it (recording the version) leaves what was there. Memory holds a few
-modules' factors at a time, never the files.
+Everything that needs no tensor data (headers, keys, pairs, shapes, ranks, configs, weights)
+is checked before any data is read; the values (NaN/Inf) are checked as the merge reads them.
+When a version will be recorded, the inputs are hashed first (it records what was merged,
+even when the output then replaces an input). The output is written into a staging folder
+(see staging.py) and put in place only when the caller commits, so a failure during the
+merge (a bad value, an overflow, an interrupt) or after it (recording the version) leaves
+what was there. Memory holds a few modules' factors at a time, never the files.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from ..errors import AdapterError
 from ..fileio import atomic_text_writer
+from .allocator import reuse_freed_memory
 from .merge import MergeOverflowError, Method, combine, merged_rank
 from .peft_format import (
     CONFIG_NAME,
@@ -258,6 +259,7 @@ def staged_merge(request: MergeRequest) -> Iterator[StagedMerge]:
     the block without commit() discards the merge, and the output is untouched)."""
     adapters = _load_inputs(request)
     weights = _validate_request(request, adapters)
+    reuse_freed_memory()
     with_config = [a for a in adapters if a.config is not None]
     plan, tensors = _plan(request, adapters)
     notes = _notes(request, adapters, with_config, plan)
@@ -271,12 +273,14 @@ def staged_merge(request: MergeRequest) -> Iterator[StagedMerge]:
         # the same cores (OpenBLAS threads spin: on a busy machine svd ran 8x slower).
         stack.enter_context(_single_threaded_blas())
         readers = [stack.enter_context(open_tensors(a.header)) for a in adapters]
-        checksums = _check_all(readers, hashed=request.checksums)
-        identities = [
-            InputIdentity(checksum, adapter.config_sha256)
-            for checksum, adapter in zip(checksums, adapters, strict=True)
-            if checksum is not None
-        ]
+        identities = (
+            [
+                InputIdentity(checksum, adapter.config_sha256)
+                for checksum, adapter in zip(_checksums(readers), adapters, strict=True)
+            ]
+            if request.checksums
+            else []
+        )
         files = stack.enter_context(staging(weights_path, config_path, stale_config))
         if files.staged_config is not None and config is not None:
             # The config first: both are complete before either is put in place.
@@ -311,13 +315,11 @@ def staged_merge(request: MergeRequest) -> Iterator[StagedMerge]:
         yield StagedMerge(result, files)
 
 
-def _check_all(readers: Sequence[TensorReader], *, hashed: bool) -> list[str | None]:
-    """Every input's values checked and its file hashed, the inputs in parallel; the
-    first bad input (in order) is the one reported. The pass leaves them in the page cache
-    for the merge."""
+def _checksums(readers: Sequence[TensorReader]) -> list[str]:
+    """Every input's sha256, the inputs in parallel."""
     workers = min(len(readers), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
-        return list(pool.map(lambda reader: reader.check_values(hashed=hashed), readers))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hash") as pool:
+        return list(pool.map(TensorReader.checksum, readers))
 
 
 def _overflow(key: str, dtype: str) -> AdapterError:

@@ -186,44 +186,24 @@ class TensorReader:
         self._fd = fd
 
     def read(self, name: str) -> FloatArray:
-        """The tensor's values (not checked: see check_values)."""
+        """The tensor's values; AdapterError if it holds NaN or Inf (checked on the stored
+        bits as they are read, so the check costs no extra pass over the file)."""
         info = self.header.tensors[name]
-        return decode(self._read_raw(info), info.dtype).reshape(info.shape)
+        raw = self._read_raw(info)
+        if not _finite_storage(raw, info.dtype):
+            raise AdapterError(f"{self.header.path}: tensor {name!r} contains NaN or Inf values")
+        return decode(raw, info.dtype).reshape(info.shape)
 
-    def check_values(self, *, hashed: bool = False) -> str | None:
-        """One pass over the file: AdapterError naming the first tensor (in file order)
-        holding NaN or Inf; with `hashed`, the whole file's sha256 (hex)."""
-        infos = sorted(self.header.tensors.values(), key=lambda t: t.start)
-        # One buffer reused for every tensor: fresh allocations would cost a page fault per
-        # 4 KiB of input.
-        buffer = np.empty(max((t.nbytes for t in infos), default=0), dtype=np.uint8)
-        digest = hashlib.sha256() if hashed else None
-        position = self._hash_range(digest, 0, self.header.data_offset)
-        for info in infos:
-            start = self.header.data_offset + info.start
-            position = self._hash_range(digest, position, start)
-            raw = self._read_raw(info, buffer[: info.nbytes])
-            if digest is not None:  # (hashlib releases the GIL: other inputs go on meanwhile)
-                digest.update(raw.data)
-            position = start + info.nbytes
-            if not _finite_storage(raw, info.dtype):
-                raise AdapterError(
-                    f"{self.header.path}: tensor {info.name!r} contains NaN or Inf values"
-                )
-        if digest is None:
-            return None
-        self._hash_range(digest, position, os.fstat(self._fd).st_size)
+    def checksum(self) -> str:
+        """sha256 (hex) of the whole file, read through the descriptor opened at the start
+        (an in-place merge that has since replaced the path does not change it)."""
+        digest = hashlib.sha256()
+        buffer = bytearray(4 << 20)
+        view, offset = memoryview(buffer), 0
+        while got := os.preadv(self._fd, [buffer], offset):
+            digest.update(view[:got])  # (hashlib releases the GIL: other inputs go on)
+            offset += got
         return digest.hexdigest()
-
-    def _hash_range(self, digest: Any, start: int, end: int) -> int:
-        """Hash bytes start..end of the file (the header, gaps between tensors)."""
-        while digest is not None and start < end:
-            chunk = os.pread(self._fd, min(end - start, 1 << 20), start)
-            if not chunk:
-                raise AdapterError(f"{self.header.path}: file is truncated")
-            digest.update(chunk)
-            start += len(chunk)
-        return start
 
     def _read_raw(
         self, info: TensorInfo, into: npt.NDArray[np.uint8] | None = None
