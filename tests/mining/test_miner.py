@@ -600,3 +600,21 @@ def test_a_js_hunk_from_a_function_into_a_class_method_keeps_the_class_whole(
     assert (pattern.before_lines, pattern.after_lines) == (LineRange(3, 15), LineRange(3, 15))
     assert pattern.after_code == fixed.split("\n", 2)[2].rstrip("\n")
     assert pattern.after_code.endswith("    return z;\n  }\n}")
+
+
+CASCADE = "X = 1\n\n\ndef f(a):\n" + "".join(f"    v{i} = {i}\n" for i in range(4))
+CASCADE += "    def g(b):\n        return b + 1\n" + "".join(f"    w{i} = {i}\n" for i in range(7))
+CASCADE += "    return g(a) + v0\n"
+
+
+def test_a_merged_block_that_reaches_back_over_an_earlier_pattern_absorbs_it(
+    repo_builder: RepoBuilder, mined_patterns: MinePatterns
+) -> None:
+    repo_builder.commit("Initial import", {"c.py": CASCADE})
+    fixed = CASCADE.replace("X = 1", "X = 2").replace("b + 1", "b + 2").replace("+ v0", "+ v1")
+    fix = repo_builder.commit("fix: three places", {"c.py": fixed})
+    hunks = repo_builder.repo.git.diff(f"{fix}~1", fix, "-U3", "--inter-hunk-context=0")
+    assert hunks.count("\n@@ ") == 3  # top level (its context reaches `def f`), g, f's end
+    [pattern] = mined_patterns(repo_builder.path)
+    assert (pattern.before_lines, pattern.after_lines) == (LineRange(1, 18), LineRange(1, 18))
+    assert pattern.after_code == fixed.rstrip("\n")

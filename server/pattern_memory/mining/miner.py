@@ -178,10 +178,11 @@ def _patterns(
             widened = read_hunk(hunk, sides, options.max_block_lines)
             if widened is None:
                 continue
-            if merged and merged[-1].overlaps(widened):
-                merged[-1] = merged[-1].merge(widened, sides)
-            else:
-                merged.append(widened)
+            # A union can reach back over earlier patterns too (a later hunk widened to the
+            # function that holds them): merge until no two neighbours share lines.
+            while merged and merged[-1].overlaps(widened):
+                widened = merged.pop().merge(widened, sides)
+            merged.append(widened)
         for item in merged:
             before = scrub_text(item.before_code).text
             after = scrub_text(item.after_code).text
