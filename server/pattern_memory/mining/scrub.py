@@ -68,7 +68,7 @@ _RULES: tuple[_Rule, ...] = (
             r"([A-Za-z0-9+/=]{16,}(?:[^\S\n]*\n\1[^\S\n]+[A-Za-z0-9+/=]{16,})*)"
         ),
         2,
-        ("key",),
+        (": |", ": >"),  # the block scalar's indicator: rarer than "key" in code
         multiline=True,
     ),
     # A PEM file base64-encoded once more (Kubernetes secrets: `tls.key: LS0tLS1CRUdJTi...`).
