@@ -3,10 +3,11 @@
 (32 layers x 7 projections, about 40M parameters each, fp16) and compare with the I/O floor.
 
 For each method, a fresh child process runs the merge (validation, streaming, atomic write;
-no input checksums, as `--no-record` runs it) and reports its time and peak resident memory; another child measures the floor in the same
-run: reading the three inputs and writing (and fsyncing) one file as large as that method's
-output. Inputs are generated once, in --workdir (default: a temporary folder), and are warm in
-the page cache for both, so the ratio compares like with like.
+no input checksums, as `--no-record` runs it) and reports its time and peak resident memory;
+another child measures the floor in the same run: reading the three inputs and writing (and
+fsyncing) one file as large as that method's output. Inputs are generated once, in --workdir
+(default: a temporary folder), and are warm in the page cache for both, so the ratio compares
+like with like.
 
 Usage: python scripts/bench/bench_merge.py [--repeats 3] [--workdir DIR]
 """

@@ -1,7 +1,7 @@
 """The local registry of merged adapter versions, and which one is active.
 
-Layout of a registry folder (by default `adapters/` beside the merge's output), as the seed
-shows it:
+Layout of a registry folder (by default `adapters/` beside the merge's output, or the folder
+itself when the output is a registry's `merged.safetensors`), as the seed shows it:
 
     adapters/
       versions/<name>.safetensors               the version's own copy of the merged adapter
