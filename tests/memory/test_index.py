@@ -137,6 +137,38 @@ def test_cancel_stops_consistently_and_the_next_run_resumes(
         memory.close()
 
 
+def test_worker_threads_search_while_another_indexes(tmp_path: Path, memory: PatternMemory) -> None:
+    """The language server's use: one PatternMemory, called from several worker threads."""
+    repo = tmp_path / "history"
+    build_history(repo, 200)
+    errors: list[BaseException] = []
+    done = threading.Event()
+    searches = [0]
+
+    def search_loop() -> None:
+        try:
+            while not done.is_set():
+                memory.search("wrong scaling factor in compute_7")
+                memory.search_code("total += value * 9")
+                searches[0] += 1
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=search_loop) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        report = memory.index_repository(repo)
+    finally:
+        done.set()
+        for worker in workers:
+            worker.join(30)
+    assert errors == []
+    assert searches[0] > 0 and report.patterns_added == 200
+    hits = memory.search(fix_message(150), k=1)
+    assert hits[0].stored.pattern.commit_msg == fix_message(150)
+
+
 def test_empty_and_missing_repositories_are_one_clear_error(
     tmp_path: Path, memory: PatternMemory
 ) -> None:
