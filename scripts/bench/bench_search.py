@@ -112,7 +112,7 @@ def _fill(store: PatternStore, items: list[tuple[Pattern, str]], vectors: np.nda
     hashes = [r[0] for r in store.db.query("SELECT lookup_hash FROM patterns ORDER BY id")]
     for start in range(0, size, CHUNK):
         stop = min(size, start + CHUNK)
-        store.save_vectors(
+        store.vectors.save_vectors(
             MODEL, DIM, [(row_ids[i], hashes[i], vectors[i].tobytes()) for i in range(start, stop)]
         )
 
@@ -130,7 +130,7 @@ def bench_lookup(size: int, queries: int, workdir: Path) -> None:
     _fill(store, items, vectors)
     fill_s = time.perf_counter() - started
 
-    index = VectorIndex(store)
+    index = VectorIndex(store.vectors)
     started = time.perf_counter()
     index.refresh()
     cold_ms = (time.perf_counter() - started) * 1000
@@ -145,7 +145,7 @@ def bench_lookup(size: int, queries: int, workdir: Path) -> None:
         t0 = time.perf_counter()
         mine = index.nearest(query, 5, scope)
         t1 = time.perf_counter()
-        exact = store.vec_knn(query.tobytes(), 5)
+        exact = store.vectors.vec_knn(query.tobytes(), 5)
         t2 = time.perf_counter()
         ours.append((t1 - t0) * 1000)
         theirs.append((t2 - t1) * 1000)

@@ -161,7 +161,7 @@ def test_vectors_equal_sqlite_vec_exact_knn(stocked: PatternMemory) -> None:
         query = rng.standard_normal(384).astype(np.float32)
         query /= np.linalg.norm(query)
         ours = index.nearest(query, 5, Scope("local", include_team=False))
-        theirs = store.vec_knn(query.tobytes(), 5)
+        theirs = store.vectors.vec_knn(query.tobytes(), 5)
         assert [r for r, _ in ours] == [r for r, _ in theirs]
         assert np.allclose([s for _, s in ours], [1 - d for _, d in theirs], atol=1e-5)
 
@@ -222,7 +222,7 @@ def test_patterns_added_without_sqlite_vec_reach_the_vector_table_later(
     try:
         assert with_vec.store.db.vec_available
         assert with_vec.search("last page shows one extra item")[0].stored.pattern == FIXES[1]
-        assert with_vec.store.vector_index_consistent()
+        assert with_vec.store.vectors.vector_index_consistent()
     finally:
         with_vec.close()
 

@@ -71,11 +71,11 @@ def test_reindex_rebuilds_the_vector_table_from_the_cache(memory: PatternMemory)
     memory.add_patterns(FIXES)
     db = memory.store.db
     db.query("DELETE FROM pattern_vectors")  # the index lost (it is only an index)
-    assert not memory.store.vector_index_consistent()
+    assert not memory.store.vectors.vector_index_consistent()
     result = memory.reindex()
     assert (result.embedded, result.from_cache) == (0, len(FIXES))  # no text embedded twice
     assert db.query("SELECT count(*) FROM pattern_vectors")[0][0] == len(FIXES)
-    assert memory.store.vector_index_consistent()
+    assert memory.store.vectors.vector_index_consistent()
     assert memory.search("last page shows one extra item")[0].stored.pattern == FIXES[1]
 
 

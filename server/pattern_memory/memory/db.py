@@ -57,6 +57,21 @@ def _load_sqlite_vec(connection: apsw.Connection) -> str | None:
     return None
 
 
+def row_values(values: Any) -> tuple[Any, ...]:
+    """A result row with its values untyped (apsw's own typing is a union of SQL types)."""
+    return tuple(values)
+
+
+def bump_counter(c: apsw.Connection, key: str, by: int = 1) -> int:
+    """Add `by` to an integer in the meta table (inside the caller's transaction)."""
+    rows = c.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+        "value = CAST(value AS INTEGER) + ? RETURNING value",
+        (key, str(by), by),
+    ).fetchall()
+    return int(row_values(rows[0])[0])
+
+
 def _in_transaction(connection: apsw.Connection) -> bool:
     return bool(connection.in_transaction)
 

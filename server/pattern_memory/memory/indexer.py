@@ -135,7 +135,7 @@ def _embed(
     report: IndexReport,
     cancel: threading.Event | None,
 ) -> None:
-    result = vectorize_pending(store, embedder, lock, cancel)
+    result = vectorize_pending(store.vectors, embedder, lock, cancel)
     report.embedded += result.embedded
     report.embedded_from_cache += result.from_cache
     if cancel is not None and cancel.is_set():

@@ -56,7 +56,7 @@ class PatternMemory:
         self._embedder = embedder
         self._embed_lock = threading.Lock()
         self._clock = clock
-        self._index = VectorIndex(store)
+        self._index = VectorIndex(store.vectors)
         self._search = HybridSearch(store, self._index)
         self._flushed_at = time.monotonic()
 
@@ -70,9 +70,9 @@ class PatternMemory:
 
             embedder = load_embedder()
         store = PatternStore(Database(settings.db_path))
-        if not store.vector_index_consistent():
+        if not store.vectors.vector_index_consistent():
             # Vectors were added by a process that could not load sqlite-vec.
-            store.rebuild_vector_table()
+            store.vectors.rebuild_vector_table()
         return cls(settings, store, embedder, clock=clock)
 
     def close(self) -> None:
@@ -136,7 +136,7 @@ class PatternMemory:
         )
         if forged:
             self.metrics.count(FORGED, forged)
-        vectorize_pending(self._store, self._embedder, self._embed_lock)
+        vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
         return saved
 
     # --- retrieval ---------------------------------------------------------------------
@@ -188,8 +188,8 @@ class PatternMemory:
     def reindex(self) -> VectorizeResult:
         """Rebuild the vector index from the patterns table; the embedding cache spares the
         model every text it has seen (`embedded` counts the texts the model had to embed)."""
-        self._store.reset_vectors(self._embedder.model_id, self._embedder.dim)
-        return vectorize_pending(self._store, self._embedder, self._embed_lock)
+        self._store.vectors.reset_vectors(self._embedder.model_id, self._embedder.dim)
+        return vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
 
     # --- numbers -----------------------------------------------------------------------
 
@@ -207,7 +207,7 @@ class PatternMemory:
             "db_path": str(self._store.db.path),
             "schema_version": schema_version(),
             "vec_version": self._store.db.vec_version,
-            "vector_model": self._store.vector_state()[2],
+            "vector_model": self._store.vectors.vector_state()[2],
             "metrics": snapshot,
         }
 

@@ -1,6 +1,6 @@
-"""All SQL over the pattern database: patterns, their FTS5 tokens, feedback, the mined-commit
-cursors, the embedding cache and the vector index. Other modules call these methods and
-never write SQL themselves.
+"""SQL over the pattern database: patterns, their FTS5 tokens and term counts, feedback, the
+mined-commit cursors, statistics and metrics (vector_store.py has the embedding cache and
+the vector table). Other modules call these methods and never write SQL themselves.
 
 Writes that belong together are made by the caller inside one `Database.atomic()`.
 """
@@ -16,13 +16,12 @@ import apsw
 
 from ..errors import StoreError
 from ..patterns import LineRange, Pattern, PatternSource, ProblemType
-from .db import Database
+from .db import Database, row_values
 from .lifecycle import Outcome, should_retire
 from .migrations import migrate
 from .text import text_hash, token_text
 from .types import StoredPattern
-
-VECTOR_TABLE = "pattern_vectors"
+from .vector_store import VectorStore
 
 _COLUMNS = (
     "pattern_id, problem_type, before_code, after_code, commit_msg, author, date, confidence, "
@@ -53,18 +52,6 @@ class Filters:
     scope: Scope
     fresh_since: str | None  # last activity at or after this time; None: no decay
     problem_type: str | None = None
-
-
-@dataclass(frozen=True)
-class UnembeddedRow:
-    row_id: int
-    lookup_text: str
-    lookup_hash: str
-
-
-def _row(values: Sequence[Any]) -> tuple[Any, ...]:
-    """A result row with its values untyped (apsw's own typing is a union of SQL types)."""
-    return tuple(values)
 
 
 def _lines(value: LineRange | None) -> str | None:
@@ -103,8 +90,11 @@ def _row_to_stored(row: Sequence[Any]) -> StoredPattern:
 
 
 class PatternStore:
+    """Patterns, their tokens, outcomes, cursors and counts; `vectors` holds the rest."""
+
     def __init__(self, database: Database) -> None:
         self.db = database
+        self.vectors = VectorStore(database)
         try:
             migrate(database)
         except apsw.Error as exc:
@@ -201,18 +191,16 @@ class PatternStore:
             ).fetchall()
             if not rows:
                 return False
-            row_id = rows[0][0]
+            row_id = int(row_values(rows[0])[0])
             tokens = c.execute(
                 "SELECT before || ' ' || after || ' ' || message FROM patterns_fts WHERE rowid = ?",
                 (row_id,),
             ).fetchall()
             if tokens:
-                self._count_terms(c, str(_row(tokens[0])[0]), -1)
+                self._count_terms(c, str(row_values(tokens[0])[0]), -1)
             c.execute("DELETE FROM patterns_fts WHERE rowid = ?", (row_id,))
-            if self.db.vec_available and self._vector_table_exists(c):
-                c.execute(f"DELETE FROM {VECTOR_TABLE} WHERE rowid = ?", (row_id,))
+            self.vectors.forget_row(c, row_id)
             c.execute("DELETE FROM patterns WHERE id = ?", (row_id,))
-            self._bump(c, "vector_epoch")
         return True
 
     def iter_patterns(self, scope: Scope) -> Iterator[Pattern]:
@@ -299,7 +287,7 @@ class PatternStore:
             ).fetchall()
             if not updated:
                 return None
-            successes, uses, retired = _row(updated[0])
+            successes, uses, retired = row_values(updated[0])
             if not retired and should_retire(int(successes), int(uses)):
                 c.execute("UPDATE patterns SET retired = 1 WHERE pattern_id = ?", (pattern_id,))
             c.execute(
@@ -346,178 +334,6 @@ class PatternStore:
                 (repository, last_commit, commits_read, created_at),
             )
         return result
-
-    # --- embeddings --------------------------------------------------------------------
-
-    def unembedded(self, limit: int) -> list[UnembeddedRow]:
-        rows = self.db.query(
-            "SELECT id, lookup_text, lookup_hash FROM patterns WHERE vector_seq IS NULL "
-            "ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        return [UnembeddedRow(int(i), str(t), str(h)) for i, t, h in rows]
-
-    def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
-        if not hashes:
-            return {}
-        rows = self.db.query(
-            "SELECT text_hash, vector FROM embedding_cache WHERE model_id = ? AND text_hash IN "
-            "(SELECT value FROM json_each(?))",
-            (model_id, json.dumps(list(hashes))),
-        )
-        return {str(h): bytes(v) for h, v in rows}
-
-    def save_vectors(
-        self, model_id: str, dim: int, vectors: Sequence[tuple[int, str, bytes]]
-    ) -> None:
-        """Cache (text hash -> vector) and index (pattern row -> vector) in one transaction."""
-        with self.db.atomic() as c:
-            self._ensure_vector_table(c, model_id, dim)
-            seq = self._bump(c, "vector_seq", len(vectors)) - len(vectors)
-            for row_id, hash_, blob in vectors:
-                seq += 1
-                c.execute(
-                    "INSERT OR IGNORE INTO embedding_cache (model_id, text_hash, vector) "
-                    "VALUES (?, ?, ?)",
-                    (model_id, hash_, blob),
-                )
-                c.execute("UPDATE patterns SET vector_seq = ? WHERE id = ?", (seq, row_id))
-                if self.db.vec_available:
-                    c.execute(f"DELETE FROM {VECTOR_TABLE} WHERE rowid = ?", (row_id,))
-                    c.execute(
-                        f"INSERT INTO {VECTOR_TABLE} (rowid, embedding) VALUES (?, ?)",
-                        (row_id, blob),
-                    )
-
-    def vector_state(self) -> tuple[int, int, str | None]:
-        """(epoch, highest vector sequence, model id): a changed epoch means rebuild."""
-        rows = dict(
-            self.db.query(
-                "SELECT key, value FROM meta WHERE key IN "
-                "('vector_epoch', 'vector_seq', 'vector_model')"
-            )
-        )
-        return (
-            int(rows.get("vector_epoch", 0)),
-            int(rows.get("vector_seq", 0)),
-            rows.get("vector_model"),
-        )
-
-    def vectors_after(self, seq: int) -> list[tuple[int, int, str, str, bytes]]:
-        """(row id, vector seq, user id, source, float32 vector) of patterns embedded after
-        `seq`. From the sqlite-vec table when the extension is loaded, else from the cache."""
-        model = self.vector_state()[2]
-        if model is None:
-            return []
-        if self.db.vec_available:
-            sql = (
-                "SELECT p.id, p.vector_seq, p.user_id, p.source, v.embedding "
-                f"FROM {VECTOR_TABLE} v JOIN patterns p ON p.id = v.rowid WHERE p.vector_seq > ?"
-            )
-            params: tuple[Any, ...] = (seq,)
-        else:
-            sql = (
-                "SELECT p.id, p.vector_seq, p.user_id, p.source, c.vector FROM patterns p "
-                "JOIN embedding_cache c ON c.model_id = ? AND c.text_hash = p.lookup_hash "
-                "WHERE p.vector_seq > ?"
-            )
-            params = (model, seq)
-        return [
-            (int(a), int(b), str(u), str(s), bytes(v))
-            for a, b, u, s, v in self.db.query(sql, params)
-        ]
-
-    def vec_knn(self, query: bytes, k: int) -> list[tuple[int, float]]:
-        """Exact KNN through sqlite-vec (cosine distance); the baseline the NumPy index is
-        measured and tested against."""
-        rows = self.db.query(
-            f"SELECT rowid, distance FROM {VECTOR_TABLE} WHERE embedding MATCH ? AND k = ? "
-            "ORDER BY distance",
-            (query, k),
-        )
-        return [(int(r), float(d)) for r, d in rows]
-
-    def reset_vectors(self, model_id: str | None, dim: int | None) -> None:
-        """Forget every pattern's vector (the cache stays): they are embedded again, from
-        the cache when the model is unchanged. Used by `reindex` and on a model change."""
-        with self.db.atomic() as c:
-            c.execute("UPDATE patterns SET vector_seq = NULL WHERE vector_seq IS NOT NULL")
-            if self.db.vec_available:
-                c.execute(f"DROP TABLE IF EXISTS {VECTOR_TABLE}")
-            c.execute("DELETE FROM meta WHERE key = 'vector_model'")
-            self._bump(c, "vector_epoch")
-            if model_id is not None and dim is not None:
-                self._ensure_vector_table(c, model_id, dim)
-
-    def rebuild_vector_table(self) -> int:
-        """Recreate the sqlite-vec table from the patterns' cached vectors; returns how many
-        it holds. (No-op without the extension: the cache is then the index.)"""
-        if not self.db.vec_available:
-            return 0
-        with self.db.atomic() as c:
-            meta = dict(
-                _row(r)
-                for r in c.execute(
-                    "SELECT key, value FROM meta WHERE key IN ('vector_model', 'vector_dim')"
-                )
-            )
-            if "vector_model" not in meta:
-                return 0
-            c.execute(f"DROP TABLE IF EXISTS {VECTOR_TABLE}")
-            self._ensure_vector_table(c, meta["vector_model"], int(meta["vector_dim"]))
-            c.execute(
-                f"INSERT INTO {VECTOR_TABLE} (rowid, embedding) SELECT p.id, c.vector "
-                "FROM patterns p JOIN embedding_cache c ON c.model_id = ? "
-                "AND c.text_hash = p.lookup_hash WHERE p.vector_seq IS NOT NULL",
-                (meta["vector_model"],),
-            )
-            self._bump(c, "vector_epoch")
-            return int(_row(c.execute(f"SELECT count(*) FROM {VECTOR_TABLE}").fetchall()[0])[0])
-
-    def vector_index_consistent(self) -> bool:
-        """False when the sqlite-vec table lacks vectors that the patterns say exist (e.g.
-        written by a process that could not load the extension)."""
-        if not self.db.vec_available or self.vector_state()[2] is None:
-            return True
-        with self.db.atomic() as c:
-            if not self._vector_table_exists(c):
-                return False
-            indexed = _row(c.execute(f"SELECT count(*) FROM {VECTOR_TABLE}").fetchall()[0])[0]
-        embedded = self.db.query("SELECT count(*) FROM patterns WHERE vector_seq IS NOT NULL")[0][0]
-        return int(indexed) == int(embedded)
-
-    def _vector_table_exists(self, c: apsw.Connection) -> bool:
-        return bool(
-            c.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (VECTOR_TABLE,)).fetchall()
-        )
-
-    def _ensure_vector_table(self, c: apsw.Connection, model_id: str, dim: int) -> None:
-        current = c.execute("SELECT value FROM meta WHERE key = 'vector_model'").fetchall()
-        if current and current[0][0] != model_id:
-            raise StoreError(
-                f"the pattern vectors were made by {current[0][0]}, not {model_id}; "
-                "run `pattern-memory reindex`"
-            )
-        if self.db.vec_available and not self._vector_table_exists(c):
-            c.execute(
-                f"CREATE VIRTUAL TABLE {VECTOR_TABLE} USING vec0 "
-                f"(embedding float[{int(dim)}] distance_metric=cosine)"
-            )
-        if not current:
-            c.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('vector_model', ?)", (model_id,)
-            )
-            c.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('vector_dim', ?)", (str(dim),)
-            )
-
-    def _bump(self, c: apsw.Connection, key: str, by: int = 1) -> int:
-        rows = c.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
-            "value = CAST(value AS INTEGER) + ? RETURNING value",
-            (key, str(by), by),
-        ).fetchall()
-        return int(_row(rows[0])[0])
 
     # --- statistics --------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embedder import Embedder
-from .store import PatternStore, UnembeddedRow
+from .vector_store import UnembeddedRow, VectorStore
 
 CHUNK = 2048  # patterns fetched, embedded (in the embedder's batches) and saved at once
 
@@ -22,7 +22,7 @@ class VectorizeResult:
 
 
 def vectorize_pending(
-    store: PatternStore,
+    store: VectorStore,
     embedder: Embedder,
     lock: threading.Lock,
     cancel: threading.Event | None = None,

@@ -25,7 +25,8 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
-from .store import PatternStore, Scope
+from .store import Scope
+from .vector_store import VectorStore
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -37,7 +38,7 @@ _BLAS = ThreadpoolController()
 
 
 class VectorIndex:
-    def __init__(self, store: PatternStore) -> None:
+    def __init__(self, store: VectorStore) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._epoch = -1
