@@ -260,7 +260,8 @@ def test_a_progress_bar_on_a_terminal(tmp_path: Path, settings: Settings) -> Non
             shown += chunk
     finally:
         os.close(master)
-    assert "indexing [" in shown.decode() and "30/30 commits" in shown.decode()
+    assert "mining    [" in shown.decode() and "30/30 commits" in shown.decode()
+    assert "embedding [" in shown.decode() and "30/30 patterns" in shown.decode()
     assert "Learned 30 new pattern(s)" in run.stdout  # the summary stays on stdout
 
 

@@ -86,29 +86,41 @@ def _memory(settings: Settings) -> Iterator[PatternMemory]:
 
 
 class ProgressBar:
-    """commits done/total on one line of stderr, only when stderr is a terminal."""
+    """One line of stderr per phase (mining commits, embedding patterns), only when stderr
+    is a terminal; `phase(label, unit)` gives the progress(done, total) callback."""
 
     def __init__(self, stream: TextIO, enabled: bool) -> None:
         self._stream = stream
         self._enabled = enabled and stream.isatty()
+        self._label: str | None = None
         self._shown_at = 0.0
-        self._drawn = False
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self._enabled or (time.monotonic() - self._shown_at < 0.1 and done < total):
+    def phase(self, label: str, unit: str) -> Callable[[int, int], None]:
+        def update(done: int, total: int) -> None:
+            self._draw(label, unit, done, total)
+
+        return update
+
+    def _draw(self, label: str, unit: str, done: int, total: int) -> None:
+        if not self._enabled:
             return
-        self._shown_at = time.monotonic()
+        switched = label != self._label
+        if not switched and done < total and time.monotonic() - self._shown_at < 0.1:
+            return
+        if switched and self._label is not None:
+            self._stream.write("\n")
+        self._label, self._shown_at = label, time.monotonic()
         width = 30
         filled = int(width * done / total) if total else width
         bar = "#" * filled + "-" * (width - filled)
-        self._stream.write(f"\rindexing [{bar}] {done}/{total} commits")
+        self._stream.write(f"\r{label:<9} [{bar}] {done}/{total} {unit}")
         self._stream.flush()
-        self._drawn = True
 
     def close(self) -> None:
-        if self._drawn:
+        if self._label is not None:
             self._stream.write("\n")
             self._stream.flush()
+            self._label = None
 
 
 def _index(args: argparse.Namespace) -> int:
@@ -119,7 +131,11 @@ def _index(args: argparse.Namespace) -> int:
     bar = ProgressBar(sys.stderr, enabled=not args.no_progress)
     with _memory(settings) as memory:
         try:
-            report = memory.index_repository(path, progress=bar)
+            report = memory.index_repository(
+                path,
+                progress=bar.phase("mining", "commits"),
+                embed_progress=bar.phase("embedding", "patterns"),
+            )
         finally:
             bar.close()
         stored = memory.store.top_files(report.repository, TOP_FILES)

@@ -45,8 +45,11 @@ def index_repository(
     *,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    embed_progress: Progress | None = None,
     now: Callable[[], str] = now_text,
 ) -> IndexReport:
+    """progress(done, total) counts commits mined; embed_progress(done, total) counts the
+    patterns given a vector (each time embedding runs)."""
     from ..mining import MineOptions, head_commit, mine_commits
 
     started = time.perf_counter()
@@ -99,7 +102,7 @@ def index_repository(
                 unembedded >= EMBED_EVERY_PATTERNS
                 or time.monotonic() - embedded_at > EMBED_EVERY_SECONDS
             ):
-                _embed(store, embedder, embed_lock, report, cancel)
+                _embed(store, embedder, embed_lock, report, cancel=cancel, progress=embed_progress)
                 unembedded, embedded_at = 0, time.monotonic()
 
         for mined in mine_commits(
@@ -123,7 +126,7 @@ def index_repository(
                 flush()
         flush()
     if not report.cancelled:
-        _embed(store, embedder, embed_lock, report, cancel)
+        _embed(store, embedder, embed_lock, report, cancel=cancel, progress=embed_progress)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -133,9 +136,11 @@ def _embed(
     embedder: Embedder,
     lock: threading.Lock,
     report: IndexReport,
+    *,
     cancel: threading.Event | None,
+    progress: Progress | None,
 ) -> None:
-    result = vectorize_pending(store.vectors, embedder, lock, cancel)
+    result = vectorize_pending(store.vectors, embedder, lock, cancel, progress)
     report.embedded += result.embedded
     report.embedded_from_cache += result.from_cache
     if cancel is not None and cancel.is_set():

@@ -93,8 +93,10 @@ class PatternMemory:
         *,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        embed_progress: Progress | None = None,
     ) -> IndexReport:
-        """Mine the repository's new commits, store and embed their patterns."""
+        """Mine the repository's new commits, store and embed their patterns.
+        progress(done, total) counts commits; embed_progress(done, total) patterns embedded."""
         return run_index(
             self._store,
             self._embedder,
@@ -103,6 +105,7 @@ class PatternMemory:
             Path(repo_path),
             progress=progress,
             cancel=cancel,
+            embed_progress=embed_progress,
             now=self._now,
         )
 

@@ -46,6 +46,10 @@ class VectorStore:
         )
         return [UnembeddedRow(int(i), str(t), str(h)) for i, t, h in rows]
 
+    def count_unembedded(self) -> int:
+        rows = self.db.query("SELECT count(*) FROM patterns WHERE vector_seq IS NULL")
+        return int(row_values(rows[0])[0])
+
     def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
         if not hashes:
             return {}

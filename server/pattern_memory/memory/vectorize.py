@@ -5,6 +5,7 @@ the same model) was embedded before, else from the model, a chunk of patterns at
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy as np
 from .embedder import Embedder
 from .vector_store import UnembeddedRow, VectorStore
 
-CHUNK = 2048  # patterns fetched, embedded (in the embedder's batches) and saved at once
+CHUNK = 512  # patterns fetched, embedded (in the embedder's batches) and saved at once
 
 
 @dataclass
@@ -26,9 +27,12 @@ def vectorize_pending(
     embedder: Embedder,
     lock: threading.Lock,
     cancel: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> VectorizeResult:
-    """Embed every pattern that has no vector yet; stops early (consistently) on cancel."""
+    """Embed every pattern that has no vector yet; stops early (consistently) on cancel.
+    progress(done, total) counts patterns."""
     result = VectorizeResult()
+    total = store.count_unembedded() if progress else 0
     while not (cancel and cancel.is_set()):
         rows = store.unembedded(CHUNK)
         if not rows:
@@ -44,6 +48,9 @@ def vectorize_pending(
         )
         result.embedded += len(fresh)
         result.from_cache += len(rows) - len(missing)
+        if progress:
+            done = result.embedded + result.from_cache
+            progress(done, max(total, done))
     return result
 
 
