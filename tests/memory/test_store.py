@@ -79,6 +79,26 @@ def test_reindex_rebuilds_the_vector_table_from_the_cache(memory: PatternMemory)
     assert memory.search("last page shows one extra item")[0].stored.pattern == FIXES[1]
 
 
+def test_a_new_model_drops_the_old_vectors_and_reindex_embeds_again(
+    settings: Settings, embedder: FastEmbedEmbedder
+) -> None:
+    first = PatternMemory.open(settings, embedder)
+    first.add_patterns(FIXES)
+    first.close()
+    other_model = FastEmbedEmbedder(max_tokens=64)  # other truncation: other vectors
+    assert other_model.model_id != embedder.model_id
+    second = PatternMemory.open(settings, other_model)
+    try:
+        assert second.stats()["embedded"] == 0  # never compared across models
+        assert second.search_code("return sum(values) / len(values)")  # lexical still works
+        result = second.reindex()
+        assert result.embedded == len(FIXES) and result.from_cache == 0
+        assert second.stats()["vector_model"] == other_model.model_id
+        assert second.search("last page shows one extra item")[0].stored.pattern == FIXES[1]
+    finally:
+        second.close()
+
+
 def test_forget(memory: PatternMemory) -> None:
     ids = memory.add_patterns(FIXES)
     assert memory.forget(ids[1])

@@ -7,6 +7,7 @@ connection, the vector index has its own lock, and calls into the model are seri
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +32,8 @@ from .text import lookup_text
 from .types import IndexReport, Outcome, SearchHit, StoredPattern
 from .vectorize import VectorizeResult, vectorize_pending
 from .vectors import VectorIndex
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 METRICS_FLUSH_SECONDS = 30.0
@@ -70,7 +73,17 @@ class PatternMemory:
 
             embedder = load_embedder()
         store = PatternStore(Database(settings.db_path))
-        if not store.vectors.vector_index_consistent():
+        stored_model = store.vectors.vector_state()[2]
+        if stored_model is not None and stored_model != embedder.model_id:
+            # Vectors of another model (or truncation) cannot be compared with this one's:
+            # drop them; the next index, add or reindex embeds again (the cache keeps both).
+            log.warning(
+                "the stored vectors were made by %s, not %s: they will be embedded again",
+                stored_model,
+                embedder.model_id,
+            )
+            store.vectors.reset_vectors(None, None)
+        elif not store.vectors.vector_index_consistent():
             # Vectors were added by a process that could not load sqlite-vec.
             store.vectors.rebuild_vector_table()
         return cls(settings, store, embedder, clock=clock)
@@ -159,13 +172,22 @@ class PatternMemory:
         self._observe(started)
         return hits
 
-    def search_code(self, code: str, *, k: int = 20) -> list[SearchHit]:
-        """Lexical only (FTS5 over the patterns' before-code tokens): fast, no embedding.
-        The score is the IDF-weighted share of a pattern's before-code tokens found in
-        `code`, so a long window that contains a short pattern scores high."""
+    def search_code(
+        self, code: str, *, k: int = 20, language: str | None = None
+    ) -> list[SearchHit]:
+        """Lexical (FTS5 over the patterns' before-code tokens) and by shape (the code with
+        its identifiers as placeholders, so renamed code is found too): fast, no embedding.
+        The score fuses the IDF-weighted share of a pattern's before-code tokens found in
+        `code` with the share of its shape's shingles found there (1.0 when it can match),
+        so a long window that contains a short pattern scores high. `language`: how to read
+        `code` (an editor language id or a suffix); unknown, it is read both ways."""
         started = time.perf_counter()
         hits = self._search.search(
-            self._query(code, k, None), None, columns=CODE_COLUMNS, containment=True
+            self._query(code, k, None),
+            None,
+            columns=CODE_COLUMNS,
+            containment=True,
+            language=language,
         )
         self._observe(started)
         return hits
@@ -189,8 +211,10 @@ class PatternMemory:
         return self._store.delete(pattern_id)
 
     def reindex(self) -> VectorizeResult:
-        """Rebuild the vector index from the patterns table; the embedding cache spares the
-        model every text it has seen (`embedded` counts the texts the model had to embed)."""
+        """Rebuild the code shapes and the vector index from the patterns table; the
+        embedding cache spares the model every text it has seen (`embedded` counts the
+        texts the model had to embed)."""
+        self._store.shapes.rebuild()
         self._store.vectors.reset_vectors(self._embedder.model_id, self._embedder.dim)
         return vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
 
