@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,8 @@ from lsphelp import RENAMED_DOC, diagnostics_for, eventually, execute, indexed, 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
+
+LOOSE_QUERY = "loading records"
 
 
 def _messages(lsp: LanguageClient) -> list[str]:
@@ -45,7 +48,10 @@ async def test_invalid_initialization_options_are_shown_and_defaults_used(
 async def test_configuration_changes_are_validated_too(
     lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
 ) -> None:
-    await initialize(lsp, request, fix_repo, {"indexOnStart": False})
+    await initialize(lsp, request, fix_repo)
+    await indexed(lsp)
+    # A loose query: its best hit scores between 0.2 and the default threshold (0.6).
+    assert await execute(lsp, "patternMemory.search", {"text": LOOSE_QUERY}) == []
     lsp.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(
             settings={"patternMemory": {"minSuccessRate": "often", "similarity": 0.2}}
@@ -54,9 +60,39 @@ async def test_configuration_changes_are_validated_too(
     [message] = await eventually(lambda: _messages(lsp), "a message")
     assert "'minSuccessRate'" in message and "must be a number" in message
     assert "using 0.6" in message
-    # The valid part of the same change applies; the server keeps working.
+    # The valid part of the same change applies (similarity 0.2); the server keeps working.
+    hits = await _search_until_found(lsp, LOOSE_QUERY)
+    assert all(0.2 <= float(str(hit["score"])) < 0.6 for hit in hits)
+
+
+async def test_configuration_changes_keep_the_initialization_options(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path, tmp_path: Path
+) -> None:
+    """Neovim 0.11 sends `settings = {patternMemory = {}}` right after start: the store of
+    `initializationOptions` stays, and a partial change changes only what it names."""
+    db_path = tmp_path / "chosen" / "patterns.db"
+    await initialize(lsp, request, fix_repo, {"dbPath": str(db_path), "similarity": 0.2})
+    lsp.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"patternMemory": {}})
+    )
+    await indexed(lsp)
     stats = await execute(lsp, "patternMemory.stats")
-    assert stats["patterns"] == 0
+    assert stats["db_path"] == str(db_path) and stats["patterns"] > 0
+    lsp.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"patternMemory": {"maxInjected": 2}})
+    )
+    hits = await _search_until_found(lsp, LOOSE_QUERY)
+    assert hits and (await execute(lsp, "patternMemory.stats"))["db_path"] == str(db_path)
+    assert _messages(lsp) == []
+
+
+async def _search_until_found(lsp: LanguageClient, text: str) -> list[dict[str, object]]:
+    for _ in range(200):
+        hits: list[dict[str, object]] = await execute(lsp, "patternMemory.search", {"text": text})
+        if hits:
+            return hits
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no search hits for {text!r}")
 
 
 async def test_a_store_that_cannot_be_opened_is_reported_and_requests_fail_clearly(

@@ -44,8 +44,9 @@ def _file_settings(ls: PatternMemoryServer, root: Path | None) -> Settings:
         return Settings()
 
 
-def _apply(ls: PatternMemoryServer, raw: Any, source: str) -> None:
-    settings, messages = apply_options(ls.base_settings, raw, source)
+def _apply(ls: PatternMemoryServer, base: Settings, raw: Any, source: str) -> None:
+    """`raw` applied on top of `base`: only the keys it names change."""
+    settings, messages = apply_options(base, raw, source)
     ls.settings = settings
     for message in messages:
         logger.warning("%s", message)
@@ -58,7 +59,7 @@ def register(server: PatternMemoryServer) -> None:
         ls.loop = asyncio.get_running_loop()
         ls.workspace_roots = _workspace_roots(params)
         ls.base_settings = _file_settings(ls, ls.workspace_root)
-        _apply(ls, params.initialization_options, "initializationOptions")
+        _apply(ls, ls.base_settings, params.initialization_options, "initializationOptions")
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PatternMemoryServer, params: types.InitializedParams) -> None:
@@ -96,7 +97,9 @@ def register(server: PatternMemoryServer) -> None:
             )
             raw = pulled[0] if pulled else None
         previous = ls.settings
-        _apply(ls, raw, "didChangeConfiguration")
+        # Layered on what is in force (files, environment, initializationOptions, earlier
+        # changes): an empty or partial change keeps every option it does not name.
+        _apply(ls, previous, raw, "didChangeConfiguration")
         if ls.settings == previous:
             return
         try:

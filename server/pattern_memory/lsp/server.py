@@ -87,6 +87,8 @@ class PatternMemoryServer(LanguageServer):
         # Editor lookups: the `similarity` threshold is for semantic search; here the token
         # matcher decides, so the lexical candidates are not cut by it.
         self.code_lookup: PatternMemory | None = None
+        self._opened_with: Settings | None = None  # the settings of the open store
+        self._open_lock = asyncio.Lock()  # one (re)open at a time: the newest settings win
         self.memory_ready = asyncio.Event()  # set once the first attempt to open is over
         self.memory_problem = "the server is shutting down"
         self.requests = CancellableRequests()
@@ -132,8 +134,15 @@ class PatternMemoryServer(LanguageServer):
 
     async def open_memory(self) -> None:
         """(Re)open the store with the current settings; the previous one is closed unless
-        the indexer is still using it (it is then left to the garbage collector)."""
-        settings = self.settings
+        the indexer is still using it (it is then left to the garbage collector). Opens are
+        serialized and each reads the settings when its turn comes, so when `initialized`
+        and a configuration change race, the store ends up opened with the newest settings."""
+        async with self._open_lock:
+            if self.memory is not None and self._opened_with == self.settings:
+                return
+            await self._open_memory(self.settings)
+
+    async def _open_memory(self, settings: Settings) -> None:
         lookup_settings = dataclasses.replace(settings, similarity=0.0)
         loop = asyncio.get_running_loop()
         try:
@@ -153,6 +162,7 @@ class PatternMemoryServer(LanguageServer):
         lookup.metrics = memory.metrics
         previous = (self.memory, self.code_lookup)
         self.memory, self.code_lookup = memory, lookup
+        self._opened_with = settings
         self.memory_ready.set()
         logger.info("pattern store open: %s", settings.db_path)
         for old in previous:
