@@ -234,3 +234,39 @@ def test_crlf_documents_get_crlf_replacements() -> None:
     fixed, matches = apply(document, BEFORE, AFTER)
     assert len(matches) == 1
     assert fixed == "import db\r\n\r\n" + AFTER.replace("\n", "\r\n")
+
+
+def test_a_fix_that_wraps_code_in_a_block_re_indents_it() -> None:
+    before = "def load(path):\n    handle = open(path)\n    text = handle.read()\n    return text\n"
+    after = (
+        "def load(path):\n    with open(path) as handle:\n        text = handle.read()\n"
+        "    return text\n"
+    )
+    document = textwrap.dedent(
+        """\
+        def load_all(paths):
+            for path in paths:
+                fh = open(path)
+                body = fh.read()
+                yield body
+        """
+    )
+    fixed, [match] = apply(document, before, after)
+    assert match.kind is MatchKind.RENAMED
+    assert fixed == textwrap.dedent(
+        """\
+        def load_all(paths):
+            for path in paths:
+                with open(path) as fh:
+                    body = fh.read()
+                yield body
+        """
+    )
+    compile(fixed, "fixed.py", "exec")
+
+
+def test_an_indentation_only_change_is_part_of_the_edit() -> None:
+    before = "if ready:\n    start()\nfinish(job)\n"
+    after = "if ready:\n    start()\n    finish(job)\n"
+    fixed, [_match] = apply("if ready:\n    start()\nfinish(task)\n", before, after)
+    assert fixed == "if ready:\n    start()\n    finish(task)\n"

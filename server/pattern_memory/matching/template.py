@@ -35,10 +35,16 @@ def _leading_ws(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
+def _same_line(left: str, right: str) -> bool:
+    """Equal up to spacing inside the line; a change of indentation is a change (wrapping
+    code in a block re-indents it, and the edit must carry that)."""
+    return _leading_ws(left) == _leading_ws(right) and left.split() == right.split()
+
+
 def _common_prefix(a: list[str], b: list[str]) -> int:
     count = 0
     for left, right in zip(a, b, strict=False):
-        if "".join(left.split()) != "".join(right.split()):
+        if not _same_line(left, right):
             break
         count += 1
     return count
