@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -181,6 +182,14 @@ def _long_history(repo: Path, commits: int) -> None:
     subprocess.run(["git", "-C", str(repo), "reset", "-q", "--hard", "main"], check=True)
 
 
+def _holds_data(directory: Path) -> bool:
+    for entry in os.scandir(directory):
+        with contextlib.suppress(FileNotFoundError):  # renamed or removed meanwhile
+            if entry.stat().st_size:
+                return True
+    return False
+
+
 def test_an_interrupted_run_leaves_no_file(repo_builder: RepoBuilder, tmp_path: Path) -> None:
     _long_history(repo_builder.path, 3000)  # long enough (seconds) to be caught mid-run
     outputs = tmp_path / "outputs"
@@ -199,10 +208,12 @@ def test_an_interrupted_run_leaves_no_file(repo_builder: RepoBuilder, tmp_path: 
         text=True,
     )
     deadline = time.monotonic() + 30
-    while not os.listdir(outputs) and process.poll() is None and time.monotonic() < deadline:
+    # Wait for patterns in the temporary file, not for the file alone: a signal that lands
+    # inside mkstemp, before the writer can clean up after it, is fileio's race, not this one.
+    while not _holds_data(outputs) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
     assert process.poll() is None, "the run ended before it could be interrupted"
-    process.send_signal(signal.SIGTERM)  # the temporary file exists: mining has started
+    process.send_signal(signal.SIGTERM)  # patterns are being written: mining is under way
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130
     assert stderr.strip().splitlines()[-1] == "pattern-memory: interrupted"
