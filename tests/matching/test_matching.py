@@ -270,3 +270,78 @@ def test_an_indentation_only_change_is_part_of_the_edit() -> None:
     after = "if ready:\n    start()\n    finish(job)\n"
     fixed, [_match] = apply("if ready:\n    start()\nfinish(task)\n", before, after)
     assert fixed == "if ready:\n    start()\n    finish(task)\n"
+
+
+def test_a_name_from_outside_the_change_is_bound_by_widening_the_template() -> None:
+    before = "def lookup(data, key, default):\n    value = data[key]\n    return value\n"
+    after = (
+        "def lookup(data, key, default):\n    value = data.get(key, default)\n    return value\n"
+    )
+    template = build_template(before, after, "python")
+    assert template is not None and template.before.startswith("def lookup(")
+    document = "def find(users, uid, fallback):\n    row = users[uid]\n    return row\n"
+    fixed, [match] = apply(document, before, after)
+    assert (
+        fixed
+        == "def find(users, uid, fallback):\n    row = users.get(uid, fallback)\n    return row\n"
+    )
+    assert ("default", "fallback") in match.renames
+
+
+def test_a_fix_referring_to_a_name_the_document_lacks_is_not_offered() -> None:
+    before = "def run(items):\n    first = items[0]\n    return first.name\n"
+    after = "def run(items):\n    first = first_or_none(items)\n    return first.name\n"
+    document = "def show(rows):\n    first = rows[0]\n    return first.name\n"
+    _fixed, matches = apply(document, before, after)
+    assert matches == []
+    # With the helper in the document (imported), the fix is offered.
+    imported = "from helpers import first_or_none\n\n\n" + document
+    fixed, [_match] = apply(imported, before, after)
+    assert "first = first_or_none(rows)" in fixed
+
+
+def test_a_name_the_fix_introduces_is_fine_unless_the_document_uses_it_otherwise() -> None:
+    before = "def total(values):\n    return sum(values) / len(values)\n"
+    after = (
+        "def total(values):\n    count = len(values)\n    if not count:\n        return 0\n"
+        "    return sum(values) / count\n"
+    )
+    fixed, [_match] = apply("def mean(xs):\n    return sum(xs) / len(xs)\n", before, after)
+    assert "    count = len(xs)\n" in fixed
+    compile(fixed, "fixed.py", "exec")
+    # `count` is what this document calls `values`: introducing it would break the code.
+    _fixed, clash = apply("def mean(count):\n    return sum(count) / len(count)\n", before, after)
+    assert clash == []
+
+
+def test_an_added_guard_is_not_offered_again_once_it_is_there() -> None:
+    before = "first = rows[0]\nname = first.title\n"
+    after = "if not rows:\n    return None\nfirst = rows[0]\nname = first.title\n"
+    document = "def top(items):\n    first = items[0]\n    name = first.title\n"
+    fixed, [_match] = apply(document, before, after)
+    assert fixed == (
+        "def top(items):\n    if not items:\n        return None\n"
+        "    first = items[0]\n    name = first.title\n"
+    )
+    again, matches = apply(fixed, before, after)
+    assert matches == [] and again == fixed
+
+
+def test_an_appended_line_is_not_offered_again_once_it_is_there() -> None:
+    before = "def close(self):\n    self.pool.close()\n"
+    after = "def close(self):\n    self.pool.close()\n    self.pool = None\n"
+    document = "class Db:\n    def close(self):\n        self.pool.close()\n"
+    fixed, [_match] = apply(document, before, after)
+    assert fixed.endswith("        self.pool.close()\n        self.pool = None\n")
+    _again, matches = apply(fixed, before, after)
+    assert matches == []
+
+
+def test_a_re_indentation_is_not_offered_again_once_applied() -> None:
+    before, after = (
+        "if ready:\n    start()\nfinish(job)\n",
+        "if ready:\n    start()\n    finish(job)\n",
+    )
+    fixed, [_match] = apply("if ready:\n    start()\nfinish(job)\n", before, after)
+    _again, matches = apply(fixed, before, after)
+    assert matches == []

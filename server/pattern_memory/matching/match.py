@@ -136,13 +136,32 @@ def _reindent(code: str, pattern_indent: str, document_indent: str) -> list[str]
     return lines
 
 
+def _already_fixed(doc: list[Token], start: int, end: int, fixed: list[Token]) -> bool:
+    """Whether the document already has the fixed code where the before-code was found: the
+    match is the context of an added guard, say, and the guard is there (so applying the
+    fix again would add it twice)."""
+    if len(fixed) < end - start:
+        return False
+    want = [token.text for token in fixed]
+    for shift in range(len(fixed) - (end - start) + 1):
+        first = start - shift
+        window = doc[first : first + len(fixed)] if first >= 0 else []
+        if [token.text for token in window] == want:
+            return True
+    return False
+
+
 def find_matches(document: DocumentTokens, template: FixTemplate) -> list[CodeMatch]:
     """Every non-overlapping place where the template's before-code stands in the document."""
     pattern = template.before_tokens
     if not pattern or len(pattern) > len(document.tokens):
         return []
+    if any(not document.positions(name) for name in template.free_names):
+        return []  # the fix would refer to something the document does not have
     text, doc = document.text, document.tokens
     newline = "\r\n" if "\r\n" in text else "\n"  # the replacement follows the document
+    # A fix that only re-indents is recognised as applied by its text, further below.
+    changes_tokens = [t.text for t in pattern] != [t.text for t in template.after_tokens]
     matches: list[CodeMatch] = []
     next_free = 0
     for start in _candidate_starts(document, pattern):
@@ -154,6 +173,8 @@ def find_matches(document: DocumentTokens, template: FixTemplate) -> list[CodeMa
         next_free = start + len(pattern)
         first, last = doc[start], doc[next_free - 1]
         changed = {old: new for old, new in renames.items() if old != new}
+        if template.new_names & set(changed.values()):
+            continue  # a name the fix introduces already means something else here
         if changed:
             kind = MatchKind.RENAMED
             verbatim = sum(
@@ -164,8 +185,13 @@ def find_matches(document: DocumentTokens, template: FixTemplate) -> list[CodeMa
             exact = text[first.start : last.end] == template.before.strip()
             kind = MatchKind.EXACT if exact else MatchKind.WHITESPACE
             score = 1.0
+        adapted = _rename(template, changed)
+        if changes_tokens and _already_fixed(
+            doc, start, next_free, tokenize(adapted, document.language)
+        ):
+            continue
         indent = _indent_of(text, first.start)
-        lines = _reindent(_rename(template, changed), template.indent, indent)
+        lines = _reindent(adapted, template.indent, indent)
         line_start = _line_start(text, first.start)
         line_end = _line_end(text, last.end)
         whole_lines = (
@@ -181,6 +207,8 @@ def find_matches(document: DocumentTokens, template: FixTemplate) -> list[CodeMa
         else:
             replace_start, replace_end = first.start, last.end
             replacement = newline.join(lines).strip()
+        if text[replace_start:replace_end] == replacement:
+            continue  # nothing left to change
         matches.append(
             CodeMatch(
                 start=first.start,

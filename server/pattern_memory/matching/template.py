@@ -7,10 +7,11 @@ the same bug in a function shaped differently. The template keeps the changed li
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..patterns import normalize_code
-from .tokens import Token, tokenize
+from .tokens import Token, TokenKind, tokenize
 
 # Fewer significant tokens than this would match all over a document (`x = 1`).
 MIN_TEMPLATE_TOKENS = 6
@@ -29,6 +30,38 @@ class FixTemplate:
     indent: str
     before_tokens: tuple[Token, ...]
     after_tokens: tuple[Token, ...]
+    # Names the after-code refers to that neither the before-code nor the fix defines
+    # (a module, a helper): the document must have them too.
+    free_names: frozenset[str] = frozenset()
+    # Names the fix itself introduces (a new local): they must not clash with a name the
+    # document already uses for something the before-code calls otherwise.
+    new_names: frozenset[str] = frozenset()
+
+
+_BINDING_KEYWORDS = frozenset({"as", "def", "class", "for", "import", "let", "const", "var"})
+_ASSIGNMENTS = frozenset({"=", ":="})
+
+
+def _variables(tokens: Sequence[Token]) -> set[str]:
+    """Names used as variables: identifiers not after a `.` (attributes are not bound)."""
+    return {
+        token.text
+        for index, token in enumerate(tokens)
+        if token.kind is TokenKind.NAME and (index == 0 or tokens[index - 1].text != ".")
+    }
+
+
+def _bound(tokens: Sequence[Token]) -> set[str]:
+    """Names the code binds: assigned, or after `as`, `def`, `for`, `import`, `let`, ..."""
+    bound = set()
+    for index, token in enumerate(tokens):
+        if token.kind is not TokenKind.NAME:
+            continue
+        before = tokens[index - 1].text if index else ""
+        after = tokens[index + 1].text if index + 1 < len(tokens) else ""
+        if before in _BINDING_KEYWORDS or after in _ASSIGNMENTS:
+            bound.add(token.text)
+    return bound
 
 
 def _leading_ws(line: str) -> str:
@@ -79,14 +112,37 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
             before_hi += 1
             after_hi += 1
         take_above = not take_above
+    # A name the after-code uses that the pattern's before-code has outside the template
+    # (a parameter above it, say) is only known in a document if the template reaches it:
+    # widen to the nearest line that has it, so that the match binds (renames) it too.
+    line_names = [_variables(tokenize(line, language)) for line in before]
+    while True:
+        known = set().union(*line_names[lo:before_hi])
+        missing = _variables(tokenize("\n".join(after[lo:after_hi]), language)) - known
+        outside = [i for i in range(len(before)) if not lo <= i < before_hi]
+        reach = [i for i in outside if line_names[i] & missing]
+        if not reach:
+            break
+        nearest = min(reach, key=lambda i: lo - i if i < lo else i - before_hi)
+        if nearest < lo:
+            lo = nearest
+        else:
+            after_hi += nearest + 1 - before_hi
+            before_hi = nearest + 1
     before_text = "\n".join(before[lo:before_hi]).strip("\n")
     after_text = "\n".join(after[lo:after_hi]).strip("\n")
     first_line = next((line for line in before_text.split("\n") if line.strip()), "")
+    before_tokens = tuple(tokenize(before_text, language))
+    after_tokens = tuple(tokenize(after_text, language))
+    before_names = _variables(before_tokens)
+    introduced = _bound(after_tokens) - before_names
     return FixTemplate(
         language=language,
         before=before_text,
         after=after_text,
         indent=_leading_ws(first_line),
-        before_tokens=tuple(tokenize(before_text, language)),
-        after_tokens=tuple(tokenize(after_text, language)),
+        before_tokens=before_tokens,
+        after_tokens=after_tokens,
+        free_names=frozenset(_variables(after_tokens) - before_names - introduced),
+        new_names=frozenset(introduced),
     )
