@@ -87,10 +87,39 @@ async def test_shutdown_in_the_middle_of_indexing_is_clean(
     assert time.monotonic() - started < 20
     lsp.capabilities = None  # already shut down: the fixture must not do it again
 
-    # The store is consistent and the next run resumes where this one stopped.
+    # The store is consistent, indexing really stopped mid-way, and the next run resumes
+    # where this one stopped.
     with PatternMemory.open(Settings(db_path=tmp_path / "patterns.db")) as memory:
         before = memory.stats()["patterns"]
-        assert before <= 122
+        assert before < 122
         report = await asyncio.to_thread(memory.index_repository, root)
         assert not report.cancelled and report.commits_read <= 122
+        assert memory.stats()["patterns"] == 122
+
+
+@pytest.mark.parametrize("goodbye", ["exit-without-shutdown", "stdin-closed"])
+async def test_a_client_that_goes_away_mid_indexing_stops_the_server_promptly(
+    lsp: LanguageClient, request: pytest.FixtureRequest, tmp_path: Path, goodbye: str
+) -> None:
+    root = build_fix_repo(RepoBuilder(tmp_path / "big"), extra_commits=60)
+    await initialize(lsp, request, root)
+    await eventually(
+        lambda: [r for reports in lsp.progress_reports.values() for r in reports],
+        "indexing to begin",
+    )
+    server = lsp._server
+    assert server is not None and server.stdin is not None
+    if goodbye == "exit-without-shutdown":
+        lsp.exit(None)
+    else:
+        server.stdin.close()
+    await asyncio.wait_for(server.wait(), timeout=30)
+    assert server.returncode == 1  # the spec's code for an exit that had no shutdown
+    lsp.capabilities = None  # gone: the fixture must not shut it down
+
+    # Indexing was cancelled (not run to the end of the history), and resumes later.
+    with PatternMemory.open(Settings(db_path=tmp_path / "patterns.db")) as memory:
+        assert memory.stats()["patterns"] < 122
+        report = await asyncio.to_thread(memory.index_repository, root)
+        assert not report.cancelled
         assert memory.stats()["patterns"] == 122

@@ -44,4 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
             raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     else:
         server.start_io()
-    return 0
+    # The connection is over (exit, or the client's end closed): stop background work now
+    # rather than when the whole history is indexed.
+    server.abandon_work()
+    return server.exit_code()

@@ -126,6 +126,12 @@ class BackgroundIndexer:
             except PatternMemoryError as exc:
                 progress.end(f"failed: {exc}")
                 raise
+            except asyncio.CancelledError:
+                # Nobody waits for the result any more (the event loop is ending: the
+                # client went away): the thread stops at the next commit instead of
+                # indexing the rest of the history.
+                cancel.set()
+                raise
             finally:
                 self._current_cancel, self.memory_in_use = None, None
             progress.end(summary(report))
@@ -145,6 +151,14 @@ class BackgroundIndexer:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
+
+    def abandon(self) -> None:
+        """The client is gone (exit, or stdin closed): the run under way stops at the next
+        commit (what it stored stays; the next run resumes there) and no new run starts.
+        Callable from any thread, with or without a running event loop."""
+        self._stopping = True
+        if (cancel := self._current_cancel) is not None:
+            cancel.set()
 
     async def stop(self, grace_seconds: float) -> None:
         """Cancel the run under way and wait (at most `grace_seconds`) for it to stop at a

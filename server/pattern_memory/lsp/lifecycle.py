@@ -111,6 +111,7 @@ def register(server: PatternMemoryServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: PatternMemoryServer, params: None) -> None:
+        ls.shutdown_requested = True
         await ls.indexer.stop(SHUTDOWN_GRACE_SECONDS)
         ls.analysis.stop()
         for memory in (ls.memory, ls.code_lookup):

@@ -95,6 +95,7 @@ class PatternMemoryServer(LanguageServer):
         # Slow work runs here, never on the event loop (pygls' own pool reads stdin).
         self.request_pool = ThreadPoolExecutor(2, thread_name_prefix="pm-request")
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.shutdown_requested = False  # `exit` without `shutdown` first exits with 1
         self._reported: set[str] = set()
         from .analysis import DocumentAnalyzer
         from .indexing import BackgroundIndexer
@@ -193,6 +194,18 @@ class PatternMemoryServer(LanguageServer):
 
     def stop_workers(self) -> None:
         self.request_pool.shutdown(wait=False, cancel_futures=True)
+
+    def abandon_work(self) -> None:
+        """After the connection ended (exit, or EOF without shutdown): cancel indexing and
+        analyses so that the worker threads, which the interpreter joins at exit, finish
+        promptly."""
+        self.indexer.abandon()
+        self.analysis.stop()
+        self.stop_workers()
+
+    def exit_code(self) -> int:
+        """The spec's: 0 after `shutdown`, 1 when the client went away without it."""
+        return 0 if self.shutdown_requested else 1
 
 
 def create_server(embedder: Embedder | None = None) -> PatternMemoryServer:
