@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pygls.workspace.position_codec import PositionCodec
 
+from pattern_memory.assist.forge import forge_patterns
+from pattern_memory.lsp.convert import document_language
 from pattern_memory.lsp.fixes import FixFinder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import Outcome
@@ -85,3 +87,79 @@ def test_fix_ranges_and_edit_in_client_units(tmp_path: Path) -> None:
     assert (fix.edit_range.start.line, fix.edit_range.end.line) == (1, 3)
     assert fix.preferred
     assert "if record is None:" in fix.match.replacement
+
+
+def test_a_pattern_only_fixes_documents_of_its_language(tmp_path: Path) -> None:
+    settings = Settings(db_path=tmp_path / "p.db", similarity=0.0)
+    bug = _pattern("guard missing rows", ProblemType.BUG_FIX)
+    with PatternMemory.open(settings) as memory:
+        memory.store.upsert([(bug, bug.commit_msg)], "local", "2099-01-01 00:00:00")
+        finder = FixFinder.create()
+        found = {
+            language: [
+                fix.pattern_id
+                for fix in finder.find(
+                    memory,
+                    settings,
+                    DOCUMENT,
+                    language=language,
+                    codec=PositionCodec(),
+                    cancel=threading.Event(),
+                )
+            ]
+            for language in ("python", "javascript", "")
+        }
+    # The same tokens in a JavaScript (or unknown) document: the Python fix is not offered.
+    assert found == {"python": [bug.pattern_id], "javascript": [], "": []}
+
+
+def test_document_languages_use_the_miners_names() -> None:
+    assert document_language("file:///w/a.py", "python") == "python"
+    assert document_language("file:///w/a.jsx", "javascriptreact") == "javascript"
+    assert document_language("file:///w/a.tsx", "typescriptreact") == "typescript"
+    assert document_language("file:///w/run", "sh") == "shell"
+    assert document_language("file:///w/a.cs", "cs") == "csharp"
+    # An id we do not know (or none): the file name decides.
+    assert document_language("file:///w/a.pyi", "plaintext") == "python"
+    assert document_language("file:///w/notes.txt", "") == ""
+
+
+FORGE_CODE_BEFORE = "```python\naverage = sum(o.total for o in orders) / len(orders)\n```\n\n"
+FORGE_FIX = (
+    "The fix is to return zero when there are no orders:\n\n"
+    "```python\naverage = sum(o.total for o in orders) / len(orders) if orders else 0.0\n```\n"
+)
+FORGE_DOCUMENT = (
+    "def mean(invoices):\n    average = sum(o.total for o in invoices) / len(invoices)\n"
+)
+
+
+def test_forged_fixes_are_offered_only_when_both_sides_are_code(tmp_path: Path) -> None:
+    code = "The problem was that the average divides by zero orders:\n\n" + FORGE_CODE_BEFORE
+    prose = (
+        "The problem was that the average divides by zero orders: average = sum(o.total "
+        "for o in orders) / len(orders) fails for a new customer.\n\n"
+    )
+    found = {}
+    for name, problem in (("code", code), ("prose", prose)):
+        settings = Settings(db_path=tmp_path / f"{name}.db", similarity=0.0)
+        with PatternMemory.open(settings) as memory:
+            (pattern_id,) = forge_patterns(memory, problem + FORGE_FIX, "average crashes")
+            stored = memory.get(pattern_id)
+            assert stored is not None
+            found[name] = (
+                stored.pattern.language,
+                [
+                    fix.pattern_id
+                    for fix in FixFinder.create().find(
+                        memory,
+                        settings,
+                        FORGE_DOCUMENT,
+                        language="python",
+                        codec=PositionCodec(),
+                        cancel=threading.Event(),
+                    )
+                ],
+            )
+    assert found["code"][0] == "python" and len(found["code"][1]) == 1
+    assert found["prose"] == ("text", [])

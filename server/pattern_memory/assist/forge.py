@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from ..matching.tokens import normalize_language
 from ..mining import scrub_text
 from ..mining.classify import Classification, confidence
 from ..patterns import DATE_FORMAT, Pattern, PatternSource, ProblemType, make_pattern_id
@@ -42,6 +43,16 @@ def forge_patterns(memory: PatternMemory, response: str, request: str | None = N
     return memory.add_patterns(patterns, lookup_texts=lookup_texts)
 
 
+# A fix with prose on either side is advice, not code an editor can put in place of code.
+PROSE_LANGUAGE = "text"
+
+
+def _language(fix: DetectedFix) -> str:
+    """The fence's language under the miner's names ("py" -> "python"), or PROSE_LANGUAGE
+    when a side is prose (editors only offer patterns of the document's language)."""
+    return normalize_language(fix.language) if fix.paired_code else PROSE_LANGUAGE
+
+
 def fix_to_pattern(fix: DetectedFix, *, author: str, date: str) -> Pattern:
     """The pattern for one detected fix, secrets scrubbed."""
     problem = scrub_text(fix.problem).text
@@ -65,6 +76,6 @@ def fix_to_pattern(fix: DetectedFix, *, author: str, date: str) -> Pattern:
         author=author,
         date=date,
         confidence=score,
-        language=fix.language,
+        language=_language(fix),
         source=PatternSource.FORGE,
     )

@@ -6,11 +6,14 @@ import bisect
 import difflib
 import re
 from pathlib import PurePosixPath
+from urllib.parse import urlparse
 
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
+from ..matching.tokens import KNOWN_LANGUAGES, normalize_language
 from ..memory.types import StoredPattern
+from ..mining.files import language_of
 from ..settings import DiagnosticSeverity
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -22,28 +25,14 @@ SEVERITIES = {
     DiagnosticSeverity.HINT: types.DiagnosticSeverity.Hint,
 }
 
-_SUFFIX_LANGUAGES = {
-    ".py": "python",
-    ".pyi": "python",
-    ".js": "javascript",
-    ".jsx": "javascript",
-    ".ts": "typescript",
-    ".tsx": "typescript",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".rb": "ruby",
-    ".c": "c",
-    ".h": "c",
-    ".cpp": "cpp",
-    ".sh": "shell",
-}
-
 
 def document_language(uri: str, language_id: str | None) -> str:
-    if language_id:
-        return language_id
-    return _SUFFIX_LANGUAGES.get(PurePosixPath(uri).suffix.lower(), "")
+    """The document's language under the miner's names (the names patterns carry): its
+    languageId when that is a language we know, else by its file name; "" if neither."""
+    by_id = normalize_language(language_id or "")
+    if by_id in KNOWN_LANGUAGES:
+        return by_id
+    return language_of(PurePosixPath(urlparse(uri).path).name)
 
 
 class LineIndex:

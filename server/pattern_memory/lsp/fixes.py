@@ -23,6 +23,7 @@ from ..matching import (
     Token,
     build_template,
     find_matches,
+    normalize_language,
     tokenize,
 )
 from ..memory.service import PatternMemory
@@ -110,7 +111,10 @@ class FixFinder:
         settings: Settings,
         windows: list[Window],
         cancel: threading.Event,
+        language: str,
     ) -> dict[str, StoredPattern]:
+        """Patterns worth locating: looked up by the windows' text, of the document's
+        language (a Python fix never rewrites JavaScript), still trusted."""
         found: dict[str, StoredPattern] = {}
         for window in windows:
             if cancel.is_set():
@@ -124,7 +128,7 @@ class FixFinder:
                 self.lookups.put(key, hits)
             for looked_up in hits:
                 stored = self.updated.get(looked_up.pattern.pattern_id, looked_up)
-                if _usable(stored, settings):
+                if _usable(stored, settings, language):
                     found.setdefault(stored.pattern.pattern_id, stored)
         return found
 
@@ -161,7 +165,7 @@ class FixFinder:
         cancel: threading.Event,
     ) -> list[FoundFix]:
         windows = split_windows(text)
-        candidates = self.candidates(memory, settings, windows, cancel)
+        candidates = self.candidates(memory, settings, windows, cancel, language)
         if not candidates:
             return []
         document = self.document_tokens(text, windows, language)
@@ -180,10 +184,13 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _usable(stored: StoredPattern, settings: Settings) -> bool:
-    """Only bug fixes are offered in an editor, and only those still trusted."""
+def _usable(stored: StoredPattern, settings: Settings, language: str) -> bool:
+    """Only bug fixes of the document's language are offered in an editor (a forged fix
+    stated in prose has the language "text": never), and only those still trusted."""
     return (
         stored.pattern.problem_type is ProblemType.BUG_FIX
+        and bool(language)
+        and normalize_language(stored.pattern.language) == language
         and not stored.retired
         and stored.success_rate >= settings.min_success_rate
     )
