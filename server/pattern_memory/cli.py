@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "memory.commands",
     "lsp.commands",
     "adapters.commands",
+    "assist.commands",
 )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import InputError
+from .signals import hold_interrupts
 
 
 def _target_mode(path: Path) -> int:
@@ -28,12 +29,17 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     """Yield a binary stream; on clean exit the data replaces `path` in one rename."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
+    # Interrupts are held back from creating the temporary file until inside the `try` that
+    # removes it, so that Ctrl-C or SIGTERM at any moment leaves no stray file.
+    release_interrupts = hold_interrupts()
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
+        release_interrupts()
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)
     try:
+        release_interrupts()
         # mkstemp makes the file owner-only; give it the mode a plain open() would have
         # (the existing file's, else the umask's), so outputs stay shareable.
         os.fchmod(fd, _target_mode(path))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AdapterError, PatternMemoryError
-from ..mining.commands import _terminate_as_interrupt as terminate_as_interrupt
+from ..signals import terminate_as_interrupt
 
 if TYPE_CHECKING:
     from .fuse import MergeResult

@@ -27,7 +27,7 @@ TOP_FILES = 5
 def register(subparsers: Any) -> None:
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_: str) -> Any:
         parser = subparsers.add_parser(name, help=help_, description=help_)
-        parser.add_argument("--db", type=Path, help="the pattern database (setting dbPath)")
+        add_db_argument(parser)
         parser.set_defaults(handler=handler)
         return parser
 
@@ -64,7 +64,12 @@ def register(subparsers: Any) -> None:
     add("reindex", _reindex, "rebuild the vector index from the patterns table")
 
 
-def _settings(args: argparse.Namespace, repo: Path | None = None) -> Settings:
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, help="the pattern database (setting dbPath)")
+
+
+def settings_from_args(args: argparse.Namespace, repo: Path | None = None) -> Settings:
+    """Settings for a command: its --db flag over the usual layers (see settings.py)."""
     from ..settings import load_settings
 
     overrides = {"dbPath": str(args.db)} if args.db else None
@@ -72,7 +77,8 @@ def _settings(args: argparse.Namespace, repo: Path | None = None) -> Settings:
 
 
 @contextmanager
-def _memory(settings: Settings) -> Iterator[PatternMemory]:
+def open_memory(settings: Settings) -> Iterator[PatternMemory]:
+    """The memory for one command, closed however the command ends."""
     from .service import PatternMemory
 
     memory = PatternMemory.open(settings)
@@ -127,9 +133,9 @@ def _index(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise InputError(f"{path}: no such directory")
-    settings = _settings(args, path)
+    settings = settings_from_args(args, path)
     bar = ProgressBar(sys.stderr, enabled=not args.no_progress)
-    with _memory(settings) as memory:
+    with open_memory(settings) as memory:
         try:
             report = memory.index_repository(
                 path,
@@ -198,8 +204,8 @@ def _search(args: argparse.Namespace) -> int:
         raise InputError("give either a text or --file/--line, not both")
     if args.k is not None and args.k < 1:
         raise InputError("-k must be at least 1")
-    settings = _settings(args)
-    with _memory(settings) as memory:
+    settings = settings_from_args(args)
+    with open_memory(settings) as memory:
         if args.file is not None:
             hits = memory.search_code(
                 code_window(args.file, args.line), k=args.k or settings.max_injected
@@ -242,7 +248,7 @@ def describe_hit(rank: int, hit: SearchHit) -> str:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    with _memory(_settings(args)) as memory:
+    with open_memory(settings_from_args(args)) as memory:
         stats = memory.stats()
     if args.json:
         print(json.dumps(stats, indent=2, sort_keys=True))
@@ -270,7 +276,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _forget(args: argparse.Namespace) -> int:
-    with _memory(_settings(args)) as memory:
+    with open_memory(settings_from_args(args)) as memory:
         if not memory.forget(args.pattern_id):
             raise InputError(f"no pattern with id {args.pattern_id!r}")
     print(f"Forgot pattern {args.pattern_id}.")
@@ -280,7 +286,7 @@ def _forget(args: argparse.Namespace) -> int:
 def _feedback(args: argparse.Namespace) -> int:
     from .types import Outcome
 
-    with _memory(_settings(args)) as memory:
+    with open_memory(settings_from_args(args)) as memory:
         stored = memory.record_outcome(args.pattern_id, Outcome(args.outcome))
     state = "retired" if stored.retired else f"success rate {stored.success_rate:.0%}"
     print(f"Recorded {args.outcome} for {args.pattern_id}: {stored.uses} use(s), {state}.")
@@ -290,7 +296,7 @@ def _feedback(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from ..patterns import write_jsonl, write_jsonl_file
 
-    with _memory(_settings(args)) as memory:
+    with open_memory(settings_from_args(args)) as memory:
         if args.output is None:
             write_jsonl(memory.iter_patterns(), sys.stdout)
             return 0
@@ -303,7 +309,7 @@ def _import(args: argparse.Namespace) -> int:
     from ..patterns import read_jsonl
 
     patterns = list(read_jsonl(args.input))  # a bad line fails before anything is stored
-    with _memory(_settings(args)) as memory:
+    with open_memory(settings_from_args(args)) as memory:
         added = memory.import_patterns(patterns)
     print(
         f"Imported {added} new pattern(s) from {args.input} "
@@ -313,7 +319,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _reindex(args: argparse.Namespace) -> int:
-    with _memory(_settings(args)) as memory:
+    with open_memory(settings_from_args(args)) as memory:
         result = memory.reindex()
     print(
         f"Rebuilt the vector index: {result.embedded + result.from_cache} pattern(s), "

@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import InputError
+from ..signals import terminate_as_interrupt
 
 
 def register(subparsers: Any) -> None:
@@ -102,7 +99,7 @@ def run_extract(args: argparse.Namespace) -> int:
             commits += 1
             patterns += write_jsonl(mined.patterns, stream)
 
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         try:
             if args.output == "-":
                 write(sys.stdout)
@@ -142,20 +139,3 @@ class ProgressLine:
         if self._shown:
             self._stream.write("\n")
             self._stream.flush()
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so that the atomic writer removes its temporary file."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

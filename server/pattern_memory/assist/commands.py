@@ -1,0 +1,94 @@
+"""CLI hooks for any assistant: `inject` (pre-hook) prints the `<learned-patterns>` block for a
+user message; `forge` (post-hook) stores the fixes an assistant's answer states.
+
+Both read their text from an argument or a file, else from standard input, so that a wrapper
+script can pipe a conversation through them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..memory.commands import add_db_argument, open_memory, settings_from_args
+
+MAX_INPUT_CHARS = 2_000_000  # an assistant answer or user message, generously
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "inject",
+        help="print the <learned-patterns> block for a user message (pre-hook)",
+        description="Print the <learned-patterns> block of the patterns relevant to a user "
+        "message, to prepend to an assistant's system prompt; prints nothing when none is.",
+    )
+    p.add_argument("query", nargs="?", help="the user's message (default: standard input)")
+    add_db_argument(p)
+    p.set_defaults(handler=_inject)
+
+    p = subparsers.add_parser(
+        "forge",
+        help="store the fixes an assistant's answer states (post-hook)",
+        description="Detect fix statements ('the bug was X, the fix is Y') in an assistant's "
+        "answer and store them as patterns; prints the pattern ids, one per line.",
+    )
+    p.add_argument(
+        "response", nargs="?", type=Path, help="file holding the answer (default: standard input)"
+    )
+    request = p.add_mutually_exclusive_group()
+    request.add_argument("--request", help="the user's request the answer replied to")
+    request.add_argument("--request-file", type=Path, help="file holding the user's request")
+    add_db_argument(p)
+    p.set_defaults(handler=_forge)
+
+
+def _inject(args: argparse.Namespace) -> int:
+    from .inject import build_injection_block
+
+    query = args.query if args.query is not None else _read_stdin("the user's message")
+    with open_memory(settings_from_args(args)) as memory:
+        block = build_injection_block(memory, query)
+    if block:
+        sys.stdout.write(block if block.endswith("\n") else block + "\n")
+    return 0
+
+
+def _forge(args: argparse.Namespace) -> int:
+    from .forge import forge_patterns
+
+    response = _read_file(args.response) if args.response else _read_stdin("the assistant's answer")
+    request = _read_file(args.request_file) if args.request_file else args.request
+    with open_memory(settings_from_args(args)) as memory:
+        if not memory.settings.forge_on_success:
+            print("forgeOnSuccess is false: nothing forged", file=sys.stderr)
+            return 0
+        ids = forge_patterns(memory, response, request)
+    for pattern_id in ids:
+        print(pattern_id)
+    print(f"forged {len(ids)} pattern(s)", file=sys.stderr)
+    return 0
+
+
+def _read_stdin(what: str) -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError(f"give {what} as an argument or on standard input")
+    return _bounded(sys.stdin.read(MAX_INPUT_CHARS + 1), "standard input")
+
+
+def _read_file(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return _bounded(handle.read(MAX_INPUT_CHARS + 1), str(path))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _bounded(text: str, where: str) -> str:
+    if len(text) > MAX_INPUT_CHARS:
+        raise InputError(f"{where}: longer than {MAX_INPUT_CHARS:,} characters")
+    return text
