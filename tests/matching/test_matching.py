@@ -345,3 +345,22 @@ def test_a_re_indentation_is_not_offered_again_once_applied() -> None:
     fixed, [_match] = apply("if ready:\n    start()\nfinish(job)\n", before, after)
     _again, matches = apply(fixed, before, after)
     assert matches == []
+
+
+def test_a_small_template_is_found_verbatim_but_never_renamed() -> None:
+    before, after = "value = data[key]\n", "value = data.get(key)\n"
+    _fixed, renamed = apply("def f(b, c):\n    a = b[c]\n    return a\n", before, after)
+    assert renamed == []
+    fixed, [match] = apply("def f(data, key):\n    value = data[key]\n", before, after)
+    assert match.kind is MatchKind.EXACT and "value = data.get(key)" in fixed
+
+
+def test_the_renamed_score_threshold_is_respected() -> None:
+    template = build_template(BEFORE, AFTER, "python")
+    assert template is not None
+    document = DocumentTokens.from_text(
+        'def load(user_id):\n    record = db.get(user_id)\n    return record["name"]\n', "python"
+    )
+    [match] = find_matches(document, template, min_renamed_score=0.6)
+    assert match.kind is MatchKind.RENAMED and 0.6 <= match.score < 0.9
+    assert find_matches(document, template, min_renamed_score=0.9) == []

@@ -3,6 +3,11 @@
 A match is a run of document tokens equal to the template's tokens, where identifiers may be
 renamed consistently (one document name per pattern name and back: a bijection) while
 keywords, builtins, literals and operators must be identical. White space never matters.
+
+A renamed match must be worth showing: its template has at least MIN_RENAMED_TOKENS tokens
+(`value = data[key]` is 6 and has the shape of every `a = b[c]`), and its score, the share
+of the template's tokens found verbatim, is at least `min_renamed_score` (the editor passes
+its `similarity` setting).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from enum import StrEnum
 
 from .template import FixTemplate
 from .tokens import Token, TokenKind, tokenize
+
+MIN_RENAMED_TOKENS = 10
 
 
 class MatchKind(StrEnum):
@@ -151,8 +158,11 @@ def _already_fixed(doc: list[Token], start: int, end: int, fixed: list[Token]) -
     return False
 
 
-def find_matches(document: DocumentTokens, template: FixTemplate) -> list[CodeMatch]:
-    """Every non-overlapping place where the template's before-code stands in the document."""
+def find_matches(
+    document: DocumentTokens, template: FixTemplate, *, min_renamed_score: float = 0.0
+) -> list[CodeMatch]:
+    """Every non-overlapping place where the template's before-code stands in the document
+    (renamed matches only when the template is large enough and their score high enough)."""
     pattern = template.before_tokens
     if not pattern or len(pattern) > len(document.tokens):
         return []
@@ -181,6 +191,8 @@ def find_matches(document: DocumentTokens, template: FixTemplate) -> list[CodeMa
                 1 for t in pattern if t.kind is not TokenKind.NAME or t.text not in changed
             )
             score = verbatim / len(pattern)
+            if len(pattern) < MIN_RENAMED_TOKENS or score < min_renamed_score:
+                continue
         else:
             exact = text[first.start : last.end] == template.before.strip()
             kind = MatchKind.EXACT if exact else MatchKind.WHITESPACE

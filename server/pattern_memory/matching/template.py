@@ -15,6 +15,9 @@ from .tokens import Token, TokenKind, tokenize
 
 # Fewer significant tokens than this would match all over a document (`x = 1`).
 MIN_TEMPLATE_TOKENS = 6
+# Context is added up to this many tokens when the pattern has it: a match with renamed
+# identifiers needs at least MIN_RENAMED_TOKENS (see match.py).
+PREFERRED_TEMPLATE_TOKENS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +103,16 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
     def region_tokens() -> int:
         return len(tokenize("\n".join(before[lo:before_hi]), language))
 
-    # Widen with context, alternating above and below, until specific enough.
-    take_above = True
-    while region_tokens() < MIN_TEMPLATE_TOKENS:
+    # Widen with context, alternating below and above (below first: the lines that use the
+    # changed code say more about it than a signature whose names differ everywhere), until
+    # specific enough to be found renamed; at least MIN_TEMPLATE_TOKENS to be found at all.
+    take_above = False
+    while region_tokens() < PREFERRED_TEMPLATE_TOKENS:
         can_above, can_below = lo > 0, before_hi < len(before)
         if not (can_above or can_below):
-            return None
+            if region_tokens() < MIN_TEMPLATE_TOKENS:
+                return None
+            break
         if (take_above and can_above) or not can_below:
             lo -= 1
         else:
