@@ -93,6 +93,7 @@ class FixFinder:
     tokens: LruCache[tuple[str, str], tuple[Token, ...]]
     templates: LruCache[tuple[str, str, str], FixTemplate | None]
     generation: int = 0  # bumped when the store changes: the lookups are then stale
+    store_version: int | None = None  # the store's data_version when last looked at
     # Patterns whose counts changed since they were looked up (feedback): these win.
     updated: dict[str, StoredPattern] = field(default_factory=dict)
 
@@ -116,6 +117,12 @@ class FixFinder:
         """Patterns worth locating: looked up by the windows' text, of the document's
         language (a Python fix never rewrites JavaScript), still trusted."""
         found: dict[str, StoredPattern] = {}
+        version = _store_version(memory)
+        if version != self.store_version:
+            # Another connection (the CLI, another editor, our own indexer) wrote to the
+            # store: every cached lookup and count may be stale.
+            self.store_version = version
+            self.store_changed()
         for window in windows:
             if cancel.is_set():
                 raise Cancelled
@@ -176,8 +183,15 @@ class FixFinder:
                 raise Cancelled
             template = self.template(stored, language)
             if template is not None:
-                located.extend((stored, match) for match in find_matches(document, template))
+                matches = find_matches(document, template, min_renamed_score=settings.similarity)
+                located.extend((stored, match) for match in matches)
         return _rank(located, index)
+
+
+def _store_version(memory: PatternMemory) -> int:
+    """SQLite's `PRAGMA data_version`: it changes whenever another connection (any process)
+    commits to the database; a microsecond query."""
+    return int(memory.store.db.query("PRAGMA data_version")[0][0])
 
 
 def _digest(text: str) -> str:
