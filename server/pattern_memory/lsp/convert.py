@@ -74,21 +74,50 @@ def change_diff(before: str, after: str) -> str:
     return "\n".join(line for line in lines if not line.startswith(("---", "+++")))
 
 
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>~|])")
+# What starts a heading, list, quote or rule when at the beginning of a line.
+_MARKDOWN_LINE_START = re.compile(r"^(\s*(?:\d+)?)([#+\-=]|(?<=\d)[.)])")
+
+
+def escape_markdown(text: str) -> str:
+    """Plain text (one line) shown as itself in Markdown: `__init__`, `*args`, an unclosed
+    fence, a leading `#` or `1.`."""
+    escaped = _MARKDOWN_INLINE.sub(r"\\\1", text)
+    return _MARKDOWN_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+
+
+_BACKTICK_RUNS = re.compile(r"`+")
+
+
+def code_fence(code: str) -> str:
+    """A backtick fence longer than any run of backticks in `code` (so none can close it)."""
+    longest = max((len(run) for run in _BACKTICK_RUNS.findall(code)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def track_record(stored: StoredPattern) -> str:
+    if stored.uses == 0:
+        return f"no uses yet (prior {stored.success_rate:.0%})"
+    return f"{stored.success_rate:.0%} over {stored.uses} uses"
+
+
 def pattern_markdown(stored: StoredPattern) -> str:
     """The hover text: what was learned, from whom and when, how well it worked."""
     pattern = stored.pattern
-    fence = "````" if "```" in pattern.before_code + pattern.after_code else "```"
+    diff = change_diff(pattern.before_code, pattern.after_code)
+    fence = code_fence(diff)
+    message = pattern.commit_msg.strip() or "(no message)"
     details = [
         f"**Learned fix** `{pattern.pattern_id}`",
         "",
-        pattern.commit_msg.strip() or "(no message)",
+        "  \n".join(escape_markdown(line) for line in message.split("\n")),
         "",
-        f"- date: {pattern.date}",
-        f"- author: {pattern.author}",
+        f"- date: {escape_markdown(pattern.date)}",
+        f"- author: {escape_markdown(pattern.author)}",
         f"- confidence: {pattern.confidence:.2f}",
-        f"- success rate: {stored.success_rate:.0%} over {stored.uses} uses",
+        f"- success rate: {track_record(stored)}",
     ]
     if pattern.file_path:
-        details.append(f"- learned in: `{pattern.file_path}`")
-    details += ["", f"{fence}diff", change_diff(pattern.before_code, pattern.after_code), fence]
+        details.append(f"- learned in: {escape_markdown(pattern.file_path)}")
+    details += ["", f"{fence}diff", diff, fence]
     return "\n".join(details)
