@@ -185,10 +185,15 @@ def test_learned_fix_in_neovim(
 
     # 3. The code action rewrites the buffer (and, once saved, the file) to the fixed code,
     #    adapted to the buffer's names.
-    assert result["action_title"] == f"Apply learned fix: {FIX_MESSAGE}", result["action_titles"]
+    title = f"Apply learned fix: {FIX_MESSAGE.removeprefix('fix: ')}"
+    assert result["action_title"] == title, result["action_titles"]
     assert result["applied"], context
     assert result["text"] + "\n" == REPORT_FIXED
     assert report.read_text() == REPORT_FIXED
+    # ... and the action's command recorded the "applied" outcome in the database.
+    with PatternMemory.open(Settings(db_path=db_path)) as memory:
+        recorded = memory.get(diagnostic["data"]["patternId"])
+    assert recorded is not None and recorded.uses == 1 and recorded.success_count == 1
 
     # 4. Another file of the repository attaches to the same server: one per root.
     assert result["other_file_client"] == result["first_file_client"], context

@@ -11,6 +11,7 @@ from lsphelp import (
     RENAMED_DOC,
     RENAMED_FIXED,
     apply_edits,
+    client_name,
     diagnostics_for,
     execute,
     indexed,
@@ -19,6 +20,24 @@ from lsphelp import (
 )
 from lsprotocol import types
 from pytest_lsp import LanguageClient
+
+FIX_SUBJECT = FIX_MESSAGE.removeprefix("fix: ")
+
+
+def _edits(
+    action: types.CodeAction, uri: str, version: int, request: pytest.FixtureRequest
+) -> list[types.TextEdit]:
+    """The action's edits of `uri`: versioned (documentChanges) for a client that can take
+    them (VS Code; it then rejects them once the text changed), else plain `changes`."""
+    assert action.edit is not None
+    if client_name(request) == "neovim":  # its capabilities have no documentChanges
+        assert action.edit.document_changes is None and action.edit.changes is not None
+        return list(action.edit.changes[uri])
+    assert action.edit.changes is None and action.edit.document_changes is not None
+    [change] = action.edit.document_changes
+    assert isinstance(change, types.TextDocumentEdit)
+    assert change.text_document.uri == uri and change.text_document.version == version
+    return [edit for edit in change.edits if isinstance(edit, types.TextEdit)]
 
 
 async def _ready(
@@ -81,12 +100,12 @@ async def test_code_action_adapts_renamed_identifiers_and_records_success(
 ) -> None:
     uri, diagnostic = await _ready(lsp, request, fix_repo, RENAMED_DOC)
     apply, not_helpful = await _actions(lsp, uri, diagnostic)
-    assert apply.title == f"Apply learned fix: {FIX_MESSAGE}"
+    # The Conventional Commits type is left out: not "Apply learned fix: fix: ...".
+    assert apply.title == f"Apply learned fix: {FIX_SUBJECT}"
     assert apply.kind == types.CodeActionKind.QuickFix
     assert apply.is_preferred is True
-    assert apply.edit is not None and apply.edit.changes is not None
-    assert apply_edits(RENAMED_DOC, apply.edit.changes[uri]) == RENAMED_FIXED
-    assert not_helpful.title == f"Not helpful: {FIX_MESSAGE}"
+    assert apply_edits(RENAMED_DOC, _edits(apply, uri, 1, request)) == RENAMED_FIXED
+    assert not_helpful.title == f"Not helpful: {FIX_SUBJECT}"
     assert not_helpful.edit is None
 
     # The client runs the action's command after applying its edit: a success is recorded.
@@ -125,5 +144,4 @@ async def test_exact_and_whitespace_different_code_is_replaced_directly(
     document = "import os\n\n" + BEFORE.replace("db.get(uid)", "db.get( uid )")
     uri, diagnostic = await _ready(lsp, request, fix_repo, document)
     apply, _ = await _actions(lsp, uri, diagnostic)
-    assert apply.edit is not None and apply.edit.changes is not None
-    assert apply_edits(document, apply.edit.changes[uri]) == "import os\n\n" + AFTER
+    assert apply_edits(document, _edits(apply, uri, 1, request)) == "import os\n\n" + AFTER

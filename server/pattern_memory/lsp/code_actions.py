@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lsprotocol import types
 
 from ..memory.types import Outcome
@@ -13,6 +15,36 @@ from .server import PatternMemoryServer
 
 APPLY_TITLE = "Apply learned fix: {}"
 NOT_HELPFUL_TITLE = "Not helpful: {}"
+# A Conventional Commits type ("fix: ", "fix(parser)!: ") says nothing in "Apply learned fix".
+_COMMIT_TYPE = re.compile(
+    r"^(?:fix|bugfix|hotfix|feat|perf|refactor|security|revert|chore|build|ci|docs|style|test)"
+    r"(?:\([^)]*\))?!?:\s+",
+    re.IGNORECASE,
+)
+
+
+def action_subject(commit_msg: str) -> str:
+    """The commit's subject without its Conventional Commits type prefix."""
+    line = subject(commit_msg)
+    return _COMMIT_TYPE.sub("", line, count=1) or line
+
+
+def _edit(
+    ls: PatternMemoryServer, uri: str, version: int | None, fix: FoundFix
+) -> types.WorkspaceEdit:
+    """The fix as a workspace edit; versioned (documentChanges) when the client supports
+    it, so that a client rejects the action once the document has changed since."""
+    text_edit = types.TextEdit(range=fix.edit_range, new_text=fix.match.replacement)
+    workspace = ls.client_capabilities.workspace
+    versioned = bool(
+        workspace and workspace.workspace_edit and workspace.workspace_edit.document_changes
+    )
+    if not versioned:
+        return types.WorkspaceEdit(changes={uri: [text_edit]})
+    document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+    return types.WorkspaceEdit(
+        document_changes=[types.TextDocumentEdit(text_document=document, edits=[text_edit])]
+    )
 
 
 def _feedback(fix: FoundFix, outcome: Outcome, title: str) -> types.Command:
@@ -23,12 +55,12 @@ def _feedback(fix: FoundFix, outcome: Outcome, title: str) -> types.Command:
     )
 
 
-def _actions(ls: PatternMemoryServer, uri: str, fix: FoundFix) -> list[types.CodeAction]:
-    message = subject(fix.stored.pattern.commit_msg)
+def _actions(
+    ls: PatternMemoryServer, uri: str, version: int | None, fix: FoundFix
+) -> list[types.CodeAction]:
+    message = action_subject(fix.stored.pattern.commit_msg)
     diagnostic = to_diagnostic(fix, SEVERITIES[ls.settings.diagnostic_severity])
-    edit = types.WorkspaceEdit(
-        changes={uri: [types.TextEdit(range=fix.edit_range, new_text=fix.match.replacement)]}
-    )
+    edit = _edit(ls, uri, version, fix)
     return [
         types.CodeAction(
             title=APPLY_TITLE.format(message),
@@ -68,7 +100,7 @@ def register(server: PatternMemoryServer) -> None:
             return None
         actions: list[types.CodeAction] = []
         for fix in fixes:
-            actions.extend(_actions(ls, document.uri, fix))
+            actions.extend(_actions(ls, document.uri, document.version, fix))
         # Every "apply" first, then every "not helpful".
         actions.sort(key=lambda action: action.edit is None)
         return actions or None

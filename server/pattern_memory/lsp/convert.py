@@ -76,7 +76,7 @@ def change_diff(before: str, after: str) -> str:
 
 _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>~|])")
 # What starts a heading, list, quote or rule when at the beginning of a line.
-_MARKDOWN_LINE_START = re.compile(r"^(\s*(?:\d+)?)([#+\-=]|(?<=\d)[.)])")
+_MARKDOWN_LINE_START = re.compile(r"^(\s*|\s*\d+(?=[.)]))([#+\-=.)])")
 
 
 def escape_markdown(text: str) -> str:
