@@ -4,7 +4,9 @@ Finding a pattern whose before-code stands in a document under other names canno
 the names (a lexical search looks for exactly those). It starts from the shape instead: the
 token sequence with each identifier replaced by one placeholder, keeping keywords, builtins,
 operators, punctuation and literals (the tokens a renamed match must still have verbatim;
-see match.py). Shingles are hashes of SHINGLE_TOKENS consecutive shape tokens.
+see match.py). Shingles are hashes of SHINGLE_TOKENS consecutive tokens of the shape, where
+each identifier is numbered by its first appearance in the shingle: a renaming is consistent
+(one name for one name), so `a = b[a]` and `x = y[x]` share shingles, `x = y[z]` does not.
 
 A template can only match where every one of its shingles stands in the searched code, so
 the share of a pattern's shingles found in a document window (containment) is 1.0 for every
@@ -19,13 +21,15 @@ from collections.abc import Sequence
 from .template import MIN_TEMPLATE_TOKENS, build_template
 from .tokens import Token, TokenKind, tokenize
 
-# No longer than the shortest template, so that every template has at least one shingle.
-SHINGLE_TOKENS = 5
+# Long enough to see that a name is used again a few tokens further (`def f(a, b): a = b`
+# is not `def f(a, b): c = a`); a template shorter than this is one shingle of its own
+# length, so searched code has shingles of every length from the shortest template's.
+SHINGLE_TOKENS = 8
 # An identifier in the shape; a control character, so no real token can equal it.
 NAME_PLACEHOLDER = "\x01"
 _SEPARATOR = "\x00"
 
-assert SHINGLE_TOKENS <= MIN_TEMPLATE_TOKENS
+assert MIN_TEMPLATE_TOKENS <= SHINGLE_TOKENS
 
 
 def skeleton(tokens: Sequence[Token]) -> list[str]:
@@ -41,21 +45,37 @@ def _hash(parts: Sequence[str]) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def shingles(shape: Sequence[str]) -> frozenset[int]:
-    """Hashes of every run of SHINGLE_TOKENS consecutive shape tokens (of the whole shape
-    when it is shorter)."""
-    if not shape:
+def _shingle(tokens: Sequence[Token]) -> int:
+    numbers: dict[str, str] = {}
+    parts = [
+        numbers.setdefault(t.text, f"{NAME_PLACEHOLDER}{len(numbers)}")
+        if t.kind is TokenKind.NAME
+        else t.text
+        for t in tokens
+    ]
+    return _hash(parts)
+
+
+def _runs(tokens: Sequence[Token], length: int) -> set[int]:
+    return {_shingle(tokens[i : i + length]) for i in range(len(tokens) - length + 1)}
+
+
+def shingles(tokens: Sequence[Token]) -> frozenset[int]:
+    """A template's shingles: hashes of every run of SHINGLE_TOKENS consecutive tokens (of
+    all of them when fewer), identifiers numbered by their first appearance in the run."""
+    if not tokens:
         return frozenset()
-    if len(shape) <= SHINGLE_TOKENS:
-        return frozenset({_hash(shape)})
-    return frozenset(
-        _hash(shape[i : i + SHINGLE_TOKENS]) for i in range(len(shape) - SHINGLE_TOKENS + 1)
-    )
+    return frozenset(_runs(tokens, min(len(tokens), SHINGLE_TOKENS)))
 
 
 def code_shingles(code: str, language: str) -> frozenset[int]:
-    """The shingles of a piece of code (a document window)."""
-    return shingles(skeleton(tokenize(code, language)))
+    """The shingles of searched code (a document window): of its runs of every length a
+    template's shingle can have, so that it has every shingle of each template in it."""
+    tokens = tokenize(code, language)
+    found: set[int] = set()
+    for length in range(MIN_TEMPLATE_TOKENS, SHINGLE_TOKENS + 1):
+        found |= _runs(tokens, length)
+    return frozenset(found)
 
 
 def pattern_shingles(before_code: str, after_code: str, language: str) -> frozenset[int]:
@@ -64,4 +84,4 @@ def pattern_shingles(before_code: str, after_code: str, language: str) -> frozen
     template = build_template(before_code, after_code, language)
     if template is None:
         return frozenset()
-    return shingles(skeleton(template.before_tokens))
+    return shingles(template.before_tokens)

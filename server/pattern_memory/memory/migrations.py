@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import apsw
 
 from .db import Database
+from .shape_store import fill_shapes
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,28 @@ def _metric_samples(c: apsw.Connection) -> None:
     )
 
 
+def _pattern_shapes(c: apsw.Connection) -> None:
+    """Template shingles per pattern (shape_store.py), so that code using other names than
+    a pattern's is still found; filled here for the patterns already stored."""
+    c.execute(
+        """
+        CREATE TABLE pattern_shapes (
+            shingle INTEGER NOT NULL,
+            size    INTEGER NOT NULL,
+            pattern INTEGER NOT NULL,
+            PRIMARY KEY (shingle, size, pattern)
+        ) WITHOUT ROWID;
+        CREATE INDEX pattern_shapes_pattern ON pattern_shapes (pattern, shingle);
+        """
+    )
+    fill_shapes(c)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
     Migration("0003_metric_samples", _metric_samples),
+    Migration("0004_pattern_shapes", _pattern_shapes),
 )
 
 

@@ -12,6 +12,17 @@ rank as well but gives no absolute number that the `similarity` threshold could 
 anything against; this score is what `SearchHit.score` reports and what `similarity` is
 compared with.
 
+Code search (a document window looked up for before-code, `containment`) adds a third signal
+that survives renaming: shape containment, the share of a pattern's template shingles (its
+tokens with identifiers as placeholders; matching/shape.py) found in the window. It is 1.0
+for every pattern whose before-code can match there under any names, so the patterns found
+by shape alone join the candidates, and the noisy-OR takes the shape as a third term. A
+window can hold many patterns' shapes whole (short, common ones are shared by hundreds of
+patterns), so the n-th pattern of one shape ranks with its score times SAME_SHAPE_DECAY^n:
+every place in the window that can match gets candidates within the top k, the closest by
+name first. A partial fit (some shingles missing: the before-code cannot stand there, only
+code of a similar structure) counts for PARTIAL_SHAPE_WEIGHT of its containment.
+
 Ranking: relevance times the success rate (a better record ranks higher; lifecycle.py).
 Filters (scope, retired, decay, success rate, problem type) are applied to the candidates
 in SQL; then the threshold and top k.
@@ -20,16 +31,27 @@ in SQL; then the threshold and top k.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from ..matching.shape import code_shingles
 from .lifecycle import PRIOR_FAILURES, PRIOR_SUCCESSES, rank_weight
+from .shape_store import ShapeFit
 from .store import Filters, PatternStore
 from .text import code_tokens
 from .types import SearchHit, StoredPattern
 from .vectors import FloatArray, VectorIndex
 
 CANDIDATES = 100
+# Found by shape before their containment is counted exactly (capped postings undercount).
+SHAPE_DISCOVERED = 400
+# Each further pattern of a shape already ranked counts this much less (see the docstring).
+SAME_SHAPE_DECAY = 0.9
+PARTIAL_SHAPE_WEIGHT = 0.5
+# The two tokenizer families (matching/tokens.py): comments, strings and fixed names differ.
+UNKNOWN_LANGUAGE_READINGS = ("python", "javascript")
 COSINE_FLOOR = 0.15
 COSINE_CEILING = 0.55
 MAX_QUERY_TOKENS = 256
@@ -66,6 +88,35 @@ def selective_terms(terms: Sequence[str], frequencies: dict[str, int], total: in
     return rare or [t for _, t in known[:FALLBACK_TERMS]]
 
 
+T = TypeVar("T")
+
+
+def shape_turns(items: Sequence[T], whole_shape: Callable[[T], Hashable | None]) -> list[int]:
+    """For `items` (best first): how many items of the same whole-fitting shape come before
+    each (0 for the best of its shape, and for items that fit no shape whole)."""
+    taken: Counter[Hashable] = Counter()
+    turns: list[int] = []
+    for item in items:
+        shape = whole_shape(item)
+        turns.append(0 if shape is None else taken[shape])
+        if shape is not None:
+            taken[shape] += 1
+    return turns
+
+
+def _shape_relevance(fit: ShapeFit | None) -> float:
+    """A whole fit is full evidence; a partial one (the before-code cannot stand there, but
+    code of a similar structure does) counts for half."""
+    if fit is None:
+        return 0.0
+    return fit.containment if fit.whole else fit.containment * PARTIAL_SHAPE_WEIGHT
+
+
+def _whole_shape(fits: dict[int, ShapeFit], row_id: int) -> Hashable | None:
+    fit = fits.get(row_id)
+    return fit.shape if fit is not None and fit.whole else None
+
+
 def semantic_relevance(cosine: float) -> float:
     return min(1.0, max(0.0, (cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR)))
 
@@ -82,15 +133,21 @@ class HybridSearch:
         *,
         columns: Sequence[str] = ALL_COLUMNS,
         containment: bool = False,
+        language: str | None = None,
     ) -> list[SearchHit]:
         """containment: score the lexical match by how much of the pattern's code the query
         contains (a window of a document searched for before-code) instead of the symmetric
-        overlap (a query and a pattern of comparable size)."""
+        overlap (a query and a pattern of comparable size), and add the shape candidates:
+        the code read as `language` (unknown: both as Python and as a C-like language)."""
         terms = query_terms(query.text)
         frequencies, total = self._store.document_frequencies(terms)
         lexical_ids = self._store.lexical(
             selective_terms(terms, frequencies, total), columns, CANDIDATES
         )
+        shape: dict[int, ShapeFit] = {}
+        shape_ids: list[int] = []
+        if containment:
+            shape, shape_ids = self._shapes(query.text, language, lexical_ids)
         vector_ids: list[int] = []
         if vector is not None:
             self._index.refresh()
@@ -98,7 +155,7 @@ class HybridSearch:
                 r for r, _ in self._index.nearest(vector, CANDIDATES, query.filters.scope)
             ]
         stored = self._store.candidates(
-            [*lexical_ids, *vector_ids],
+            [*lexical_ids, *vector_ids, *shape_ids],
             query.filters,
             query.min_success_rate,
             (PRIOR_SUCCESSES, PRIOR_FAILURES),
@@ -107,21 +164,37 @@ class HybridSearch:
             return []
         overlap = self._overlaps(terms, list(stored), columns, containment)
         cosine = self._index.similarities(vector, stored) if vector is not None else {}
-        ranked: list[tuple[float, float, float, StoredPattern]] = []
+        ranked: list[tuple[float, float, float, StoredPattern, int]] = []
         for row_id, item in stored.items():
             raw_cosine = cosine.get(row_id, COSINE_FLOOR)
             lexical = overlap.get(row_id, 0.0)
-            relevance = 1.0 - (1.0 - semantic_relevance(raw_cosine)) * (1.0 - lexical)
+            relevance = 1.0 - (
+                (1.0 - semantic_relevance(raw_cosine))
+                * (1.0 - lexical)
+                * (1.0 - _shape_relevance(shape.get(row_id)))
+            )
             if relevance < query.similarity:
                 continue
             # Ties (e.g. two matches past COSINE_CEILING) go to the closer raw match.
             ranked.append(
-                (relevance * rank_weight(item.success_rate), raw_cosine + lexical, relevance, item)
+                (
+                    relevance * rank_weight(item.success_rate),
+                    raw_cosine + lexical,
+                    relevance,
+                    item,
+                    row_id,
+                )
             )
         ranked.sort(key=lambda r: (-r[0], -r[1], r[3].pattern.pattern_id))
+        if shape:
+            turns = shape_turns(ranked, lambda r: _whole_shape(shape, r[4]))
+            decayed = {
+                id(r): r[0] * SAME_SHAPE_DECAY**t for r, t in zip(ranked, turns, strict=True)
+            }
+            ranked.sort(key=lambda r: (-decayed[id(r)], -r[1], r[3].pattern.pattern_id))
         hits: list[SearchHit] = []
         seen: set[str] = set()
-        for _key, _tie, relevance, item in ranked:
+        for _key, _tie, relevance, item, _row_id in ranked:
             if item.pattern.solution_hash in seen:
                 continue  # the same change visible twice (own and team copy)
             seen.add(item.pattern.solution_hash)
@@ -129,6 +202,25 @@ class HybridSearch:
             if len(hits) == query.k:
                 break
         return hits
+
+    def _shapes(
+        self, code: str, language: str | None, lexical_ids: Sequence[int]
+    ) -> tuple[dict[int, ShapeFit], list[int]]:
+        """How the shapes of the lexical candidates and of the patterns found by shape fit
+        the code, and the best CANDIDATES of the latter."""
+        shingles: set[int] = set()
+        for reading in (language,) if language else UNKNOWN_LANGUAGE_READINGS:
+            shingles |= code_shingles(code, reading)
+        discovered = self._store.shapes.candidates(shingles, SHAPE_DISCOVERED)
+        fits = self._store.shapes.fits([*lexical_ids, *discovered], shingles)
+        closest = sorted(discovered, key=lambda r: -fits[r].containment if r in fits else 0.0)
+        turns = shape_turns(closest, lambda r: _whole_shape(fits, r))
+        # Whole fits first, taking turns by shape; then the closest partial fits.
+        order = sorted(
+            range(len(closest)),
+            key=lambda i: (turns[i] if _whole_shape(fits, closest[i]) else len(closest), i),
+        )
+        return fits, [closest[i] for i in order[:CANDIDATES]]
 
     def _overlaps(
         self,

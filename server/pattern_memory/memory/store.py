@@ -1,6 +1,7 @@
 """SQL over the pattern database: patterns, their FTS5 tokens and term counts, feedback, the
 mined-commit cursors, statistics and metrics (vector_store.py has the embedding cache and
-the vector table). Other modules call these methods and never write SQL themselves.
+the vector table, shape_store.py the code shapes). Other modules call these methods and never
+write SQL themselves.
 
 Writes that belong together are made by the caller inside one `Database.atomic()`.
 """
@@ -19,6 +20,7 @@ from ..patterns import LineRange, Pattern, PatternSource, ProblemType
 from .db import Database, row_values
 from .lifecycle import Outcome, should_retire
 from .migrations import migrate
+from .shape_store import ShapeStore, add_shapes, forget_shapes
 from .text import text_hash, token_text
 from .types import StoredPattern
 from .vector_store import VectorStore
@@ -90,11 +92,13 @@ def _row_to_stored(row: Sequence[Any]) -> StoredPattern:
 
 
 class PatternStore:
-    """Patterns, their tokens, outcomes, cursors and counts; `vectors` holds the rest."""
+    """Patterns, their tokens, outcomes, cursors and counts; `vectors` and `shapes` hold the
+    rest."""
 
     def __init__(self, database: Database) -> None:
         self.db = database
         self.vectors = VectorStore(database)
+        self.shapes = ShapeStore(database)
         try:
             migrate(database)
         except apsw.Error as exc:
@@ -170,6 +174,7 @@ class PatternStore:
                     (row_id, *columns),
                 )
                 self._count_terms(c, " ".join(columns), +1)
+                add_shapes(c, row_id, pattern.before_code, pattern.after_code, pattern.language)
                 out.append((pattern.pattern_id, True))
         return out
 
@@ -199,6 +204,7 @@ class PatternStore:
             if tokens:
                 self._count_terms(c, str(row_values(tokens[0])[0]), -1)
             c.execute("DELETE FROM patterns_fts WHERE rowid = ?", (row_id,))
+            forget_shapes(c, row_id)
             self.vectors.forget_row(c, row_id)
             c.execute("DELETE FROM patterns WHERE id = ?", (row_id,))
         return True
