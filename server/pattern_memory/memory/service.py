@@ -172,13 +172,22 @@ class PatternMemory:
         self._observe(started)
         return hits
 
-    def search_code(self, code: str, *, k: int = 20) -> list[SearchHit]:
-        """Lexical only (FTS5 over the patterns' before-code tokens): fast, no embedding.
-        The score is the IDF-weighted share of a pattern's before-code tokens found in
-        `code`, so a long window that contains a short pattern scores high."""
+    def search_code(
+        self, code: str, *, k: int = 20, language: str | None = None
+    ) -> list[SearchHit]:
+        """Lexical (FTS5 over the patterns' before-code tokens) and by shape (the code with
+        its identifiers as placeholders, so renamed code is found too): fast, no embedding.
+        The score fuses the IDF-weighted share of a pattern's before-code tokens found in
+        `code` with the share of its shape's shingles found there (1.0 when it can match),
+        so a long window that contains a short pattern scores high. `language`: how to read
+        `code` (an editor language id or a suffix); unknown, it is read both ways."""
         started = time.perf_counter()
         hits = self._search.search(
-            self._query(code, k, None), None, columns=CODE_COLUMNS, containment=True
+            self._query(code, k, None),
+            None,
+            columns=CODE_COLUMNS,
+            containment=True,
+            language=language,
         )
         self._observe(started)
         return hits
@@ -202,8 +211,10 @@ class PatternMemory:
         return self._store.delete(pattern_id)
 
     def reindex(self) -> VectorizeResult:
-        """Rebuild the vector index from the patterns table; the embedding cache spares the
-        model every text it has seen (`embedded` counts the texts the model had to embed)."""
+        """Rebuild the code shapes and the vector index from the patterns table; the
+        embedding cache spares the model every text it has seen (`embedded` counts the
+        texts the model had to embed)."""
+        self._store.shapes.rebuild()
         self._store.vectors.reset_vectors(self._embedder.model_id, self._embedder.dim)
         return vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
 
