@@ -117,7 +117,7 @@ def test_readme_setup_keeps_init_options_after_neovims_settings_change(
     # Neovim did send its settings (the case that used to wipe the init_options).
     assert "patternMemory" in result["settings"]
     stats = result["stats"]
-    assert stats["db_path"] == str(db_path), stats
+    assert stats["dbPath"] == str(db_path), stats
     assert stats["patterns"] > 0
     with PatternMemory.open(Settings(db_path=db_path)) as memory:
         assert memory.stats()["patterns"] == stats["patterns"]

@@ -43,6 +43,10 @@ async def test_every_command_through_execute_command(
     assert [r for reports in lsp.progress_reports.values() for r in reports]  # progress shown
     again = await execute(lsp, "patternMemory.indexWorkspace", {"path": str(fix_repo)})
     assert again["patternsAdded"] == 0  # incremental: nothing new
+    # A relative path is the workspace's, not the server's working directory.
+    relative = await execute(lsp, "patternMemory.indexWorkspace", {"path": "."})
+    assert Path(relative["repository"]).resolve() == fix_repo.resolve()
+    assert relative["upToDate"]
 
     hits = await execute(lsp, "patternMemory.search", {"text": "user does not exist crash", "k": 3})
     assert hits and hits[0]["commitMsg"] == FIX_MESSAGE
@@ -66,6 +70,7 @@ async def test_every_command_through_execute_command(
     assert feedback["uses"] == 1
 
     stats = await execute(lsp, "patternMemory.stats")
+    assert {"dbPath", "schemaVersion", "byType", "bySource"} <= set(stats)
     metrics = stats["metrics"]
     assert metrics["patterns.forged"] == 1
     assert metrics["patterns.injected"] >= 1
@@ -88,7 +93,7 @@ async def test_arguments_are_validated_with_clear_errors(
     assert "'outcome' must be one of applied, helpful, not_helpful" in await _error(
         lsp, "patternMemory.feedback", {"patternId": "0123456789abcdef", "outcome": "meh"}
     )
-    assert "no pattern with id '0123456789abcdef'" in await _error(
+    assert "patternMemory.feedback: no pattern with id '0123456789abcdef'" in await _error(
         lsp, "patternMemory.feedback", "0123456789abcdef", "applied"
     )
     assert "expected at most 0 argument(s)" in await _error(lsp, "patternMemory.stats", 1)

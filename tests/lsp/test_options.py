@@ -77,12 +77,12 @@ async def test_configuration_changes_keep_the_initialization_options(
     )
     await indexed(lsp)
     stats = await execute(lsp, "patternMemory.stats")
-    assert stats["db_path"] == str(db_path) and stats["patterns"] > 0
+    assert stats["dbPath"] == str(db_path) and stats["patterns"] > 0
     lsp.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"patternMemory": {"maxInjected": 2}})
     )
     hits = await _search_until_found(lsp, LOOSE_QUERY)
-    assert hits and (await execute(lsp, "patternMemory.stats"))["db_path"] == str(db_path)
+    assert hits and (await execute(lsp, "patternMemory.stats"))["dbPath"] == str(db_path)
     assert _messages(lsp) == []
 
 

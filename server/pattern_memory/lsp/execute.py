@@ -110,7 +110,8 @@ def _command(
             except RequestCancelled:
                 raise JsonRpcRequestCancelled(message=f"{name}: cancelled") from None
             except InputError as exc:
-                raise JsonRpcInvalidParams(message=str(exc)) from None
+                message = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
+                raise JsonRpcInvalidParams(message=message) from None
             except PatternMemoryError as exc:
                 raise JsonRpcInternalError(message=f"{name}: {exc}") from None
             finally:
@@ -132,7 +133,14 @@ async def _in_worker(
 def register(server: PatternMemoryServer) -> None:
     @_command(server, INDEX_WORKSPACE, [Arg("path", str, required=False)])
     async def index_workspace(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
-        root = Path(args["path"]) if "path" in args else ls.workspace_root
+        root = ls.workspace_root
+        if "path" in args:
+            path = Path(args["path"]).expanduser()
+            if not path.is_absolute():  # relative to the workspace, not the server's cwd
+                if root is None:
+                    raise InputError(f"{INDEX_WORKSPACE}: no workspace folder for {path}")
+                path = root / path
+            root = path
         if root is None:
             raise InputError(f"{INDEX_WORKSPACE}: no workspace folder; pass a 'path'")
         report = await ls.indexer.index(root, ls.requests.event(ls.protocol.msg_id))
@@ -178,4 +186,5 @@ def register(server: PatternMemoryServer) -> None:
 
     @_command(server, STATS, [])
     async def stats(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
-        return await _in_worker(ls, lambda memory, _: jsonable(memory.stats()))
+        # Top-level keys in camelCase like every other result (metric names stay as named).
+        return await _in_worker(ls, lambda memory, _: camel_keys(jsonable(memory.stats())))
