@@ -142,6 +142,11 @@ def test_fix_shapes_are_detected(response: str, problem: str, solution: str) -> 
         "a retry.",  # two sentences between: too far apart to be one statement
         "Problem: none\nFix: none",
         "Solution: use a cache.\nProblem: the API is slow.",  # wrong order
+        # The answer about itself, asking for more input, or advice in general.
+        "The problem is that I don't have enough information, the solution is to share more logs.",
+        "The problem is that there is not enough context; the fix is to provide more details.",
+        "To fix bugs faster, use a debugger.",
+        "To fix issues quickly, write a failing test first.",
     ],
 )
 def test_ordinary_prose_is_not_a_fix(response: str) -> None:

@@ -154,6 +154,27 @@ _EVALUATIVE = re.compile(
     r"complicated|interesting|weird|strange|annoying|clear|unclear|surprising|small|big)$",
     re.IGNORECASE,
 )
+# The answer talking about itself ("the problem is that I don't have enough information"),
+# asking for more input ("the solution is to share more logs"), or advice about fixing in
+# general ("to fix bugs faster, use a debugger"): no fix of a problem in the code.
+_ABOUT_THE_ANSWER = re.compile(
+    r"^(?:i|i'm|i\u2019m)\s+(?:(?:am|was)\s+)?(?:don't|do\s+not|didn't|did\s+not|can't|cannot|"
+    r"can\s+not|couldn't|could\s+not|haven't|have\s+not|have\s+no|lack|need|not|missing|"
+    r"unable)\b|^there\s+(?:is|isn't|is\s+not|was|wasn't)\s+(?:not\s+)?(?:enough|no|too\s+little)\s+"
+    r"(?:information|info|context|detail)",
+    re.IGNORECASE,
+)
+_ASKS_FOR_MORE = re.compile(
+    r"^(?:(?:you\s+(?:should|need\s+to|must|can))\s+)?(?:share|send|provide|give|post|paste|"
+    r"attach|show|include)\s+(?:me\s+|us\s+)?(?:more|additional|further|the\s+full)\b",
+    re.IGNORECASE,
+)
+_GENERIC_PROBLEM = re.compile(
+    r"^(?:(?:most|many|all|some|any|such|common|typical)\s+)?"
+    r"(?:bugs|issues|problems|errors|mistakes|things|code)"
+    r"(?:\s+(?:faster|quicker|sooner|earlier|more\s+\w+|\w+ly|in\s+general|for\s+good))?$",
+    re.IGNORECASE,
+)
 _THAT = re.compile(r"^that\s+", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 _BEFORE_LABEL = re.compile(
@@ -242,6 +263,12 @@ def _statement(
         if not request or not request.strip():
             return None
         problem = _clean(request)
+    if (
+        _ABOUT_THE_ANSWER.match(problem)
+        or _ASKS_FOR_MORE.match(solution)
+        or _GENERIC_PROBLEM.match(problem)
+    ):
+        return None
     deferred = bool(_DEFERRED.match(solution))
     if not _informative(problem) or (not deferred and not _informative(solution)):
         return None
