@@ -12,7 +12,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
-from pattern_memory.adapters.commands import script_main
+import argparse
+
+from pattern_memory.adapters.commands import add_merge_arguments, run_merge
+from pattern_memory.cli import run_command
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="merge_lora_adapters.py",
+        description="Merge LoRA adapters (safetensors files or PEFT folders) into one.",
+    )
+    add_merge_arguments(parser)
+    return run_command(run_merge, parser.parse_args(), prog="merge_lora_adapters.py")
+
 
 if __name__ == "__main__":
-    raise SystemExit(script_main())
+    raise SystemExit(main())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import __version__
 from .errors import PatternMemoryError
@@ -46,16 +46,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    return run_command(handler, args)
+
+
+def run_command(
+    handler: Callable[[argparse.Namespace], int | None],
+    args: argparse.Namespace,
+    prog: str = "pattern-memory",
+) -> int:
+    """Run one command's handler; failures become one line on stderr and an exit code."""
     try:
         result = handler(args)
     except PatternMemoryError as exc:
-        print(f"pattern-memory: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("pattern-memory: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: not an error worth a traceback.
         sys.stderr.close()
         return 0
+    except ModuleNotFoundError as exc:
+        if not exc.name or exc.name.startswith("pattern_memory"):
+            raise
+        print(
+            f"{prog}: error: the Python package {exc.name!r} is missing: install the project "
+            "with `pip install -e .` (see README)",
+            file=sys.stderr,
+        )
+        return 1
     return int(result or 0)

@@ -91,8 +91,8 @@ def killed(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(*args, **kwargs)
 fuse.combine = killed
-from pattern_memory.adapters.commands import script_main
-sys.exit(script_main(sys.argv[1:]))
+from pattern_memory.cli import main
+sys.exit(main(["merge-adapters", *sys.argv[1:]]))
 """
 
 

@@ -6,12 +6,11 @@ NumPy is imported inside the handlers so that `pattern-memory --help` stays inst
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AdapterError, PatternMemoryError
+from ..errors import AdapterError
 from ..signals import terminate_as_interrupt
 
 if TYPE_CHECKING:
@@ -252,26 +251,3 @@ def run_rollback(args: argparse.Namespace) -> int:
     record = registry.rollback(args.name)
     print(f"rolled back; active: {record.version_name} ({registry.merged_path})")
     return 0
-
-
-def script_main(argv: Sequence[str] | None = None) -> int:
-    """scripts/merge_lora_adapters.py: the seed's entry point, the same as merge-adapters."""
-    parser = argparse.ArgumentParser(
-        prog="merge_lora_adapters.py",
-        description="Merge LoRA adapters (safetensors files or PEFT folders) into one.",
-    )
-    add_merge_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_merge(args)
-    except PatternMemoryError as exc:
-        print(f"merge_lora_adapters.py: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("merge_lora_adapters.py: interrupted", file=sys.stderr)
-        return 130
-    except ModuleNotFoundError as exc:
-        if exc.name != "numpy":
-            raise
-        print("merge_lora_adapters.py: error: needs NumPy (pip install numpy)", file=sys.stderr)
-        return 1
