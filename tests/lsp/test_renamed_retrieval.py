@@ -4,6 +4,7 @@ document's names (the candidates come from the store's search by shape)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
@@ -32,7 +33,9 @@ def fill_store(path: Path) -> int:
     """The crowded store, written through the store's own SQL (no vectors: the editor's
     lookups use none)."""
     store = PatternStore(Database(path))
-    patterns = stored_patterns()
+    # Python fixes (the samples carry no language; the editor offers a pattern only in
+    # documents of its language).
+    patterns = [dataclasses.replace(p, language="python") for p in stored_patterns()]
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     saved = store.upsert([(p, lookup_text(p)) for p in patterns], "local", now)
     store.db.close()
