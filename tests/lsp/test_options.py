@@ -122,3 +122,17 @@ async def test_a_store_that_cannot_be_opened_is_reported_and_requests_fail_clear
         )
     )
     assert hover is None
+
+
+async def test_a_configuration_change_racing_the_first_open_wins(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path, tmp_path: Path
+) -> None:
+    """`initialized` and a didChangeConfiguration sent right after it both (re)open the
+    store; the opens are serialized, so the newest settings are the ones in force."""
+    first, newest = tmp_path / "first" / "patterns.db", tmp_path / "newest" / "patterns.db"
+    await initialize(lsp, request, fix_repo, {"dbPath": str(first), "indexOnStart": False})
+    lsp.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"patternMemory": {"dbPath": str(newest)}})
+    )
+    await asyncio.sleep(1.0)  # both opens are over by now
+    assert (await execute(lsp, "patternMemory.stats"))["dbPath"] == str(newest)
