@@ -212,16 +212,22 @@ def _search(args: argparse.Namespace) -> int:
             )
         else:
             hits = memory.search(args.text, k=args.k)
-    if args.json:
+        # Printed before the memory closes: closing writes metrics, and nothing the user
+        # asked for may wait for (or be lost to) that write.
+        print_hits(hits, as_json=args.json)
+    return 0
+
+
+def print_hits(hits: list[SearchHit], *, as_json: bool) -> None:
+    if as_json:
         for hit in hits:
             print(json.dumps({"score": hit.score, **hit.stored.pattern.to_json_dict()}))
-        return 0
+        return
     if not hits:
         print("No learned pattern matches (see `pattern-memory stats`).")
-        return 0
     for rank, hit in enumerate(hits, start=1):
         print(describe_hit(rank, hit))
-    return 0
+    sys.stdout.flush()
 
 
 def describe_hit(rank: int, hit: SearchHit) -> str:
@@ -250,9 +256,14 @@ def describe_hit(rank: int, hit: SearchHit) -> str:
 def _stats(args: argparse.Namespace) -> int:
     with open_memory(settings_from_args(args)) as memory:
         stats = memory.stats()
-    if args.json:
+        print_stats(stats, as_json=args.json)
+    return 0
+
+
+def print_stats(stats: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(stats, indent=2, sort_keys=True))
-        return 0
+        return
     lookup = stats["metrics"]["patterns.lookup_ms"]
     types = ", ".join(f"{k}: {v}" for k, v in stats["by_type"].items()) or "none"
     print(
@@ -272,14 +283,14 @@ def _stats(args: argparse.Namespace) -> int:
         f"patterns.lookup_ms: count {lookup['count']}, last {lookup['last']:.1f}, "
         f"p50 {lookup['p50']:.1f}, p95 {lookup['p95']:.1f}"
     )
-    return 0
+    sys.stdout.flush()
 
 
 def _forget(args: argparse.Namespace) -> int:
     with open_memory(settings_from_args(args)) as memory:
         if not memory.forget(args.pattern_id):
             raise InputError(f"no pattern with id {args.pattern_id!r}")
-    print(f"Forgot pattern {args.pattern_id}.")
+        print(f"Forgot pattern {args.pattern_id}.", flush=True)
     return 0
 
 
@@ -288,8 +299,11 @@ def _feedback(args: argparse.Namespace) -> int:
 
     with open_memory(settings_from_args(args)) as memory:
         stored = memory.record_outcome(args.pattern_id, Outcome(args.outcome))
-    state = "retired" if stored.retired else f"success rate {stored.success_rate:.0%}"
-    print(f"Recorded {args.outcome} for {args.pattern_id}: {stored.uses} use(s), {state}.")
+        state = "retired" if stored.retired else f"success rate {stored.success_rate:.0%}"
+        print(
+            f"Recorded {args.outcome} for {args.pattern_id}: {stored.uses} use(s), {state}.",
+            flush=True,
+        )
     return 0
 
 
@@ -299,9 +313,10 @@ def _export(args: argparse.Namespace) -> int:
     with open_memory(settings_from_args(args)) as memory:
         if args.output is None:
             write_jsonl(memory.iter_patterns(), sys.stdout)
+            sys.stdout.flush()
             return 0
         count = write_jsonl_file(memory.iter_patterns(), args.output)
-    print(f"Exported {count} pattern(s) to {args.output}.", file=sys.stderr)
+        print(f"Exported {count} pattern(s) to {args.output}.", file=sys.stderr)
     return 0
 
 
@@ -311,18 +326,20 @@ def _import(args: argparse.Namespace) -> int:
     patterns = list(read_jsonl(args.input))  # a bad line fails before anything is stored
     with open_memory(settings_from_args(args)) as memory:
         added = memory.import_patterns(patterns)
-    print(
-        f"Imported {added} new pattern(s) from {args.input} "
-        f"({len(patterns) - added} already known)."
-    )
+        print(
+            f"Imported {added} new pattern(s) from {args.input} "
+            f"({len(patterns) - added} already known).",
+            flush=True,
+        )
     return 0
 
 
 def _reindex(args: argparse.Namespace) -> int:
     with open_memory(settings_from_args(args)) as memory:
         result = memory.reindex()
-    print(
-        f"Rebuilt the vector index: {result.embedded + result.from_cache} pattern(s), "
-        f"{result.from_cache} from the embedding cache."
-    )
+        print(
+            f"Rebuilt the vector index: {result.embedded + result.from_cache} pattern(s), "
+            f"{result.from_cache} from the embedding cache.",
+            flush=True,
+        )
     return 0

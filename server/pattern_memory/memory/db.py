@@ -140,18 +140,26 @@ class Database:
         return connection
 
     @contextlib.contextmanager
-    def atomic(self) -> Iterator[apsw.Connection]:
-        """A write transaction (BEGIN IMMEDIATE); nested calls join the outer one."""
+    def atomic(self, *, wait: bool = True) -> Iterator[apsw.Connection]:
+        """A write transaction (BEGIN IMMEDIATE); nested calls join the outer one.
+        wait=False: fail at once (StoreError) when another connection is writing, for
+        best-effort writes that must never hold up a read-only command."""
         connection = self.connection()
         if connection.in_transaction:
             yield connection
             return
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            if not wait:
+                connection.set_busy_timeout(0)
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            finally:
+                if not wait:
+                    connection.set_busy_timeout(BUSY_TIMEOUT_MS)
         except apsw.BusyError:
             raise StoreError(
                 f"the pattern database {self.path} stayed locked by another process for "
-                f"{BUSY_TIMEOUT_MS // 1000} s; try again"
+                f"{BUSY_TIMEOUT_MS // 1000 if wait else 0} s; try again"
             ) from None
         try:
             yield connection
@@ -170,6 +178,9 @@ class Database:
             return
         with self._lock:
             connections, self._all = self._all, []
-        for connection in connections:
-            connection.close()
         self._local = threading.local()
+        for connection in connections:
+            try:
+                connection.close()
+            except apsw.Error as exc:  # closing must not stop the others from closing
+                log.debug("closing %s: %s", self.path, exc)

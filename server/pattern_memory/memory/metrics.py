@@ -58,6 +58,14 @@ class Metrics:
             samples, self._unflushed_samples = self._unflushed_samples, {}
         return counters, samples
 
+    def keep_unflushed(self, counters: dict[str, int], samples: dict[str, list[float]]) -> None:
+        """Give back what take_unflushed returned when it could not be written (next time)."""
+        with self._lock:
+            for name, value in counters.items():
+                self._unflushed[name] = self._unflushed.get(name, 0) + value
+            for name, values in samples.items():
+                self._unflushed_samples[name] = values + self._unflushed_samples.get(name, [])
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             counters = dict(self._counters)

@@ -152,8 +152,30 @@ def schema_version() -> str:
     return MIGRATIONS[-1].name
 
 
+def _up_to_date(database: Database) -> bool:
+    """Whether nothing is left to write (read only: a reader never waits for a writer)."""
+    rows = database.query(
+        "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'), "
+        "(SELECT count(*) FROM sqlite_master WHERE name = 'meta')"
+    )
+    if rows[0] != (1, 1):
+        return False
+    done = {str(r[0]) for r in database.query("SELECT name FROM schema_migrations")}
+    meta = dict(
+        database.query("SELECT key, value FROM meta WHERE key IN ('schema_version', 'vec_version')")
+    )
+    return (
+        all(m.name in done for m in MIGRATIONS)
+        and meta.get("schema_version") == schema_version()
+        and (database.vec_version is None or meta.get("vec_version") == database.vec_version)
+    )
+
+
 def migrate(database: Database) -> list[str]:
-    """Apply the migrations this database lacks; returns the names applied."""
+    """Apply the migrations this database lacks; returns the names applied. Takes the
+    write lock only when there is something to write."""
+    if _up_to_date(database):
+        return []
     with database.atomic() as c:
         c.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "

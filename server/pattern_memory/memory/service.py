@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, StoreError
 from ..patterns import Pattern, PatternSource, ProblemType
 from ..settings import Settings
 from .db import Database
@@ -89,8 +89,10 @@ class PatternMemory:
         return cls(settings, store, embedder, clock=clock)
 
     def close(self) -> None:
-        self.flush_metrics()
-        self._store.db.close()
+        try:
+            self.flush_metrics()
+        finally:
+            self._store.db.close()
 
     def __enter__(self) -> PatternMemory:
         return self
@@ -239,13 +241,21 @@ class PatternMemory:
         }
 
     def flush_metrics(self) -> None:
-        """Add this process's new counts and timings to the database's totals."""
+        """Add this process's new counts and timings to the database's totals. Best effort:
+        when another connection is writing, the counts wait for the next flush (a lookup
+        never waits for a writer, nor fails because of one)."""
         counters, samples = self.metrics.take_unflushed()
-        if LOOKUP_MS in samples:
-            counters[LOOKUP_COUNT] = counters.get(LOOKUP_COUNT, 0) + len(samples[LOOKUP_MS])
-        if counters or samples:
-            self._store.add_metrics(counters, samples, self._now(), TIMING_WINDOW)
         self._flushed_at = time.monotonic()
+        if not (counters or samples):
+            return
+        stored = dict(counters)
+        if LOOKUP_MS in samples:
+            stored[LOOKUP_COUNT] = stored.get(LOOKUP_COUNT, 0) + len(samples[LOOKUP_MS])
+        try:
+            self._store.add_metrics(stored, samples, self._now(), TIMING_WINDOW, wait=False)
+        except StoreError as exc:
+            log.debug("metrics not flushed this time: %s", exc)
+            self.metrics.keep_unflushed(counters, samples)
 
     # --- helpers -----------------------------------------------------------------------
 

@@ -387,10 +387,17 @@ class PatternStore:
         return [(str(f), int(n)) for f, n in rows]
 
     def add_metrics(
-        self, counters: dict[str, int], samples: dict[str, list[float]], at: str, keep: int
+        self,
+        counters: dict[str, int],
+        samples: dict[str, list[float]],
+        at: str,
+        keep: int,
+        *,
+        wait: bool = True,
     ) -> None:
-        """Add counter increments and timing samples (keeping the last `keep` per name)."""
-        with self.db.atomic() as c:
+        """Add counter increments and timing samples (keeping the last `keep` per name).
+        wait=False: StoreError at once when another connection holds the write lock."""
+        with self.db.atomic(wait=wait) as c:
             for name, value in counters.items():
                 c.execute(
                     "INSERT INTO metric_counters (name, value) VALUES (?, ?) ON CONFLICT (name) "

@@ -174,11 +174,14 @@ class VectorStore:
         written by a process that could not load the extension)."""
         if not self.db.vec_available or self.vector_state()[2] is None:
             return True
-        with self.db.atomic() as c:
-            if not self._vector_table_exists(c):
-                return False
-            indexed = row_values(c.execute(f"SELECT count(*) FROM {VECTOR_TABLE}").fetchall()[0])[0]
-        embedded = self.db.query("SELECT count(*) FROM patterns WHERE vector_seq IS NOT NULL")[0][0]
+        c = self.db.connection()
+        if not self._vector_table_exists(c):
+            return False
+        # One statement reads one snapshot, without the write lock.
+        indexed, embedded = self.db.query(
+            f"SELECT (SELECT count(*) FROM {VECTOR_TABLE}), "
+            "(SELECT count(*) FROM patterns WHERE vector_seq IS NOT NULL)"
+        )[0]
         return int(indexed) == int(embedded)
 
     def _vector_table_exists(self, c: apsw.Connection) -> bool:
