@@ -222,10 +222,14 @@ def read_jsonl(path: Path) -> Iterator[Pattern]:
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield Pattern.from_json_dict(json.loads(line))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise InputError(f"{path}:{number}: not a valid pattern: {exc}") from None
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield Pattern.from_json_dict(json.loads(line))
+                except (ValueError, UnicodeDecodeError) as exc:
+                    raise InputError(f"{path}:{number}: not a valid pattern: {exc}") from None
+        except UnicodeDecodeError:
+            # Raised while reading ahead (text is decoded in blocks), so no line number.
+            raise InputError(f"{path}: not UTF-8 text (JSONL expected)") from None

@@ -163,14 +163,32 @@ class Database:
             ) from None
         try:
             yield connection
-        except BaseException:
+        except BaseException as exc:
             if _in_transaction(connection):  # SQLite may already have rolled back
                 connection.execute("ROLLBACK")
+            if isinstance(exc, apsw.Error):
+                raise self.damaged(exc) from None
             raise
-        connection.execute("COMMIT")
+        try:
+            connection.execute("COMMIT")
+        except apsw.Error as exc:
+            raise self.damaged(exc) from None
 
     def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        return list(self.connection().execute(sql, params))
+        try:
+            return list(self.connection().execute(sql, params))
+        except apsw.Error as exc:
+            raise self.damaged(exc) from None
+
+    def damaged(self, exc: apsw.Error) -> StoreError:
+        """The one-line error for a failure inside SQLite (the store's boundary: no apsw
+        exception reaches the callers)."""
+        if isinstance(exc, apsw.BusyError):
+            return StoreError(f"the pattern database {self.path} is locked by another process")
+        return StoreError(
+            f"the pattern database {self.path} cannot be read or written ({exc}); it may be "
+            "damaged: run `pattern-memory reindex`, or restore it from a backup"
+        )
 
     def close(self) -> None:
         """Close every connection this process opened (call once no thread uses them)."""
