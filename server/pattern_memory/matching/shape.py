@@ -4,9 +4,9 @@ Finding a pattern whose before-code stands in a document under other names canno
 the names (a lexical search looks for exactly those). It starts from the shape instead: the
 token sequence with each identifier replaced by one placeholder, keeping keywords, builtins,
 operators, punctuation and literals (the tokens a renamed match must still have verbatim;
-see match.py). Shingles are hashes of SHINGLE_TOKENS consecutive tokens of the shape, where
-each identifier is numbered by its first appearance in the shingle: a renaming is consistent
-(one name for one name), so `a = b[a]` and `x = y[x]` share shingles, `x = y[z]` does not.
+see match.py). Shingles are hashes of SHINGLE_TOKENS consecutive tokens of the shape, which
+also tell which identifiers in the shingle are the same name: a renaming is consistent (one
+name for one name), so `a = b[a]` and `x = y[x]` share shingles, `x = y[z]` does not.
 
 A template can only match where every one of its shingles stands in the searched code, so
 the share of a pattern's shingles found in a document window (containment) is 1.0 for every
@@ -45,37 +45,45 @@ def _hash(parts: Sequence[str]) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _shingle(tokens: Sequence[Token]) -> int:
-    numbers: dict[str, str] = {}
-    parts = [
-        numbers.setdefault(t.text, f"{NAME_PLACEHOLDER}{len(numbers)}")
-        if t.kind is TokenKind.NAME
-        else t.text
-        for t in tokens
-    ]
-    return _hash(parts)
-
-
-def _runs(tokens: Sequence[Token], length: int) -> set[int]:
-    return {_shingle(tokens[i : i + length]) for i in range(len(tokens) - length + 1)}
+def _runs(tokens: Sequence[Token], lengths: Sequence[int]) -> set[int]:
+    """Hashes of every run of each of `lengths` (ascending) consecutive tokens. In a run, a
+    name is the placeholder, followed by how far back the same name stood when it did within
+    the run: the same partition of names into equal ones as numbering them, computed once
+    per token instead of once per run."""
+    texts = [None if t.kind is TokenKind.NAME else t.text for t in tokens]
+    previous: list[int] = []
+    last_seen: dict[str, int] = {}
+    for position, token in enumerate(tokens):
+        previous.append(last_seen.get(token.text, -1) if texts[position] is None else -1)
+        last_seen[token.text] = position
+    found: set[int] = set()
+    longest = lengths[-1]
+    for start in range(len(tokens) - lengths[0] + 1):
+        parts = [
+            text
+            if text is not None
+            else NAME_PLACEHOLDER
+            if previous[position] < start
+            else f"{NAME_PLACEHOLDER}{position - previous[position]}"
+            for position, text in enumerate(texts[start : start + longest], start)
+        ]
+        found.update(_hash(parts[:length]) for length in lengths if length <= len(parts))
+    return found
 
 
 def shingles(tokens: Sequence[Token]) -> frozenset[int]:
     """A template's shingles: hashes of every run of SHINGLE_TOKENS consecutive tokens (of
-    all of them when fewer), identifiers numbered by their first appearance in the run."""
+    all of them when fewer), with each name's equality to the run's earlier names."""
     if not tokens:
         return frozenset()
-    return frozenset(_runs(tokens, min(len(tokens), SHINGLE_TOKENS)))
+    return frozenset(_runs(tokens, [min(len(tokens), SHINGLE_TOKENS)]))
 
 
 def code_shingles(code: str, language: str) -> frozenset[int]:
     """The shingles of searched code (a document window): of its runs of every length a
     template's shingle can have, so that it has every shingle of each template in it."""
-    tokens = tokenize(code, language)
-    found: set[int] = set()
-    for length in range(MIN_TEMPLATE_TOKENS, SHINGLE_TOKENS + 1):
-        found |= _runs(tokens, length)
-    return frozenset(found)
+    lengths = list(range(MIN_TEMPLATE_TOKENS, SHINGLE_TOKENS + 1))
+    return frozenset(_runs(tokenize(code, language), lengths))
 
 
 def pattern_shingles(before_code: str, after_code: str, language: str) -> frozenset[int]:

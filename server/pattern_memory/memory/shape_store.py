@@ -81,7 +81,16 @@ class ShapeStore:
         partial: Counter[int] = Counter()
         sizes: dict[int, int] = {}
         connection = self.db.connection()
-        for shingle in sorted(set(shingles)):
+        # Most of a window's shingles are in no pattern: one query leaves only the others.
+        known = [
+            int(row[0])
+            for row in connection.execute(
+                "SELECT DISTINCT shingle FROM pattern_shapes "
+                "WHERE shingle IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(set(shingles))),),
+            )
+        ]
+        for shingle in known:
             for size, row_id in connection.execute(
                 "SELECT size, pattern FROM pattern_shapes WHERE shingle = ? "
                 "ORDER BY size, pattern LIMIT ?",
