@@ -16,7 +16,7 @@ from crowded_samples import (
 )
 
 from pattern_memory.matching import DocumentTokens, build_template, find_matches
-from pattern_memory.matching.shape import code_shingles, pattern_shingles
+from pattern_memory.matching.shape import SHAPE_VERSION, code_shingles, pattern_shingles
 from pattern_memory.memory.db import Database
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.store import PatternStore
@@ -137,6 +137,16 @@ def test_an_existing_database_gets_shapes_by_migration_and_reindex(
         assert shape_score(reopened) < 1.0  # lexical only: `pop` is a shared name
         reopened.reindex()
         assert shape_score(reopened) == 1.0
+        # Shapes made by other shape rules are rebuilt at the first search.
+        with reopened.store.db.atomic() as c:
+            c.execute("DELETE FROM pattern_shapes WHERE shingle % 2 = 0")
+            c.execute("UPDATE meta SET value = 'older' WHERE key = 'shape_version'")
+        fresh = PatternMemory.open(crowded_settings, embedder)  # type: ignore[arg-type]
+        try:
+            assert shape_score(fresh) == 1.0
+            assert fresh.store.meta("shape_version") == SHAPE_VERSION
+        finally:
+            fresh.close()
         assert reopened.forget(DISTINCT.pattern_id)
         orphans = reopened.store.db.query(
             "SELECT count(*) FROM pattern_shapes WHERE pattern NOT IN (SELECT id FROM patterns)"

@@ -25,6 +25,8 @@ from .tokens import Token, TokenKind, tokenize
 # is not `def f(a, b): c = a`); a template shorter than this is one shingle of its own
 # length, so searched code has shingles of every length from the shortest template's.
 SHINGLE_TOKENS = 8
+# Stored shingles made by another version of these rules are rebuilt (memory/shape_store.py).
+SHAPE_VERSION = "2"
 # An identifier in the shape; a control character, so no real token can equal it.
 NAME_PLACEHOLDER = "\x01"
 _SEPARATOR = "\x00"

@@ -12,15 +12,19 @@ The table is derived from the patterns table and can be rebuilt at any time.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import apsw
 
-from ..matching.shape import pattern_shingles
+from ..matching.shape import SHAPE_VERSION, pattern_shingles
 from .db import Database, row_values
 
+log = logging.getLogger(__name__)
+
+SHAPE_VERSION_KEY = "shape_version"
 # Postings read per shingle of the query (its patterns with the fewest shingles).
 POSTINGS_PER_SHINGLE = 128
 
@@ -41,7 +45,9 @@ def forget_shapes(c: apsw.Connection, row_id: int) -> None:
 
 
 def fill_shapes(c: apsw.Connection) -> int:
-    """Index the shape of every pattern that has none yet; returns how many were read."""
+    """Index the shape of every pattern that has none yet; returns how many were read.
+    Filling an empty table makes every shape current (SHAPE_VERSION)."""
+    empty = not c.execute("SELECT 1 FROM pattern_shapes LIMIT 1").fetchall()
     rows = c.execute(
         "SELECT id, before_code, after_code, language FROM patterns p WHERE NOT EXISTS "
         "(SELECT 1 FROM pattern_shapes s WHERE s.pattern = p.id) ORDER BY id"
@@ -49,6 +55,11 @@ def fill_shapes(c: apsw.Connection) -> int:
     for row in rows:
         row_id, before_code, after_code, language = row_values(row)
         add_shapes(c, int(row_id), str(before_code), str(after_code), str(language))
+    if empty:
+        c.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (SHAPE_VERSION_KEY, SHAPE_VERSION),
+        )
     return len(rows)
 
 
@@ -68,6 +79,17 @@ class ShapeFit:
 class ShapeStore:
     def __init__(self, database: Database) -> None:
         self.db = database
+        self._checked = False
+
+    def ensure_current(self) -> None:
+        """Rebuild the shapes once if they were made by other shape rules."""
+        if self._checked:
+            return
+        rows = self.db.query("SELECT value FROM meta WHERE key = ?", (SHAPE_VERSION_KEY,))
+        if not rows or str(rows[0][0]) != SHAPE_VERSION:
+            log.info("code shapes made by other rules: rebuilding them")
+            self.rebuild()
+        self._checked = True
 
     def rebuild(self) -> int:
         """Index every pattern's shape again (after the shape rules changed)."""
@@ -78,6 +100,7 @@ class ShapeStore:
     def candidates(self, shingles: Iterable[int], limit: int) -> list[int]:
         """Row ids of patterns sharing shingles with the query, those most contained in it
         (by the postings read) first, then the more specific."""
+        self.ensure_current()
         partial: Counter[int] = Counter()
         sizes: dict[int, int] = {}
         connection = self.db.connection()
