@@ -7,10 +7,14 @@ and decay.
   back. Evidence outweighs the prior after a handful of outcomes.
 - Retired: at least RETIRE_MIN_USES uses and an observed rate (no prior) below
   RETIRE_BELOW_RATE: exactly the seed's "below 30% over 10+ uses". Retired is final.
-- Decayed: no longer surfaced when the pattern was neither learned nor reinforced within
-  `decayAfterDays` (0: never). The clock starts when the pattern entered this memory, not at
-  its commit date: an old fix learned today from history is fresh, one nobody has found
-  useful for `decayAfterDays` is stale.
+- Decayed: no longer surfaced once the pattern entered this memory (created_at) more than
+  `decayAfterDays` ago (0: never), even if its rate is high (the seed); outcomes do not
+  reset the clock. The clock starts at learning, not at the commit date: an old fix learned
+  today from history is fresh.
+- minSuccessRate judges a pattern by its record: one without outcomes yet passes (it ranks
+  by the prior, below proven ones); one with outcomes needs its success rate (with the
+  prior) at least minSuccessRate. A pattern is judged only after it was surfaced, so a
+  minimum above the prior (0.8) must not hide the untested ones forever.
 - Reinforced: ranking is by relevance times success rate (the expected usefulness), so each
   "helpful" lifts a pattern above equally relevant ones with a weaker record.
 """
@@ -55,7 +59,7 @@ def parse_time(text: str) -> dt.datetime:
 
 
 def fresh_since(decay_after_days: int, now: dt.datetime) -> str | None:
-    """The oldest last-activity time that is not decayed, or None when decay is off."""
+    """The oldest created_at that is not decayed, or None when decay is off."""
     if decay_after_days <= 0:
         return None
     return now_text(now - dt.timedelta(days=decay_after_days))

@@ -140,11 +140,18 @@ def _pattern_shapes(c: apsw.Connection) -> None:
     fill_shapes(c)
 
 
+def _judged_patterns(c: apsw.Connection) -> None:
+    """The patterns with a record (an outcome, or retired): the few that the success-rate
+    and retired filters can exclude, found without scanning every pattern."""
+    c.execute("CREATE INDEX patterns_judged ON patterns (id) WHERE uses > 0 OR retired = 1")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
     Migration("0003_metric_samples", _metric_samples),
     Migration("0004_pattern_shapes", _pattern_shapes),
+    Migration("0005_judged_patterns", _judged_patterns),
 )
 
 

@@ -24,8 +24,9 @@ name first. A partial fit (some shingles missing: the before-code cannot stand t
 code of a similar structure) counts for PARTIAL_SHAPE_WEIGHT of its containment.
 
 Ranking: relevance times the success rate (a better record ranks higher; lifecycle.py).
-Filters (scope, retired, decay, success rate, problem type) are applied to the candidates
-in SQL; then the threshold and top k.
+Filters (scope, retired, decay, success rate, problem type) are applied inside the candidate
+queries (the FTS5 query's WHERE, the vector index's mask), so the candidate limits count only
+patterns the search may return; then the threshold and top k.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..matching.shape import code_shingles
-from .lifecycle import PRIOR_FAILURES, PRIOR_SUCCESSES, rank_weight
+from .lifecycle import rank_weight
 from .shape_store import ShapeFit
 from .store import Filters, PatternStore
 from .text import code_tokens
@@ -70,7 +71,6 @@ class Query:
     filters: Filters
     k: int
     similarity: float
-    min_success_rate: float
 
 
 def query_terms(text: str) -> list[str]:
@@ -142,7 +142,7 @@ class HybridSearch:
         terms = query_terms(query.text)
         frequencies, total = self._store.document_frequencies(terms)
         lexical_ids = self._store.lexical(
-            selective_terms(terms, frequencies, total), columns, CANDIDATES
+            selective_terms(terms, frequencies, total), columns, CANDIDATES, query.filters
         )
         shape: dict[int, ShapeFit] = {}
         shape_ids: list[int] = []
@@ -151,15 +151,15 @@ class HybridSearch:
         vector_ids: list[int] = []
         if vector is not None:
             self._index.refresh()
-            vector_ids = [
-                r for r, _ in self._index.nearest(vector, CANDIDATES, query.filters.scope)
-            ]
-        stored = self._store.candidates(
-            [*lexical_ids, *vector_ids, *shape_ids],
-            query.filters,
-            query.min_success_rate,
-            (PRIOR_SUCCESSES, PRIOR_FAILURES),
-        )
+            nearest = self._index.nearest(
+                vector,
+                CANDIDATES,
+                query.filters.scope,
+                filters=query.filters,
+                excluded=self._store.excluded_by_record(query.filters),
+            )
+            vector_ids = [r for r, _ in nearest]
+        stored = self._store.candidates([*lexical_ids, *vector_ids, *shape_ids], query.filters)
         if not stored:
             return []
         overlap = self._overlaps(terms, list(stored), columns, containment)

@@ -276,10 +276,10 @@ class PatternMemory:
                 scope=self._scope(),
                 fresh_since=fresh_since(self.settings.decay_after_days, self._clock()),
                 problem_type=problem_type.value if problem_type else None,
+                min_success_rate=self.settings.min_success_rate,
             ),
             k=max(1, k),
             similarity=self.settings.similarity,
-            min_success_rate=self.settings.min_success_rate,
         )
 
     def _observe(self, started: float) -> None:

@@ -18,7 +18,7 @@ import apsw
 from ..errors import StoreError
 from ..patterns import LineRange, Pattern, PatternSource, ProblemType
 from .db import Database, row_values
-from .lifecycle import Outcome, should_retire
+from .lifecycle import PRIOR_FAILURES, PRIOR_SUCCESSES, Outcome, should_retire
 from .migrations import migrate
 from .shape_store import ShapeStore, add_shapes, forget_shapes
 from .text import text_hash, token_text
@@ -52,8 +52,34 @@ class Filters:
     """The seed's filters, as the store applies them."""
 
     scope: Scope
-    fresh_since: str | None  # last activity at or after this time; None: no decay
+    fresh_since: str | None  # learned (created_at) at or after this time; None: no decay
     problem_type: str | None = None
+    min_success_rate: float = 0.0
+
+
+def rate_passes_sql(min_rate: float) -> tuple[str, tuple[Any, ...]]:
+    """minSuccessRate judges a pattern by its record: one without outcomes yet passes (it
+    ranks by the prior, below proven ones); one with outcomes needs its success rate (with
+    the prior, lifecycle.success_rate) at least min_rate."""
+    clause = "(p.uses = 0 OR (p.success_count + ?) >= ? * (p.success_count + p.failure_count + ?))"
+    return clause, (PRIOR_SUCCESSES, min_rate, PRIOR_SUCCESSES + PRIOR_FAILURES)
+
+
+def eligible_sql(filters: Filters) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `patterns p`) of the patterns a search may return."""
+    where, params = filters.scope.sql()
+    clauses = [where, "p.retired = 0"]
+    args: list[Any] = [*params]
+    if filters.fresh_since is not None:
+        clauses.append("p.created_at >= ?")
+        args.append(filters.fresh_since)
+    if filters.problem_type is not None:
+        clauses.append("p.problem_type = ?")
+        args.append(filters.problem_type)
+    rate, rate_args = rate_passes_sql(filters.min_success_rate)
+    clauses.append(rate)
+    args.extend(rate_args)
+    return " AND ".join(clauses), args
 
 
 def _lines(value: LineRange | None) -> str | None:
@@ -216,44 +242,51 @@ class PatternStore:
         ):
             yield _row_to_stored(row).pattern
 
-    def candidates(
-        self, row_ids: Iterable[int], filters: Filters, min_rate: float, prior: tuple[float, float]
-    ) -> dict[int, StoredPattern]:
-        """The given rows that pass every filter: scope, not retired, not decayed, success
-        rate (with the prior) at least min_rate, and the problem type if one is asked."""
+    def candidates(self, row_ids: Iterable[int], filters: Filters) -> dict[int, StoredPattern]:
+        """The given rows that pass every filter (eligible_sql)."""
         ids = list(dict.fromkeys(row_ids))
         if not ids:
             return {}
-        where, params = filters.scope.sql()
-        clauses = [where, "p.retired = 0"]
-        args: list[Any] = [json.dumps(ids), *params]
-        if filters.fresh_since is not None:
-            clauses.append("max(p.created_at, coalesce(p.last_used, '')) >= ?")
-            args.append(filters.fresh_since)
-        if filters.problem_type is not None:
-            clauses.append("p.problem_type = ?")
-            args.append(filters.problem_type)
-        clauses.append("(p.success_count + ?) >= ? * (p.success_count + p.failure_count + ?)")
-        args.extend([prior[0], min_rate, prior[0] + prior[1]])
+        where, args = eligible_sql(filters)
         sql = (
             # CROSS JOIN fixes the loop order: look up each candidate by primary key
             # rather than let the planner scan the user's index.
             f"SELECT p.id, {_COLUMNS} FROM json_each(?) j CROSS JOIN patterns p "
-            f"ON p.id = j.value WHERE {' AND '.join(clauses)}"
+            f"ON p.id = j.value WHERE {where}"
         )
-        return {int(row[0]): _row_to_stored(row[1:]) for row in self.db.query(sql, args)}
+        return {
+            int(row[0]): _row_to_stored(row[1:])
+            for row in self.db.query(sql, [json.dumps(ids), *args])
+        }
+
+    def excluded_by_record(self, filters: Filters) -> set[int]:
+        """Row ids that fail the filters by their record (retired, or a success rate below
+        the minimum): few, found through the patterns_judged index. The vector index masks
+        them; it knows the other filters itself."""
+        rate, rate_args = rate_passes_sql(filters.min_success_rate)
+        rows = self.db.query(
+            "SELECT p.id FROM patterns p WHERE (p.uses > 0 OR p.retired = 1) "
+            f"AND NOT (p.retired = 0 AND {rate})",
+            rate_args,
+        )
+        return {int(r[0]) for r in rows}
 
     # --- lexical search ----------------------------------------------------------------
 
-    def lexical(self, terms: Sequence[str], columns: Sequence[str], limit: int) -> list[int]:
-        """Row ids whose FTS5 columns contain any of the terms, best BM25 first."""
+    def lexical(
+        self, terms: Sequence[str], columns: Sequence[str], limit: int, filters: Filters
+    ) -> list[int]:
+        """Row ids of the eligible patterns (eligible_sql) whose FTS5 columns contain any of
+        the terms, best BM25 first: the limit counts only patterns a search may return."""
         if not terms:
             return []
         ors = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         match = "{" + " ".join(columns) + "} : (" + ors + ")"
+        where, args = eligible_sql(filters)
         rows = self.db.query(
-            "SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ? ORDER BY rank LIMIT ?",
-            (match, limit),
+            "SELECT f.rowid FROM patterns_fts f JOIN patterns p ON p.id = f.rowid "
+            f"WHERE patterns_fts MATCH ? AND {where} ORDER BY f.rank LIMIT ?",
+            (match, *args, limit),
         )
         return [int(r[0]) for r in rows]
 

@@ -28,6 +28,17 @@ class UnembeddedRow:
     lookup_hash: str
 
 
+@dataclass(frozen=True)
+class IndexedVector:
+    row_id: int
+    vector_seq: int
+    user_id: str
+    source: str
+    created_at: str
+    problem_type: str
+    vector: bytes
+
+
 class VectorStore:
     def __init__(self, database: Database) -> None:
         self.db = database
@@ -96,28 +107,30 @@ class VectorStore:
             rows.get("vector_model"),
         )
 
-    def vectors_after(self, seq: int) -> list[tuple[int, int, str, str, bytes]]:
-        """(row id, vector seq, user id, source, float32 vector) of patterns embedded after
-        `seq`. From the sqlite-vec table when the extension is loaded, else from the cache."""
+    def vectors_after(self, seq: int) -> list[IndexedVector]:
+        """The patterns embedded after `seq`, with what the vector index filters on. From
+        the sqlite-vec table when the extension is loaded, else from the cache."""
         model = self.vector_state()[2]
         if model is None:
             return []
         if self.db.vec_available:
             sql = (
-                "SELECT p.id, p.vector_seq, p.user_id, p.source, v.embedding "
+                "SELECT p.id, p.vector_seq, p.user_id, p.source, p.created_at, p.problem_type, "
+                "v.embedding "
                 f"FROM {VECTOR_TABLE} v JOIN patterns p ON p.id = v.rowid WHERE p.vector_seq > ?"
             )
             params: tuple[Any, ...] = (seq,)
         else:
             sql = (
-                "SELECT p.id, p.vector_seq, p.user_id, p.source, c.vector FROM patterns p "
+                "SELECT p.id, p.vector_seq, p.user_id, p.source, p.created_at, p.problem_type, "
+                "c.vector FROM patterns p "
                 "JOIN embedding_cache c ON c.model_id = ? AND c.text_hash = p.lookup_hash "
                 "WHERE p.vector_seq > ?"
             )
             params = (model, seq)
         return [
-            (int(a), int(b), str(u), str(s), bytes(v))
-            for a, b, u, s, v in self.db.query(sql, params)
+            IndexedVector(int(a), int(b), str(u), str(s), str(t), str(k), bytes(v))
+            for a, b, u, s, t, k, v in self.db.query(sql, params)
         ]
 
     def vec_knn(self, query: bytes, k: int) -> list[tuple[int, float]]:

@@ -18,15 +18,16 @@ are memory-bound, and a second thread only waits for a core on a busy machine.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
-from .store import Scope
-from .vector_store import VectorStore
+from .store import Filters, Scope
+from .vector_store import IndexedVector, VectorStore
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -48,7 +49,10 @@ class VectorIndex:
         self._row_ids = np.zeros(0, dtype=np.int64)
         self._owners = np.zeros(0, dtype=np.int32)  # interned user id per row
         self._team = np.zeros(0, dtype=bool)
+        self._created = np.zeros(0, dtype="datetime64[s]")
+        self._kinds = np.zeros(0, dtype=np.int32)  # interned problem type per row
         self._owner_codes: dict[str, int] = {}
+        self._kind_codes: dict[str, int] = {}
         self._position: dict[int, int] = {}
         # PCA projection for large indexes: mean, (dim, REDUCED_DIM) basis, reduced rows.
         self._mean: FloatArray | None = None
@@ -79,6 +83,8 @@ class VectorIndex:
         self._row_ids = np.zeros(0, dtype=np.int64)
         self._owners = np.zeros(0, dtype=np.int32)
         self._team = np.zeros(0, dtype=bool)
+        self._created = np.zeros(0, dtype="datetime64[s]")
+        self._kinds = np.zeros(0, dtype=np.int32)
         self._position = {}
         self._mean = self._basis = None
         self._reduced = np.zeros((0, 0), dtype=np.float32)
@@ -100,10 +106,10 @@ class VectorIndex:
         self._mean, self._basis, self._reduced = mean.astype(np.float32), basis, reduced
         self._fitted_at = self._count
 
-    def _append(self, rows: list[tuple[int, int, str, str, bytes]]) -> None:
+    def _append(self, rows: list[IndexedVector]) -> None:
         if not rows:
             return
-        vectors = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32)
+        vectors = np.frombuffer(b"".join(r.vector for r in rows), dtype=np.float32)
         dim = vectors.size // len(rows)
         vectors = vectors.reshape(len(rows), dim)
         needed = self._count + len(rows)
@@ -113,28 +119,40 @@ class VectorIndex:
             row_ids = np.zeros(capacity, dtype=np.int64)
             owners = np.zeros(capacity, dtype=np.int32)
             team = np.zeros(capacity, dtype=bool)
+            created = np.zeros(capacity, dtype="datetime64[s]")
+            kinds = np.zeros(capacity, dtype=np.int32)
             if self._count:
                 matrix[: self._count] = self._matrix[: self._count]
                 row_ids[: self._count] = self._row_ids[: self._count]
                 owners[: self._count] = self._owners[: self._count]
                 team[: self._count] = self._team[: self._count]
+                created[: self._count] = self._created[: self._count]
+                kinds[: self._count] = self._kinds[: self._count]
             self._matrix, self._row_ids, self._owners, self._team = matrix, row_ids, owners, team
+            self._created, self._kinds = created, kinds
             if self._basis is not None:
                 reduced = np.zeros((capacity, REDUCED_DIM), dtype=np.float32)
                 reduced[: self._count] = self._reduced[: self._count]
                 self._reduced = reduced
         positions = np.empty(len(rows), dtype=np.int64)
         for offset, row in enumerate(rows):
-            position = self._position.get(row[0])
+            position = self._position.get(row.row_id)
             if position is None:
-                position = self._position[row[0]] = self._count
+                position = self._position[row.row_id] = self._count
                 self._count += 1
             positions[offset] = position
         codes = self._owner_codes
         self._matrix[positions] = vectors
-        self._row_ids[positions] = [r[0] for r in rows]
-        self._owners[positions] = [codes.setdefault(r[2], len(codes)) for r in rows]
-        self._team[positions] = [r[3] == "team" for r in rows]
+        kind_codes = self._kind_codes
+        self._row_ids[positions] = [r.row_id for r in rows]
+        self._owners[positions] = [codes.setdefault(r.user_id, len(codes)) for r in rows]
+        self._team[positions] = [r.source == "team" for r in rows]
+        self._created[positions] = np.array(
+            [r.created_at.replace(" ", "T") for r in rows], dtype="datetime64[s]"
+        )
+        self._kinds[positions] = [
+            kind_codes.setdefault(r.problem_type, len(kind_codes)) for r in rows
+        ]
         if self._basis is not None and self._mean is not None:
             self._reduced[positions] = (vectors - self._mean) @ self._basis
 
@@ -148,13 +166,48 @@ class VectorIndex:
             mask |= self._team[: self._count]
         return mask
 
-    def nearest(self, query: FloatArray, k: int, scope: Scope) -> list[tuple[int, float]]:
-        """The k most similar patterns in scope: (row id, cosine similarity), best first."""
+    def _filter_mask(
+        self, filters: Filters, excluded: Collection[int]
+    ) -> npt.NDArray[np.bool_] | None:
+        """The search's filters as a mask: scope, decay, problem type, and the rows its
+        record excludes (retired, low success rate; PatternStore.excluded_by_record)."""
+        mask = self._scope_mask(filters.scope)
+        count = self._count
+        conditions: list[npt.NDArray[np.bool_]] = []
+        if filters.fresh_since is not None:
+            since = np.datetime64(filters.fresh_since.replace(" ", "T"), "s")
+            conditions.append(self._created[:count] >= since)
+        if filters.problem_type is not None:
+            code = self._kind_codes.get(filters.problem_type, -1)
+            conditions.append(self._kinds[:count] == code)
+        if excluded:
+            ids = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
+            conditions.append(~np.isin(self._row_ids[:count], ids))
+        for condition in conditions:
+            mask = condition if mask is None else mask & condition
+        return mask
+
+    def nearest(
+        self,
+        query: FloatArray,
+        k: int,
+        scope: Scope,
+        *,
+        filters: Filters | None = None,
+        excluded: Collection[int] = (),
+    ) -> list[tuple[int, float]]:
+        """The k most similar patterns in scope (and passing `filters` when given, less the
+        `excluded` rows): (row id, cosine similarity), best first. The filters are a mask,
+        so k counts only eligible patterns."""
         with self._lock:
             if self._count == 0 or k <= 0:
                 return []
             query = query.astype(np.float32, copy=False)
-            mask = self._scope_mask(scope)
+            mask = (
+                self._scope_mask(scope)
+                if filters is None
+                else self._filter_mask(dataclasses.replace(filters, scope=scope), excluded)
+            )
             with _BLAS.limit(limits=1, user_api="blas"):
                 if self._basis is not None and self._mean is not None:
                     candidates = self._reduced_candidates(query, max(RERANK_MIN, 4 * k), mask)
