@@ -80,7 +80,7 @@ def test_index_learns_the_fixes_and_search_finds_them(
     assert report.by_type["bug_fix"] == 2
     assert memory.stats()["embedded"] == report.patterns_added == 4
     assert (
-        memory.store.cursor(str(repo_builder.path.resolve()))
+        memory.store.cursor("local", str(repo_builder.path.resolve()))
         == repo_builder.repo.head.commit.hexsha
     )
 

@@ -41,7 +41,7 @@ def test_outcomes_update_counts_rate_feedback_and_last_used(memory: PatternMemor
     assert (stored.uses, stored.success_count, stored.failure_count) == (3, 2, 1)
     assert stored.success_rate == pytest.approx((2 + 4) / (3 + 5))
     assert stored.last_used is not None
-    assert [o for o, _ in memory.store.feedback(pattern_id)] == [
+    assert [o for o, _ in memory.store.feedback(pattern_id, memory._scope())] == [
         "applied",
         "helpful",
         "not_helpful",

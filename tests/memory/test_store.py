@@ -122,8 +122,8 @@ def test_export_import_round_trip_is_lossless(
         dataclasses.replace(settings, db_path=tmp_path / "other.db"), embedder
     )
     try:
-        assert target.import_patterns(list(read_jsonl(exported))) == 5
-        assert target.import_patterns(list(read_jsonl(exported))) == 0  # all known now
+        assert target.import_patterns(list(read_jsonl(exported))).added == 5
+        assert target.import_patterns(list(read_jsonl(exported))).known == 5  # all known now
         assert list(target.iter_patterns()) == [*FIXES[:4], forged]
         again = tmp_path / "again.jsonl"
         write_jsonl_file(target.iter_patterns(), again)

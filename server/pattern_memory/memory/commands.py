@@ -18,7 +18,7 @@ from ..errors import InputError
 if TYPE_CHECKING:
     from ..settings import Settings
     from .service import PatternMemory
-    from .types import IndexReport, SearchHit
+    from .types import ImportReport, IndexReport, SearchHit
 
 SEARCH_WINDOW_LINES = 10
 TOP_FILES = 5
@@ -144,7 +144,7 @@ def _index(args: argparse.Namespace) -> int:
             )
         finally:
             bar.close()
-        stored = memory.store.top_files(report.repository, TOP_FILES)
+        stored = memory.store.top_files(report.repository, settings.user_id, TOP_FILES)
         print(describe_index(report, stored, str(settings.db_path)))
     return 0
 
@@ -325,13 +325,20 @@ def _import(args: argparse.Namespace) -> int:
 
     patterns = list(read_jsonl(args.input))  # a bad line fails before anything is stored
     with open_memory(settings_from_args(args)) as memory:
-        added = memory.import_patterns(patterns)
-        print(
-            f"Imported {added} new pattern(s) from {args.input} "
-            f"({len(patterns) - added} already known).",
-            flush=True,
-        )
+        report = memory.import_patterns(patterns)
+        print(describe_import(report, args.input), flush=True)
     return 0
+
+
+def describe_import(report: ImportReport, source: Path) -> str:
+    text = f"Imported {report.added} new pattern(s) from {source} ({report.known} already known)."
+    if report.conflicts:
+        shown = ", ".join(report.conflicts[:5]) + (", ..." if len(report.conflicts) > 5 else "")
+        text += (
+            f"\n  {len(report.conflicts)} conflict(s): an id you already have for another "
+            f"change, kept as it was: {shown}"
+        )
+    return text
 
 
 def _reindex(args: argparse.Namespace) -> int:

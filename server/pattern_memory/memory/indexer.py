@@ -24,7 +24,7 @@ from .embedder import Embedder
 from .lifecycle import now_text
 from .store import PatternStore
 from .text import lookup_text
-from .types import IndexReport
+from .types import IndexReport, SaveStatus
 from .vectorize import vectorize_pending
 
 Progress = Callable[[int, int], None]
@@ -56,7 +56,7 @@ def index_repository(
     repository = str(Path(repo_path).resolve())
     report = IndexReport(repository=repository)
     report.head = head_commit(Path(repository))
-    since = store.cursor(repository)
+    since = store.cursor(settings.user_id, repository)
     if report.head is not None and since == report.head:
         report.up_to_date = True
     else:
@@ -89,14 +89,14 @@ def index_repository(
                 last_commit=last_commit,
                 commits_read=commits_in_batch,
             )
-            for pattern, (_id, added) in zip(batch, saved, strict=True):
-                if added:
+            for pattern, (_id, status) in zip(batch, saved, strict=True):
+                if status is SaveStatus.ADDED:
                     report.patterns_added += 1
                     report.by_type[pattern.problem_type.value] += 1
                     report.by_file[pattern.file_path] += 1
                 else:
                     report.duplicates += 1
-            unembedded += sum(1 for _, added in saved if added)
+            unembedded += sum(1 for _, status in saved if status is SaveStatus.ADDED)
             batch, commits_in_batch, flushed_at = [], 0, time.monotonic()
             if (
                 unembedded >= EMBED_EVERY_PATTERNS

@@ -146,12 +146,101 @@ def _judged_patterns(c: apsw.Connection) -> None:
     c.execute("CREATE INDEX patterns_judged ON patterns (id) WHERE uses > 0 OR retired = 1")
 
 
+_PATTERN_COLUMNS = (
+    "id, pattern_id, user_id, source, problem_type, before_code, after_code, commit_msg, "
+    "author, date, confidence, commit_sha, repository, file_path, language, before_lines, "
+    "after_lines, solution_hash, lookup_text, lookup_hash, vector_seq, success_count, "
+    "failure_count, uses, last_used, created_at, retired"
+)
+
+
+def _owner_scoped_identity(c: apsw.Connection) -> None:
+    """A pattern's identity and dedupe are per owner: (user_id, pattern_id) and (user_id,
+    solution_hash) are unique, not pattern_id alone, so another user's import of the same
+    patterns stores their own copies. Feedback points at the pattern's row; the mined-commit
+    cursor is per (user_id, repository). Row ids are kept (FTS5, shapes and vectors use
+    them). Old cursors go to every user with patterns from that repository."""
+    c.execute(
+        f"""
+        CREATE TABLE patterns_owned (
+            id            INTEGER PRIMARY KEY,
+            pattern_id    TEXT NOT NULL,
+            user_id       TEXT NOT NULL,
+            source        TEXT NOT NULL,
+            problem_type  TEXT NOT NULL,
+            before_code   TEXT NOT NULL,
+            after_code    TEXT NOT NULL,
+            commit_msg    TEXT NOT NULL,
+            author        TEXT NOT NULL,
+            date          TEXT NOT NULL,
+            confidence    REAL NOT NULL,
+            commit_sha    TEXT NOT NULL,
+            repository    TEXT NOT NULL,
+            file_path     TEXT NOT NULL,
+            language      TEXT NOT NULL,
+            before_lines  TEXT,
+            after_lines   TEXT,
+            solution_hash TEXT NOT NULL,
+            lookup_text   TEXT NOT NULL,
+            lookup_hash   TEXT NOT NULL,
+            vector_seq    INTEGER,
+            success_count INTEGER NOT NULL DEFAULT 0,
+            failure_count INTEGER NOT NULL DEFAULT 0,
+            uses          INTEGER NOT NULL DEFAULT 0,
+            last_used     TEXT,
+            created_at    TEXT NOT NULL,
+            retired       INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (user_id, solution_hash),
+            UNIQUE (user_id, pattern_id)
+        );
+        INSERT INTO patterns_owned ({_PATTERN_COLUMNS})
+            SELECT {_PATTERN_COLUMNS} FROM patterns;
+
+        CREATE TABLE feedback_owned (
+            id          INTEGER PRIMARY KEY,
+            pattern     INTEGER NOT NULL REFERENCES patterns_owned (id) ON DELETE CASCADE,
+            outcome     TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+        INSERT INTO feedback_owned (id, pattern, outcome, recorded_at)
+            SELECT f.id, p.id, f.outcome, f.recorded_at
+            FROM feedback f JOIN patterns p ON p.pattern_id = f.pattern_id;
+        DROP TABLE feedback;
+
+        CREATE TABLE mined_cursor_owned (
+            user_id      TEXT NOT NULL,
+            repository   TEXT NOT NULL,
+            last_commit  TEXT NOT NULL,
+            commits_read INTEGER NOT NULL,
+            updated_at   TEXT NOT NULL,
+            PRIMARY KEY (user_id, repository)
+        ) WITHOUT ROWID;
+        INSERT INTO mined_cursor_owned
+            SELECT DISTINCT p.user_id, m.repository, m.last_commit, m.commits_read, m.updated_at
+            FROM mined_cursor m JOIN patterns p ON p.repository = m.repository;
+        DROP TABLE mined_cursor;
+        ALTER TABLE mined_cursor_owned RENAME TO mined_cursor;
+
+        -- Renaming updates feedback's reference (patterns_owned -> patterns).
+        DROP TABLE patterns;
+        ALTER TABLE patterns_owned RENAME TO patterns;
+        ALTER TABLE feedback_owned RENAME TO feedback;
+        CREATE INDEX patterns_unembedded ON patterns (id) WHERE vector_seq IS NULL;
+        CREATE INDEX patterns_vector_seq ON patterns (vector_seq) WHERE vector_seq IS NOT NULL;
+        CREATE INDEX patterns_repository ON patterns (repository);
+        CREATE INDEX patterns_judged ON patterns (id) WHERE uses > 0 OR retired = 1;
+        CREATE INDEX feedback_pattern ON feedback (pattern);
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
     Migration("0003_metric_samples", _metric_samples),
     Migration("0004_pattern_shapes", _pattern_shapes),
     Migration("0005_judged_patterns", _judged_patterns),
+    Migration("0006_owner_scoped_identity", _owner_scoped_identity),
 )
 
 

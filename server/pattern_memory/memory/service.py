@@ -29,7 +29,7 @@ from .migrations import schema_version
 from .search import CODE_COLUMNS, HybridSearch, Query
 from .store import Filters, PatternStore, Scope
 from .text import lookup_text
-from .types import IndexReport, Outcome, SearchHit, StoredPattern
+from .types import ImportReport, IndexReport, Outcome, SaveStatus, SearchHit, StoredPattern
 from .vectorize import VectorizeResult, vectorize_pending
 from .vectors import VectorIndex
 
@@ -127,18 +127,28 @@ class PatternMemory:
     def add_patterns(
         self, patterns: Sequence[Pattern], *, lookup_texts: Sequence[str] | None = None
     ) -> list[str]:
-        """Upsert (dedupe on solution_hash), embed; returns the stored pattern ids (the
-        existing one's for a duplicate). `lookup_texts`: what to embed for each pattern
-        (e.g. the request a forged fix answered), else its message and changed lines."""
+        """Upsert (dedupe on the user's solution_hash), embed; returns the stored pattern
+        ids (the existing one's for a duplicate). `lookup_texts`: what to embed for each
+        pattern (e.g. the request a forged fix answered), else its message and changed
+        lines."""
         return [pattern_id for pattern_id, _ in self._add(patterns, lookup_texts)]
 
-    def import_patterns(self, patterns: Sequence[Pattern]) -> int:
-        """Add patterns read from JSONL; returns how many were new."""
-        return sum(1 for _, added in self._add(patterns, None) if added)
+    def import_patterns(self, patterns: Sequence[Pattern]) -> ImportReport:
+        """Add patterns read from JSONL: how many were new, already known, and the ids the
+        user already has for another change (conflicts, left as they were)."""
+        report = ImportReport()
+        for pattern_id, status in self._add(patterns, None):
+            if status is SaveStatus.ADDED:
+                report.added += 1
+            elif status is SaveStatus.KNOWN:
+                report.known += 1
+            else:
+                report.conflicts.append(pattern_id)
+        return report
 
     def _add(
         self, patterns: Sequence[Pattern], lookup_texts: Sequence[str] | None
-    ) -> list[tuple[str, bool]]:
+    ) -> list[tuple[str, SaveStatus]]:
         if lookup_texts is not None and len(lookup_texts) != len(patterns):
             raise InputError("add_patterns: one lookup text per pattern, or none")
         texts = (
@@ -149,8 +159,8 @@ class PatternMemory:
         )
         forged = sum(
             1
-            for pattern, (_id, added) in zip(patterns, saved, strict=True)
-            if added and pattern.source is PatternSource.FORGE
+            for pattern, (_id, status) in zip(patterns, saved, strict=True)
+            if status is SaveStatus.ADDED and pattern.source is PatternSource.FORGE
         )
         if forged:
             self.metrics.count(FORGED, forged)
@@ -195,7 +205,8 @@ class PatternMemory:
         return hits
 
     def get(self, pattern_id: str) -> StoredPattern | None:
-        return self._store.get(pattern_id)
+        """The pattern if the user sees it (own; the team's when opted in)."""
+        return self._store.get(pattern_id, self._scope())
 
     def iter_patterns(self) -> Iterator[Pattern]:
         """Every pattern the user sees (own, and the team's when opted in), oldest first."""
@@ -204,13 +215,16 @@ class PatternMemory:
     # --- lifecycle ---------------------------------------------------------------------
 
     def record_outcome(self, pattern_id: str, outcome: Outcome) -> StoredPattern:
-        stored = self._store.record_outcome(pattern_id, Outcome(outcome), self._now())
+        stored = self._store.record_outcome(
+            pattern_id, self._scope(), Outcome(outcome), self._now()
+        )
         if stored is None:
             raise InputError(f"no pattern with id {pattern_id!r}")
         return stored
 
     def forget(self, pattern_id: str) -> bool:
-        return self._store.delete(pattern_id)
+        """Delete one of the user's own patterns (not a team pattern)."""
+        return self._store.delete(pattern_id, self.settings.user_id)
 
     def reindex(self) -> VectorizeResult:
         """Rebuild the code shapes and the vector index from the patterns table; the

@@ -22,7 +22,7 @@ from .lifecycle import PRIOR_FAILURES, PRIOR_SUCCESSES, Outcome, should_retire
 from .migrations import migrate
 from .shape_store import ShapeStore, add_shapes, forget_shapes
 from .text import text_hash, token_text
-from .types import StoredPattern
+from .types import SaveStatus, StoredPattern
 from .vector_store import VectorStore
 
 _COLUMNS = (
@@ -146,19 +146,28 @@ class PatternStore:
 
     def upsert(
         self, items: Sequence[tuple[Pattern, str]], user_id: str, created_at: str
-    ) -> list[tuple[str, bool]]:
-        """Store (pattern, lookup text) pairs; a pattern whose solution_hash (or id) the user
-        already has is not stored again. Returns (stored id, newly added) per item."""
-        out: list[tuple[str, bool]] = []
+    ) -> list[tuple[str, SaveStatus]]:
+        """Store (pattern, lookup text) pairs for `user_id`. Identity and dedupe are per
+        owner: a change the user already has (solution_hash) is KNOWN (its stored id is
+        returned); another change under an id the user already has is a CONFLICT (kept as
+        it was)."""
+        out: list[tuple[str, SaveStatus]] = []
         with self.db.atomic() as c:
             for pattern, lookup in items:
-                existing = c.execute(
-                    "SELECT pattern_id FROM patterns WHERE (user_id = ? AND solution_hash = ?) "
-                    "OR pattern_id = ? LIMIT 1",
-                    (user_id, pattern.solution_hash, pattern.pattern_id),
-                ).fetchall()
+                existing = [
+                    row_values(r)
+                    for r in c.execute(
+                        "SELECT pattern_id, solution_hash FROM patterns WHERE user_id = ? "
+                        "AND (solution_hash = ? OR pattern_id = ?)",
+                        (user_id, pattern.solution_hash, pattern.pattern_id),
+                    )
+                ]
+                same = [str(r[0]) for r in existing if r[1] == pattern.solution_hash]
+                if same:
+                    out.append((same[0], SaveStatus.KNOWN))
+                    continue
                 if existing:
-                    out.append((str(existing[0][0]), False))
+                    out.append((pattern.pattern_id, SaveStatus.CONFLICT))
                     continue
                 c.execute(
                     "INSERT INTO patterns (pattern_id, problem_type, before_code, after_code, "
@@ -201,7 +210,7 @@ class PatternStore:
                 )
                 self._count_terms(c, " ".join(columns), +1)
                 add_shapes(c, row_id, pattern.before_code, pattern.after_code, pattern.language)
-                out.append((pattern.pattern_id, True))
+                out.append((pattern.pattern_id, SaveStatus.ADDED))
         return out
 
     def _count_terms(self, c: apsw.Connection, tokens: str, delta: int) -> None:
@@ -211,14 +220,32 @@ class PatternStore:
             (delta, json.dumps(tokens.split()), delta),
         )
 
-    def get(self, pattern_id: str) -> StoredPattern | None:
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM patterns WHERE pattern_id = ?", (pattern_id,))
+    def _visible_row(self, pattern_id: str, scope: Scope) -> int | None:
+        """The row of `pattern_id` in the scope, the user's own copy before a team one."""
+        where, params = scope.sql()
+        rows = self.db.query(
+            f"SELECT p.id FROM patterns p WHERE p.pattern_id = ? AND {where} "
+            "ORDER BY (p.user_id = ? AND p.source != ?) DESC, p.id LIMIT 1",
+            (pattern_id, *params, scope.user_id, PatternSource.TEAM.value),
+        )
+        return int(rows[0][0]) if rows else None
+
+    def get(self, pattern_id: str, scope: Scope) -> StoredPattern | None:
+        """The pattern as the scope sees it (own first, then the team's when opted in)."""
+        row_id = self._visible_row(pattern_id, scope)
+        if row_id is None:
+            return None
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM patterns WHERE id = ?", (row_id,))
         return _row_to_stored(rows[0]) if rows else None
 
-    def delete(self, pattern_id: str) -> bool:
+    def delete(self, pattern_id: str, user_id: str) -> bool:
+        """Delete the user's own pattern (a team pattern is not theirs to delete)."""
+        own = Scope(user_id, include_team=False)
         with self.db.atomic() as c:
+            where, params = own.sql()
             rows = c.execute(
-                "SELECT id, vector_seq FROM patterns WHERE pattern_id = ?", (pattern_id,)
+                f"SELECT p.id FROM patterns p WHERE p.pattern_id = ? AND {where}",
+                (pattern_id, *params),
             ).fetchall()
             if not rows:
                 return False
@@ -314,39 +341,45 @@ class PatternStore:
 
     # --- outcomes ----------------------------------------------------------------------
 
-    def record_outcome(self, pattern_id: str, outcome: Outcome, at: str) -> StoredPattern | None:
+    def record_outcome(
+        self, pattern_id: str, scope: Scope, outcome: Outcome, at: str
+    ) -> StoredPattern | None:
+        """Feedback on a pattern the scope sees (own, or a team pattern when opted in)."""
         success = 1 if outcome.is_success else 0
         with self.db.atomic() as c:
+            row_id = self._visible_row(pattern_id, scope)
+            if row_id is None:
+                return None
             updated = c.execute(
                 "UPDATE patterns SET success_count = success_count + ?, "
                 "failure_count = failure_count + ?, uses = uses + 1, "
                 "last_used = CASE WHEN ? THEN ? ELSE last_used END "
-                "WHERE pattern_id = ? RETURNING success_count, uses, retired",
-                (success, 1 - success, success, at, pattern_id),
+                "WHERE id = ? RETURNING success_count, uses, retired",
+                (success, 1 - success, success, at, row_id),
             ).fetchall()
-            if not updated:
-                return None
             successes, uses, retired = row_values(updated[0])
             if not retired and should_retire(int(successes), int(uses)):
-                c.execute("UPDATE patterns SET retired = 1 WHERE pattern_id = ?", (pattern_id,))
+                c.execute("UPDATE patterns SET retired = 1 WHERE id = ?", (row_id,))
             c.execute(
-                "INSERT INTO feedback (pattern_id, outcome, recorded_at) VALUES (?, ?, ?)",
-                (pattern_id, outcome.value, at),
+                "INSERT INTO feedback (pattern, outcome, recorded_at) VALUES (?, ?, ?)",
+                (row_id, outcome.value, at),
             )
-        return self.get(pattern_id)
+        return self.get(pattern_id, scope)
 
-    def feedback(self, pattern_id: str) -> list[tuple[str, str]]:
+    def feedback(self, pattern_id: str, scope: Scope) -> list[tuple[str, str]]:
+        row_id = self._visible_row(pattern_id, scope)
         rows = self.db.query(
-            "SELECT outcome, recorded_at FROM feedback WHERE pattern_id = ? ORDER BY id",
-            (pattern_id,),
+            "SELECT outcome, recorded_at FROM feedback WHERE pattern = ? ORDER BY id",
+            (row_id,),
         )
         return [(str(o), str(t)) for o, t in rows]
 
     # --- mined-commit cursor -----------------------------------------------------------
 
-    def cursor(self, repository: str) -> str | None:
+    def cursor(self, user_id: str, repository: str) -> str | None:
         rows = self.db.query(
-            "SELECT last_commit FROM mined_cursor WHERE repository = ?", (repository,)
+            "SELECT last_commit FROM mined_cursor WHERE user_id = ? AND repository = ?",
+            (user_id, repository),
         )
         return str(rows[0][0]) if rows else None
 
@@ -359,18 +392,19 @@ class PatternStore:
         repository: str,
         last_commit: str,
         commits_read: int,
-    ) -> list[tuple[str, bool]]:
-        """A batch of mined patterns and the cursor that follows them, in one transaction:
-        a kill at any moment leaves both or neither."""
+    ) -> list[tuple[str, SaveStatus]]:
+        """A batch of mined patterns and the user's cursor that follows them, in one
+        transaction: a kill at any moment leaves both or neither."""
         with self.db.atomic() as c:
             result = self.upsert(items, user_id, created_at)
             c.execute(
-                "INSERT INTO mined_cursor (repository, last_commit, commits_read, updated_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (repository) DO UPDATE SET "
+                "INSERT INTO mined_cursor (user_id, repository, last_commit, commits_read, "
+                "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, repository) "
+                "DO UPDATE SET "
                 "last_commit = excluded.last_commit, "
                 "commits_read = mined_cursor.commits_read + excluded.commits_read, "
                 "updated_at = excluded.updated_at",
-                (repository, last_commit, commits_read, created_at),
+                (user_id, repository, last_commit, commits_read, created_at),
             )
         return result
 
@@ -397,9 +431,16 @@ class PatternStore:
             )
         )
         repositories = dict(
-            self.db.query("SELECT repository, last_commit FROM mined_cursor ORDER BY repository")
+            self.db.query(
+                "SELECT repository, last_commit FROM mined_cursor WHERE user_id = ? "
+                "ORDER BY repository",
+                (scope.user_id,),
+            )
         )
-        feedback = self.db.query("SELECT count(*) FROM feedback")[0][0]
+        feedback = self.db.query(
+            f"SELECT count(*) FROM feedback f JOIN patterns p ON p.id = f.pattern WHERE {where}",
+            params,
+        )[0][0]
         return {
             "patterns": int(total),
             "retired": int(retired),
@@ -411,11 +452,11 @@ class PatternStore:
             "repositories": repositories,
         }
 
-    def top_files(self, repository: str, limit: int) -> list[tuple[str, int]]:
+    def top_files(self, repository: str, user_id: str, limit: int) -> list[tuple[str, int]]:
         rows = self.db.query(
-            "SELECT file_path, count(*) FROM patterns WHERE repository = ? AND file_path != '' "
-            "GROUP BY file_path ORDER BY 2 DESC, 1 LIMIT ?",
-            (repository, limit),
+            "SELECT file_path, count(*) FROM patterns WHERE repository = ? AND user_id = ? "
+            "AND file_path != '' GROUP BY file_path ORDER BY 2 DESC, 1 LIMIT ?",
+            (repository, user_id, limit),
         )
         return [(str(f), int(n)) for f, n in rows]
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from ..patterns import Pattern
 from .lifecycle import Outcome, success_rate
 
-__all__ = ["IndexReport", "Outcome", "SearchHit", "StoredPattern"]
+__all__ = ["ImportReport", "IndexReport", "Outcome", "SaveStatus", "SearchHit", "StoredPattern"]
+
+
+class SaveStatus(StrEnum):
+    """What storing one pattern did."""
+
+    ADDED = "added"
+    KNOWN = "known"  # the user already has this change (same solution_hash)
+    CONFLICT = "conflict"  # the user has another change under this pattern_id
 
 
 @dataclass(frozen=True)
@@ -51,3 +60,12 @@ class IndexReport:
     up_to_date: bool = False
     cancelled: bool = False
     seconds: float = 0.0
+
+
+@dataclass
+class ImportReport:
+    """What `import_patterns` did with each line's pattern."""
+
+    added: int = 0
+    known: int = 0
+    conflicts: list[str] = field(default_factory=list)  # pattern ids kept as they were
