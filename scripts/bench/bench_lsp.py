@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from procmem import process_rss
 from pygls.lsp.client import LanguageClient
 
 from pattern_memory.matching import (
@@ -277,10 +278,7 @@ async def timed(call: Any) -> float:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return process_rss(pid)[0] / (1024 * 1024)
 
 
 async def run_one(size: int, store: Path, repo: Path, work: Path, samples: int) -> dict[str, Any]:

@@ -23,27 +23,9 @@ import threading
 import time
 from pathlib import Path
 
+from procmem import process_rss
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _rss_bytes(pid: int) -> tuple[int, int]:
-    """Resident memory of a process alone, and with all its descendants (Linux /proc)."""
-    own = total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                size = int(line.split()[1]) * 1024
-                total += size
-                own = size if current == pid else own
-        pending.extend(int(child) for child in children)
-    return own, total
 
 
 def _run_sampled(
@@ -59,7 +41,7 @@ def _run_sampled(
     def sample() -> None:
         nonlocal peak_own, peak_tree
         while not done.is_set():
-            own, tree = _rss_bytes(process.pid)
+            own, tree = process_rss(process.pid)
             peak_own, peak_tree = max(peak_own, own), max(peak_tree, tree)
             done.wait(0.01)
 

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from procmem import process_rss
 
 from pattern_memory.memory.db import Database
 from pattern_memory.memory.search import HybridSearch, Query
@@ -177,22 +178,6 @@ def bench_lookup(size: int, queries: int, workdir: Path) -> None:
     store.db.close()
 
 
-def _tree_rss(pid: int) -> int:
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-        pending.extend(int(c) for c in children)
-    return total
-
-
 def _cli(args: list[str], db: Path) -> tuple[float, int, str]:
     """Wall time, peak memory of the process tree, stdout of `pattern-memory ARGS`."""
     env = {**os.environ, "PATTERN_MEMORY_DB_PATH": str(db)}
@@ -210,7 +195,7 @@ def _cli(args: list[str], db: Path) -> tuple[float, int, str]:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss(process.pid))
+            peak = max(peak, process_rss(process.pid)[1])
             done.wait(0.01)
 
     sampler = threading.Thread(target=sample, daemon=True)
