@@ -16,6 +16,7 @@ from pattern_memory.errors import InputError
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.migrations import MIGRATIONS, schema_version
 from pattern_memory.memory.service import PatternMemory
+from pattern_memory.memory.transfer import read_export
 from pattern_memory.patterns import PatternSource, read_jsonl, write_jsonl_file
 from pattern_memory.settings import Settings
 
@@ -143,7 +144,7 @@ def test_cli_export_import_forget_feedback_stats_reindex(
     monkeypatch.setenv("PATTERN_MEMORY_DB_PATH", str(settings.db_path))
     out_file = tmp_path / "patterns.jsonl"
     assert main(["export", str(out_file)]) == 0
-    assert [p.pattern_id for p in read_jsonl(out_file)] == ids
+    assert [p.pattern_id for p, _ in read_export(out_file)] == ids
 
     other = tmp_path / "copy.db"
     assert main(["import", str(out_file), "--db", str(other)]) == 0

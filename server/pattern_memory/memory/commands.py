@@ -55,10 +55,19 @@ def register(subparsers: Any) -> None:
     group.add_argument("--not-helpful", dest="outcome", action="store_const", const="not_helpful")
     group.add_argument("--applied", dest="outcome", action="store_const", const="applied")
 
-    p = add("export", _export, "write every pattern as JSONL (the seed's format)")
+    p = add(
+        "export",
+        _export,
+        "write every pattern as JSONL (the seed's format, plus each pattern's lifecycle)",
+    )
     p.add_argument("output", nargs="?", type=Path, help="file to write (default: stdout)")
 
-    p = add("import", _import, "add patterns from a JSONL file (duplicates are skipped)")
+    p = add(
+        "import",
+        _import,
+        "add patterns from a JSONL file (duplicates are skipped; an export's lifecycle "
+        "state is restored)",
+    )
     p.add_argument("input", type=Path)
 
     add("reindex", _reindex, "rebuild the vector index from the patterns table")
@@ -308,24 +317,24 @@ def _feedback(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ..patterns import write_jsonl, write_jsonl_file
+    from .transfer import write_export, write_export_file
 
     with open_memory(settings_from_args(args)) as memory:
         if args.output is None:
-            write_jsonl(memory.iter_patterns(), sys.stdout)
+            write_export(memory.iter_stored(), sys.stdout)
             sys.stdout.flush()
             return 0
-        count = write_jsonl_file(memory.iter_patterns(), args.output)
+        count = write_export_file(memory.iter_stored(), args.output)
         print(f"Exported {count} pattern(s) to {args.output}.", file=sys.stderr)
     return 0
 
 
 def _import(args: argparse.Namespace) -> int:
-    from ..patterns import read_jsonl
+    from .transfer import read_export
 
-    patterns = list(read_jsonl(args.input))  # a bad line fails before anything is stored
+    lines = list(read_export(args.input))  # a bad line fails before anything is stored
     with open_memory(settings_from_args(args)) as memory:
-        report = memory.import_patterns(patterns)
+        report = memory.import_patterns([p for p, _ in lines], [s for _, s in lines])
         print(describe_import(report, args.input), flush=True)
     return 0
 

@@ -29,6 +29,7 @@ from .migrations import schema_version
 from .search import CODE_COLUMNS, HybridSearch, Query
 from .store import Filters, PatternStore, Scope
 from .text import lookup_text
+from .transfer import Lifecycle
 from .types import ImportReport, IndexReport, Outcome, SaveStatus, SearchHit, StoredPattern
 from .vectorize import VectorizeResult, vectorize_pending
 from .vectors import VectorIndex
@@ -133,11 +134,16 @@ class PatternMemory:
         lines."""
         return [pattern_id for pattern_id, _ in self._add(patterns, lookup_texts)]
 
-    def import_patterns(self, patterns: Sequence[Pattern]) -> ImportReport:
-        """Add patterns read from JSONL: how many were new, already known, and the ids the
-        user already has for another change (conflicts, left as they were)."""
+    def import_patterns(
+        self,
+        patterns: Sequence[Pattern],
+        lifecycles: Sequence[Lifecycle | None] | None = None,
+    ) -> ImportReport:
+        """Add patterns read from JSONL (with the lifecycle an export recorded, restored
+        for the new ones): how many were new, already known, and the ids the user already
+        has for another change (conflicts, left as they were)."""
         report = ImportReport()
-        for pattern_id, status in self._add(patterns, None):
+        for pattern_id, status in self._add(patterns, None, lifecycles):
             if status is SaveStatus.ADDED:
                 report.added += 1
             elif status is SaveStatus.KNOWN:
@@ -147,15 +153,23 @@ class PatternMemory:
         return report
 
     def _add(
-        self, patterns: Sequence[Pattern], lookup_texts: Sequence[str] | None
+        self,
+        patterns: Sequence[Pattern],
+        lookup_texts: Sequence[str] | None,
+        lifecycles: Sequence[Lifecycle | None] | None = None,
     ) -> list[tuple[str, SaveStatus]]:
         if lookup_texts is not None and len(lookup_texts) != len(patterns):
             raise InputError("add_patterns: one lookup text per pattern, or none")
         texts = (
             list(lookup_texts) if lookup_texts is not None else [lookup_text(p) for p in patterns]
         )
+        if lifecycles is not None and len(lifecycles) != len(patterns):
+            raise InputError("import_patterns: one lifecycle (or None) per pattern, or none")
         saved = self._store.upsert(
-            list(zip(patterns, texts, strict=True)), self.settings.user_id, self._now()
+            list(zip(patterns, texts, strict=True)),
+            self.settings.user_id,
+            self._now(),
+            lifecycles,
         )
         forged = sum(
             1
@@ -211,6 +225,10 @@ class PatternMemory:
     def iter_patterns(self) -> Iterator[Pattern]:
         """Every pattern the user sees (own, and the team's when opted in), oldest first."""
         return self._store.iter_patterns(self._scope())
+
+    def iter_stored(self) -> Iterator[StoredPattern]:
+        """The same, with each pattern's lifecycle state (for export)."""
+        return self._store.iter_stored(self._scope())
 
     # --- lifecycle ---------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from .lifecycle import PRIOR_FAILURES, PRIOR_SUCCESSES, Outcome, should_retire
 from .migrations import migrate
 from .shape_store import ShapeStore, add_shapes, forget_shapes
 from .text import text_hash, token_text
+from .transfer import Lifecycle
 from .types import SaveStatus, StoredPattern
 from .vector_store import VectorStore
 
@@ -145,15 +146,20 @@ class PatternStore:
     # --- patterns ----------------------------------------------------------------------
 
     def upsert(
-        self, items: Sequence[tuple[Pattern, str]], user_id: str, created_at: str
+        self,
+        items: Sequence[tuple[Pattern, str]],
+        user_id: str,
+        created_at: str,
+        lifecycles: Sequence[Lifecycle | None] | None = None,
     ) -> list[tuple[str, SaveStatus]]:
         """Store (pattern, lookup text) pairs for `user_id`. Identity and dedupe are per
         owner: a change the user already has (solution_hash) is KNOWN (its stored id is
         returned); another change under an id the user already has is a CONFLICT (kept as
-        it was)."""
+        it was). `lifecycles`: the state an export recorded, restored for new patterns."""
         out: list[tuple[str, SaveStatus]] = []
+        states = list(lifecycles) if lifecycles is not None else [None] * len(items)
         with self.db.atomic() as c:
-            for pattern, lookup in items:
+            for (pattern, lookup), state in zip(items, states, strict=True):
                 existing = [
                     row_values(r)
                     for r in c.execute(
@@ -199,6 +205,20 @@ class PatternStore:
                     ),
                 )
                 row_id = c.last_insert_rowid()
+                if state is not None:
+                    c.execute(
+                        "UPDATE patterns SET success_count = ?, failure_count = ?, uses = ?, "
+                        "last_used = ?, created_at = ?, retired = ? WHERE id = ?",
+                        (
+                            state.success_count,
+                            state.failure_count,
+                            state.uses,
+                            state.last_used,
+                            state.created_at,
+                            int(state.retired),
+                            row_id,
+                        ),
+                    )
                 columns = (
                     token_text(pattern.before_code),
                     token_text(pattern.after_code),
@@ -263,11 +283,14 @@ class PatternStore:
         return True
 
     def iter_patterns(self, scope: Scope) -> Iterator[Pattern]:
+        return (stored.pattern for stored in self.iter_stored(scope))
+
+    def iter_stored(self, scope: Scope) -> Iterator[StoredPattern]:
         where, params = scope.sql()
         for row in self.db.query(
             f"SELECT {_COLUMNS} FROM patterns p WHERE {where} ORDER BY p.id", params
         ):
-            yield _row_to_stored(row).pattern
+            yield _row_to_stored(row)
 
     def candidates(self, row_ids: Iterable[int], filters: Filters) -> dict[int, StoredPattern]:
         """The given rows that pass every filter (eligible_sql)."""
