@@ -97,12 +97,25 @@ async def test_shutdown_in_the_middle_of_indexing_is_clean(
         assert memory.stats()["patterns"] == 122
 
 
+BIG_COMMITS = 2 + 2 * 100
+
+
+@pytest.fixture(scope="module")
+def big_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Long enough a history that indexing is still under way when the client leaves
+    (built once: the tests only read it)."""
+    return build_fix_repo(RepoBuilder(tmp_path_factory.mktemp("big") / "repo"), 100)
+
+
 @pytest.mark.parametrize("goodbye", ["exit-without-shutdown", "stdin-closed"])
 async def test_a_client_that_goes_away_mid_indexing_stops_the_server_promptly(
-    lsp: LanguageClient, request: pytest.FixtureRequest, tmp_path: Path, goodbye: str
+    lsp: LanguageClient,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    big_repo: Path,
+    goodbye: str,
 ) -> None:
-    root = build_fix_repo(RepoBuilder(tmp_path / "big"), extra_commits=60)
-    await initialize(lsp, request, root)
+    await initialize(lsp, request, big_repo)
     await eventually(
         lambda: [r for reports in lsp.progress_reports.values() for r in reports],
         "indexing to begin",
@@ -119,7 +132,7 @@ async def test_a_client_that_goes_away_mid_indexing_stops_the_server_promptly(
 
     # Indexing was cancelled (not run to the end of the history), and resumes later.
     with PatternMemory.open(Settings(db_path=tmp_path / "patterns.db")) as memory:
-        assert memory.stats()["patterns"] < 122
-        report = await asyncio.to_thread(memory.index_repository, root)
+        assert memory.stats()["patterns"] < BIG_COMMITS
+        report = await asyncio.to_thread(memory.index_repository, big_repo)
         assert not report.cancelled
-        assert memory.stats()["patterns"] == 122
+        assert memory.stats()["patterns"] == BIG_COMMITS
