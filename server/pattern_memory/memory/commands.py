@@ -45,7 +45,11 @@ def register(subparsers: Any) -> None:
     p = add("stats", _stats, "counts and metrics of the pattern memory")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = add("forget", _forget, "delete a pattern")
+    p = add(
+        "forget",
+        _forget,
+        "delete a pattern for good: indexing or importing the same change again skips it",
+    )
     p.add_argument("pattern_id")
 
     p = add("feedback", _feedback, "record whether a pattern helped")
@@ -167,6 +171,7 @@ def describe_index(report: IndexReport, top_files: list[tuple[str, int]], db: st
             f"Learned {report.patterns_added} new pattern(s) from {report.commits_read} "
             f"commit(s) of {report.repository} in {report.seconds:.1f} s"
             + (f" ({report.duplicates} already known)" if report.duplicates else "")
+            + (f" ({report.forgotten} forgotten earlier, skipped)" if report.forgotten else "")
             + "."
         )
     if report.by_type:
@@ -341,6 +346,8 @@ def _import(args: argparse.Namespace) -> int:
 
 def describe_import(report: ImportReport, source: Path) -> str:
     text = f"Imported {report.added} new pattern(s) from {source} ({report.known} already known)."
+    if report.forgotten:
+        text += f"\n  {report.forgotten} forgotten earlier, skipped (`forget` lasts)"
     if report.conflicts:
         shown = ", ".join(report.conflicts[:5]) + (", ..." if len(report.conflicts) > 5 else "")
         text += (

@@ -89,14 +89,7 @@ def index_repository(
                 last_commit=last_commit,
                 commits_read=commits_in_batch,
             )
-            for pattern, (_id, status) in zip(batch, saved, strict=True):
-                if status is SaveStatus.ADDED:
-                    report.patterns_added += 1
-                    report.by_type[pattern.problem_type.value] += 1
-                    report.by_file[pattern.file_path] += 1
-                else:
-                    report.duplicates += 1
-            unembedded += sum(1 for _, status in saved if status is SaveStatus.ADDED)
+            unembedded += _count_saved(report, batch, saved)
             batch, commits_in_batch, flushed_at = [], 0, time.monotonic()
             if (
                 unembedded >= EMBED_EVERY_PATTERNS
@@ -129,6 +122,24 @@ def index_repository(
         _embed(store, embedder, embed_lock, report, cancel=cancel, progress=embed_progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _count_saved(
+    report: IndexReport, batch: list[Pattern], saved: list[tuple[str, SaveStatus]]
+) -> int:
+    """Count a saved batch into the report; returns how many patterns were new."""
+    added = 0
+    for pattern, (_id, status) in zip(batch, saved, strict=True):
+        if status is SaveStatus.ADDED:
+            added += 1
+            report.by_type[pattern.problem_type.value] += 1
+            report.by_file[pattern.file_path] += 1
+        elif status is SaveStatus.FORGOTTEN:
+            report.forgotten += 1
+        else:
+            report.duplicates += 1
+    report.patterns_added += added
+    return added
 
 
 def _embed(

@@ -234,6 +234,21 @@ def _owner_scoped_identity(c: apsw.Connection) -> None:
     )
 
 
+def _forgotten(c: apsw.Connection) -> None:
+    """Tombstones: the changes a user forgot, so that indexing (after a history rewrite, or
+    the same repository at another path) or importing does not bring them back."""
+    c.execute(
+        """
+        CREATE TABLE forgotten (
+            user_id       TEXT NOT NULL,
+            solution_hash TEXT NOT NULL,
+            forgotten_at  TEXT NOT NULL,
+            PRIMARY KEY (user_id, solution_hash)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
@@ -241,6 +256,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0004_pattern_shapes", _pattern_shapes),
     Migration("0005_judged_patterns", _judged_patterns),
     Migration("0006_owner_scoped_identity", _owner_scoped_identity),
+    Migration("0007_forgotten", _forgotten),
 )
 
 

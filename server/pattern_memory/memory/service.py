@@ -143,11 +143,13 @@ class PatternMemory:
         for the new ones): how many were new, already known, and the ids the user already
         has for another change (conflicts, left as they were)."""
         report = ImportReport()
-        for pattern_id, status in self._add(patterns, None, lifecycles):
+        for pattern_id, status in self._add(patterns, None, lifecycles, skip_forgotten=True):
             if status is SaveStatus.ADDED:
                 report.added += 1
             elif status is SaveStatus.KNOWN:
                 report.known += 1
+            elif status is SaveStatus.FORGOTTEN:
+                report.forgotten += 1
             else:
                 report.conflicts.append(pattern_id)
         return report
@@ -157,6 +159,8 @@ class PatternMemory:
         patterns: Sequence[Pattern],
         lookup_texts: Sequence[str] | None,
         lifecycles: Sequence[Lifecycle | None] | None = None,
+        *,
+        skip_forgotten: bool = False,
     ) -> list[tuple[str, SaveStatus]]:
         if lookup_texts is not None and len(lookup_texts) != len(patterns):
             raise InputError("add_patterns: one lookup text per pattern, or none")
@@ -170,6 +174,7 @@ class PatternMemory:
             self.settings.user_id,
             self._now(),
             lifecycles,
+            skip_forgotten=skip_forgotten,
         )
         forged = sum(
             1
@@ -241,8 +246,9 @@ class PatternMemory:
         return stored
 
     def forget(self, pattern_id: str) -> bool:
-        """Delete one of the user's own patterns (not a team pattern)."""
-        return self._store.delete(pattern_id, self.settings.user_id)
+        """Delete one of the user's own patterns (not a team pattern), for good: indexing
+        or importing the same change again skips it."""
+        return self._store.delete(pattern_id, self.settings.user_id, self._now())
 
     def reindex(self) -> VectorizeResult:
         """Rebuild the code shapes and the vector index from the patterns table; the

@@ -151,11 +151,14 @@ class PatternStore:
         user_id: str,
         created_at: str,
         lifecycles: Sequence[Lifecycle | None] | None = None,
+        *,
+        skip_forgotten: bool = False,
     ) -> list[tuple[str, SaveStatus]]:
         """Store (pattern, lookup text) pairs for `user_id`. Identity and dedupe are per
         owner: a change the user already has (solution_hash) is KNOWN (its stored id is
         returned); another change under an id the user already has is a CONFLICT (kept as
-        it was). `lifecycles`: the state an export recorded, restored for new patterns."""
+        it was). `lifecycles`: the state an export recorded, restored for new patterns.
+        skip_forgotten: a change the user forgot is FORGOTTEN, not stored (index, import)."""
         out: list[tuple[str, SaveStatus]] = []
         states = list(lifecycles) if lifecycles is not None else [None] * len(items)
         with self.db.atomic() as c:
@@ -168,6 +171,15 @@ class PatternStore:
                         (user_id, pattern.solution_hash, pattern.pattern_id),
                     )
                 ]
+                if (
+                    skip_forgotten
+                    and c.execute(
+                        "SELECT 1 FROM forgotten WHERE user_id = ? AND solution_hash = ?",
+                        (user_id, pattern.solution_hash),
+                    ).fetchall()
+                ):
+                    out.append((pattern.pattern_id, SaveStatus.FORGOTTEN))
+                    continue
                 same = [str(r[0]) for r in existing if r[1] == pattern.solution_hash]
                 if same:
                     out.append((same[0], SaveStatus.KNOWN))
@@ -258,18 +270,24 @@ class PatternStore:
         rows = self.db.query(f"SELECT {_COLUMNS} FROM patterns WHERE id = ?", (row_id,))
         return _row_to_stored(rows[0]) if rows else None
 
-    def delete(self, pattern_id: str, user_id: str) -> bool:
-        """Delete the user's own pattern (a team pattern is not theirs to delete)."""
+    def delete(self, pattern_id: str, user_id: str, at: str) -> bool:
+        """Delete the user's own pattern (a team pattern is not theirs to delete) and keep
+        a tombstone of its change, so that index and import do not learn it again."""
         own = Scope(user_id, include_team=False)
         with self.db.atomic() as c:
             where, params = own.sql()
             rows = c.execute(
-                f"SELECT p.id FROM patterns p WHERE p.pattern_id = ? AND {where}",
+                f"SELECT p.id, p.solution_hash FROM patterns p WHERE p.pattern_id = ? AND {where}",
                 (pattern_id, *params),
             ).fetchall()
             if not rows:
                 return False
             row_id = int(row_values(rows[0])[0])
+            c.execute(
+                "INSERT OR REPLACE INTO forgotten (user_id, solution_hash, forgotten_at) "
+                "VALUES (?, ?, ?)",
+                (user_id, row_values(rows[0])[1], at),
+            )
             tokens = c.execute(
                 "SELECT before || ' ' || after || ' ' || message FROM patterns_fts WHERE rowid = ?",
                 (row_id,),
@@ -419,7 +437,7 @@ class PatternStore:
         """A batch of mined patterns and the user's cursor that follows them, in one
         transaction: a kill at any moment leaves both or neither."""
         with self.db.atomic() as c:
-            result = self.upsert(items, user_id, created_at)
+            result = self.upsert(items, user_id, created_at, skip_forgotten=True)
             c.execute(
                 "INSERT INTO mined_cursor (user_id, repository, last_commit, commits_read, "
                 "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, repository) "

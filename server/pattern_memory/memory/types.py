@@ -18,6 +18,7 @@ class SaveStatus(StrEnum):
     ADDED = "added"
     KNOWN = "known"  # the user already has this change (same solution_hash)
     CONFLICT = "conflict"  # the user has another change under this pattern_id
+    FORGOTTEN = "forgotten"  # the user forgot this change: not learned again
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class IndexReport:
     commits_total: int = 0
     patterns_added: int = 0
     duplicates: int = 0
+    forgotten: int = 0  # changes the user forgot earlier, not learned again
     embedded: int = 0
     embedded_from_cache: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
@@ -69,3 +71,4 @@ class ImportReport:
     added: int = 0
     known: int = 0
     conflicts: list[str] = field(default_factory=list)  # pattern ids kept as they were
+    forgotten: int = 0  # changes the user forgot earlier, skipped
