@@ -37,6 +37,11 @@ class StoredPattern:
         """With the prior for new patterns (see lifecycle.py)."""
         return success_rate(self.success_count, self.failure_count)
 
+    def meets_success_rate(self, minimum: float) -> bool:
+        """The minSuccessRate rule (lifecycle.py): no outcomes yet passes; else the rate
+        (with the prior) must reach the minimum. The search applies it in SQL."""
+        return self.uses == 0 or self.success_rate >= minimum
+
 
 @dataclass(frozen=True)
 class SearchHit:
