@@ -229,7 +229,24 @@ def _search(args: argparse.Namespace) -> int:
         # Printed before the memory closes: closing writes metrics, and nothing the user
         # asked for may wait for (or be lost to) that write.
         print_hits(hits, as_json=args.json)
+        if not hits and not args.json:
+            hint = hidden_hint(memory.lifecycle_counts(), settings.decay_after_days)
+            if hint:
+                print(hint)
     return 0
+
+
+def hidden_hint(counts: dict[str, int], decay_after_days: int) -> str:
+    """Why a search may find nothing: patterns the lifecycle hides."""
+    parts: list[str] = []
+    if counts["decayed"]:
+        parts.append(
+            f"{counts['decayed']} pattern(s) are past decayAfterDays={decay_after_days}; "
+            "set decayAfterDays: 0 to keep them"
+        )
+    if counts["retired"]:
+        parts.append(f"{counts['retired']} retired pattern(s) (rarely helped) are not searched")
+    return "  " + "; ".join(parts) + "." if parts else ""
 
 
 def print_hits(hits: list[SearchHit], *, as_json: bool) -> None:
@@ -285,8 +302,9 @@ def print_stats(stats: dict[str, Any], *, as_json: bool) -> None:
         f"sqlite-vec {stats['vec_version'] or 'not loaded: NumPy fallback'})"
     )
     print(
-        f"patterns: {stats['patterns']} ({stats['retired']} retired, "
-        f"{stats['embedded']} embedded); by type: {types}"
+        f"patterns: {stats['patterns']} ({stats['active']} active, {stats['decayed']} past "
+        f"decayAfterDays, {stats['retired']} retired; {stats['embedded']} embedded); "
+        f"by type: {types}"
     )
     print(f"feedback: {stats['feedback']} outcome(s)")
     for repo, commit in stats["repositories"].items():

@@ -265,6 +265,7 @@ class PatternMemory:
         used the database (timings: the last TIMING_WINDOW lookups)."""
         self.flush_metrics()
         counts = self._store.counts(self._scope())
+        counts.update(self.lifecycle_counts())
         snapshot = self.metrics.snapshot()
         snapshot.update(self._store.persisted_counters())
         lookups = snapshot.pop(LOOKUP_COUNT, 0)
@@ -277,6 +278,13 @@ class PatternMemory:
             "vector_model": self._store.vectors.vector_state()[2],
             "metrics": snapshot,
         }
+
+    def lifecycle_counts(self) -> dict[str, int]:
+        """How many of the user's patterns are active, decayed (learned more than
+        decayAfterDays ago) and retired."""
+        fresh = fresh_since(self.settings.decay_after_days, self._clock())
+        active, decayed, retired = self._store.lifecycle_counts(self._scope(), fresh)
+        return {"active": active, "decayed": decayed, "retired": retired}
 
     def flush_metrics(self) -> None:
         """Add this process's new counts and timings to the database's totals. Best effort:

@@ -451,6 +451,18 @@ class PatternStore:
 
     # --- statistics --------------------------------------------------------------------
 
+    def lifecycle_counts(self, scope: Scope, fresh_since: str | None) -> tuple[int, int, int]:
+        """(active, decayed, retired) patterns in the scope; decayed: learned before
+        `fresh_since` and not retired."""
+        where, params = scope.sql()
+        since = fresh_since if fresh_since is not None else ""
+        total, retired, decayed = self.db.query(
+            "SELECT count(*), coalesce(sum(retired), 0), "
+            f"coalesce(sum(retired = 0 AND created_at < ?), 0) FROM patterns p WHERE {where}",
+            (since, *params),
+        )[0]
+        return int(total) - int(retired) - int(decayed), int(decayed), int(retired)
+
     def counts(self, scope: Scope) -> dict[str, Any]:
         where, params = scope.sql()
         total, retired, embedded, helpful = self.db.query(
