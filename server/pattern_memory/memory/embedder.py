@@ -12,6 +12,7 @@ batch size x length).
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import threading
 from collections.abc import Sequence
@@ -54,11 +55,21 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
 
 
+def _version(package: str) -> str:
+    """An installed package's version, read from its metadata (no import)."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
 def model_id_for(max_tokens: int) -> str:
-    """Model, pinned file checksums and truncation: everything that decides the vectors."""
+    """Model, pinned file checksums, truncation and the runtime's versions (a fastembed or
+    onnxruntime upgrade may change the vectors): everything that decides the vectors."""
     onnx = model_files.ONNX_MODEL.sha256[:12]
     tokenizer = model_files.TOKENIZER.sha256[:12]
-    return f"all-MiniLM-L6-v2-int8:onnx-{onnx}:tok-{tokenizer}:max{max_tokens}"
+    runtime = f"fastembed-{_version('fastembed')}:ort-{_version('onnxruntime')}"
+    return f"all-MiniLM-L6-v2-int8:onnx-{onnx}:tok-{tokenizer}:max{max_tokens}:{runtime}"
 
 
 def plan_batches(
