@@ -89,7 +89,7 @@ class FixFinder:
     """Caches shared by the analyses of all documents, keyed by window text: after an edit
     only the windows it touched are looked up and tokenized again."""
 
-    lookups: LruCache[tuple[int, str], tuple[StoredPattern, ...]]
+    lookups: LruCache[tuple[int, str, str], tuple[StoredPattern, ...]]
     tokens: LruCache[tuple[str, str], tuple[Token, ...]]
     templates: LruCache[tuple[str, str, str], FixTemplate | None]
     generation: int = 0  # bumped when the store changes: the lookups are then stale
@@ -126,11 +126,14 @@ class FixFinder:
         for window in windows:
             if cancel.is_set():
                 raise Cancelled
-            key = (self.generation, _digest(window.text))
+            key = (self.generation, language, _digest(window.text))
             hits = self.lookups.get(key)
             if hits is None:
                 hits = tuple(
-                    hit.stored for hit in memory.search_code(window.text, k=CANDIDATES_PER_WINDOW)
+                    hit.stored
+                    for hit in memory.search_code(
+                        window.text, k=CANDIDATES_PER_WINDOW, language=language or None
+                    )
                 )
                 self.lookups.put(key, hits)
             for looked_up in hits:
@@ -206,7 +209,7 @@ def _usable(stored: StoredPattern, settings: Settings, language: str) -> bool:
         and bool(language)
         and normalize_language(stored.pattern.language) == language
         and not stored.retired
-        and stored.success_rate >= settings.min_success_rate
+        and stored.meets_success_rate(settings.min_success_rate)
     )
 
 
