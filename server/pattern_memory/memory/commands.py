@@ -143,9 +143,12 @@ class ProgressBar:
 
 
 def _index(args: argparse.Namespace) -> int:
+    from .indexer import repository_root
+
     path = Path(args.path)
     if not path.exists():
         raise InputError(f"{path}: no such directory")
+    path = repository_root(path)  # not a repository: fails before any database is made
     settings = settings_from_args(args, path)
     bar = ProgressBar(sys.stderr, enabled=not args.no_progress)
     with open_memory(settings) as memory:

@@ -53,7 +53,7 @@ def index_repository(
     from ..mining import MineOptions, head_commit, mine_commits
 
     started = time.perf_counter()
-    repository = str(Path(repo_path).resolve())
+    repository = str(repository_root(Path(repo_path)))
     report = IndexReport(repository=repository)
     report.head = head_commit(Path(repository))
     since = store.cursor(settings.user_id, repository)
@@ -122,6 +122,18 @@ def index_repository(
         _embed(store, embedder, embed_lock, report, cancel=cancel, progress=embed_progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def repository_root(path: Path) -> Path:
+    """The top level of the repository `path` is in (a subdirectory indexes, and keeps its
+    cursor under, the whole repository); the path itself for a bare repository. A path
+    that is not in a repository is a RepositoryError."""
+    from ..mining.gitproc import run_git
+    from ..mining.miner import check_repository
+
+    check_repository(path)
+    code, top = run_git(path, ["rev-parse", "--show-toplevel"], check=False)
+    return Path(top).resolve() if code == 0 and top else path.resolve()
 
 
 def _count_saved(
