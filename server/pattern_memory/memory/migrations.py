@@ -249,6 +249,24 @@ def _forgotten(c: apsw.Connection) -> None:
     )
 
 
+def _change_generation(c: apsw.Connection) -> None:
+    """A generation number in meta that every change to the patterns or their feedback
+    bumps (triggers, so no writer can forget it): a cheap token that readers on any thread
+    or process can compare to know whether what they cached is stale."""
+    bump = "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_generation';"
+    c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('change_generation', '0')")
+    for table, event in (
+        ("patterns", "INSERT"),
+        ("patterns", "UPDATE"),
+        ("patterns", "DELETE"),
+        ("feedback", "INSERT"),
+    ):
+        c.execute(
+            f"CREATE TRIGGER {table}_{event.lower()}_generation AFTER {event} ON {table} "
+            f"BEGIN {bump} END"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
@@ -257,6 +275,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0005_judged_patterns", _judged_patterns),
     Migration("0006_owner_scoped_identity", _owner_scoped_identity),
     Migration("0007_forgotten", _forgotten),
+    Migration("0008_change_generation", _change_generation),
 )
 
 

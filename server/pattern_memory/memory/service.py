@@ -258,6 +258,12 @@ class PatternMemory:
         self._store.vectors.reset_vectors(self._embedder.model_id, self._embedder.dim)
         return vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
 
+    def change_token(self) -> int:
+        """A number that changes whenever any pattern or feedback changes, in this process
+        or another: equal tokens (from any thread or process) mean nothing a search could
+        return has changed since. Cheap: one read of the database's meta table."""
+        return self._store.change_generation()
+
     # --- numbers -----------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:

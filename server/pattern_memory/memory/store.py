@@ -139,6 +139,10 @@ class PatternStore:
         rows = self.db.query("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
+    def change_generation(self) -> int:
+        """Bumped by triggers on every change to patterns or feedback (migration 0008)."""
+        return int(self.meta("change_generation") or 0)
+
     def set_meta(self, key: str, value: str) -> None:
         with self.db.atomic() as c:
             c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
