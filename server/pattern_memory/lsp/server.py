@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,10 +32,17 @@ class RequestCancelled(Exception):
 
 class CancellableRequests:
     """One `threading.Event` per in-flight request, set when the client cancels it, so that
-    work running in a thread can stop (pygls itself can only cancel what has not started)."""
+    work running in a thread can stop (pygls itself can only cancel what has not started).
+
+    pygls runs a command's handler as a task of its own, so a `$/cancelRequest` can arrive
+    after the request but before the handler registers: such early cancels are remembered
+    (the most recent EARLY_CANCELS of them) and the later registration starts out cancelled."""
+
+    EARLY_CANCELS = 256
 
     def __init__(self) -> None:
         self._events: dict[Any, threading.Event] = {}
+        self._early: OrderedDict[Any, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def register(self, msg_id: Any) -> threading.Event:
@@ -42,6 +50,9 @@ class CancellableRequests:
         with self._lock:
             if msg_id is not None:
                 self._events[msg_id] = event
+                if msg_id in self._early:
+                    del self._early[msg_id]
+                    event.set()
         return event
 
     def event(self, msg_id: Any) -> threading.Event:
@@ -56,6 +67,10 @@ class CancellableRequests:
     def cancel(self, msg_id: Any) -> None:
         with self._lock:
             event = self._events.get(msg_id)
+            if event is None and msg_id is not None:
+                self._early[msg_id] = None
+                while len(self._early) > self.EARLY_CANCELS:
+                    self._early.popitem(last=False)
         if event is not None:
             event.set()
 
