@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pattern_memory.assist.inject import build_injection_block
 from pattern_memory.memory.metrics import INJECTED
 from pattern_memory.memory.service import PatternMemory
+from pattern_memory.memory.types import Outcome
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 
 FIXES = [
@@ -83,7 +84,13 @@ def test_nothing_relevant_means_no_block(open_memory: OpenMemory) -> None:
     memory.add_patterns(stored_patterns())
     assert build_injection_block(memory, "   ") == ""
     assert build_injection_block(memory, "what is a good name for a golden retriever puppy?") == ""
-    # The memory's filters apply: nothing passes a 100% success-rate requirement.
+    assert memory.metrics.counter(INJECTED) == 0
+    # The memory's filters apply: minSuccessRate judges a pattern by its record, so an
+    # untested one is injected but one with a failure on record misses a 100% requirement.
     strict = open_memory(minSuccessRate=1.0)
+    untested = build_injection_block(strict, "requests.get timeout in milliseconds")
+    assert untested.count("<pattern ") == 1
+    hit = strict.search("requests.get timeout in milliseconds")[0]
+    strict.record_outcome(hit.stored.pattern.pattern_id, Outcome.NOT_HELPFUL)
     assert build_injection_block(strict, "requests.get timeout in milliseconds") == ""
-    assert memory.metrics.counter(INJECTED) == 0 and strict.metrics.counter(INJECTED) == 0
+    assert strict.metrics.counter(INJECTED) == 1
