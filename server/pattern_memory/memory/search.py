@@ -4,13 +4,15 @@ candidates (cosine over the embedded lookup texts), fused into one relevance per
 Fusion. Every candidate from either list gets both scores: its semantic relevance and its
 lexical overlap, an IDF-weighted Ochiai coefficient between the query's tokens and the
 pattern's (0..1). The semantic relevance is the cosine similarity rescaled to the model's
-range: MiniLM puts unrelated texts at about 0.1-0.2 and a problem and the description of
-its fix at about 0.35-0.6, so cosine COSINE_FLOOR maps to 0 and COSINE_CEILING to 1
-(clipped). The relevance is their noisy-OR, 1 - (1 - semantic) * (1 - overlap): strong on
-either signal is enough, both add up, and it stays in 0..1. Rank-based fusion (RRF) would
-rank as well but gives no absolute number that the `similarity` threshold could mean
-anything against; this score is what `SearchHit.score` reports and what `similarity` is
-compared with.
+range: MiniLM puts unrelated texts at about 0.1-0.2 and a problem and the description of its
+fix at about 0.35-0.6, so cosine COSINE_FLOOR maps to 0 and above it the relevance rises as
+1 - exp(-(cosine - COSINE_FLOOR) / COSINE_SCALE): 0.6 at cosine 0.39 (a realistic query for
+a past fix), 0.78 at 0.55, 0.92 at 0.8, never 1. A linear map clipped at 0.55 gave every
+fairly related pattern 1.00, so the scores told nothing apart. The relevance is their
+noisy-OR, 1 - (1 - semantic) * (1 - overlap): strong on either signal is enough, both add up, and
+it stays in 0..1. Rank-based fusion (RRF) would rank as well but gives no absolute number
+that the `similarity` threshold could mean anything against; this score is what
+`SearchHit.score` reports and what `similarity` is compared with.
 
 Code search (a document window looked up for before-code, `containment`) adds a third signal
 that survives renaming: shape containment, the share of a pattern's template shingles (its
@@ -54,7 +56,8 @@ PARTIAL_SHAPE_WEIGHT = 0.5
 # The two tokenizer families (matching/tokens.py): comments, strings and fixed names differ.
 UNKNOWN_LANGUAGE_READINGS = ("python", "javascript")
 COSINE_FLOOR = 0.15
-COSINE_CEILING = 0.55
+# Relevance 0.6 (the default similarity) at cosine 0.39, as the former linear map had.
+COSINE_SCALE = 0.262
 MAX_QUERY_TOKENS = 256
 MAX_LEXICAL_TERMS = 16
 FALLBACK_TERMS = 3
@@ -118,7 +121,7 @@ def _whole_shape(fits: dict[int, ShapeFit], row_id: int) -> Hashable | None:
 
 
 def semantic_relevance(cosine: float) -> float:
-    return min(1.0, max(0.0, (cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR)))
+    return 1.0 - math.exp(-max(0.0, cosine - COSINE_FLOOR) / COSINE_SCALE)
 
 
 class HybridSearch:
@@ -175,7 +178,7 @@ class HybridSearch:
             )
             if relevance < query.similarity:
                 continue
-            # Ties (e.g. two matches past COSINE_CEILING) go to the closer raw match.
+            # Ties (e.g. equal lexical overlaps of 1.0) go to the closer raw match.
             ranked.append(
                 (
                     relevance * rank_weight(item.success_rate),
