@@ -93,7 +93,7 @@ class FixFinder:
     tokens: LruCache[tuple[str, str], tuple[Token, ...]]
     templates: LruCache[tuple[str, str, str], FixTemplate | None]
     generation: int = 0  # bumped when the store changes: the lookups are then stale
-    store_version: int | None = None  # the store's data_version when last looked at
+    store_version: int | None = None  # the store's change token when last looked at
     # Patterns whose counts changed since they were looked up (feedback): these win.
     updated: dict[str, StoredPattern] = field(default_factory=dict)
 
@@ -117,10 +117,10 @@ class FixFinder:
         """Patterns worth locating: looked up by the windows' text, of the document's
         language (a Python fix never rewrites JavaScript), still trusted."""
         found: dict[str, StoredPattern] = {}
-        version = _store_version(memory)
+        version = memory.change_token()
         if version != self.store_version:
-            # Another connection (the CLI, another editor, our own indexer) wrote to the
-            # store: every cached lookup and count may be stale.
+            # Patterns or feedback changed (the CLI, another editor, our own indexer): every
+            # cached lookup and count may be stale.
             self.store_version = version
             self.store_changed()
         for window in windows:
@@ -189,12 +189,6 @@ class FixFinder:
                 matches = find_matches(document, template, min_renamed_score=settings.similarity)
                 located.extend((stored, match) for match in matches)
         return _rank(located, index)
-
-
-def _store_version(memory: PatternMemory) -> int:
-    """SQLite's `PRAGMA data_version`: it changes whenever another connection (any process)
-    commits to the database; a microsecond query."""
-    return int(memory.store.db.query("PRAGMA data_version")[0][0])
 
 
 def _digest(text: str) -> str:
