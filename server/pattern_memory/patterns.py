@@ -10,16 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from .errors import InputError
 from .fileio import atomic_text_writer
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+T = TypeVar("T")
 _PATTERN_ID = re.compile(r"^[0-9a-f]{16}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
@@ -217,6 +218,12 @@ def write_jsonl_file(patterns: Iterable[Pattern], path: Path) -> int:
 
 def read_jsonl(path: Path) -> Iterator[Pattern]:
     """Read the seed's JSONL format; a bad line is an InputError naming file and line."""
+    return read_jsonl_lines(path, Pattern.from_json_dict)
+
+
+def read_jsonl_lines(path: Path, parse: Callable[[Any], T]) -> Iterator[T]:
+    """Each non-blank line of a JSONL file, decoded and given to `parse` (which raises
+    ValueError for a bad one); any failure is one InputError naming the file (and line)."""
     try:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
@@ -227,8 +234,8 @@ def read_jsonl(path: Path) -> Iterator[Pattern]:
                 if not line.strip():
                     continue
                 try:
-                    yield Pattern.from_json_dict(json.loads(line))
-                except (ValueError, UnicodeDecodeError) as exc:
+                    yield parse(json.loads(line))
+                except ValueError as exc:
                     raise InputError(f"{path}:{number}: not a valid pattern: {exc}") from None
         except UnicodeDecodeError:
             # Raised while reading ahead (text is decoded in blocks), so no line number.

@@ -11,9 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InputError
 from ..fileio import atomic_text_writer
-from ..patterns import Pattern
+from ..patterns import Pattern, read_jsonl_lines
 from .types import StoredPattern
 
 LIFECYCLE_KEY = "lifecycle"
@@ -90,22 +89,12 @@ def write_export_file(patterns: Iterable[StoredPattern], path: Path) -> int:
 def read_export(path: Path) -> Iterator[tuple[Pattern, Lifecycle | None]]:
     """The seed's JSONL, each line optionally with a lifecycle; a bad line is one
     InputError naming file and line."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                    lifecycle = None
-                    if isinstance(data, dict) and LIFECYCLE_KEY in data:
-                        lifecycle = Lifecycle.from_json(data.pop(LIFECYCLE_KEY))
-                    yield Pattern.from_json_dict(data), lifecycle
-                except ValueError as exc:
-                    raise InputError(f"{path}:{number}: not a valid pattern: {exc}") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not UTF-8 text (JSONL expected)") from None
+    return read_jsonl_lines(path, _pattern_with_lifecycle)
+
+
+def _pattern_with_lifecycle(data: Any) -> tuple[Pattern, Lifecycle | None]:
+    lifecycle = None
+    if isinstance(data, dict) and LIFECYCLE_KEY in data:
+        data = dict(data)
+        lifecycle = Lifecycle.from_json(data.pop(LIFECYCLE_KEY))
+    return Pattern.from_json_dict(data), lifecycle
