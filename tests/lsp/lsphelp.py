@@ -16,6 +16,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from gitrepo import RepoBuilder
+from history import build_history
 
 CLIENTS = ["visual_studio_code", "neovim"]
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "pattern_memory", "serve"])
@@ -46,6 +47,17 @@ RENAMED_FIXED = (
     '    return record["name"]\n'
 )
 TIMEOUT = 30.0
+
+
+# Commits (one pattern each) in the history of the tests that must catch indexing under way:
+# mining alone takes about half a second, far longer than a request's round trip, even on a
+# quiet machine (histories of ~100-400 commits were sometimes indexed before a cancel came).
+LONG_HISTORY = 1000
+
+
+def build_long_history(path: Path) -> Path:
+    build_history(path, LONG_HISTORY)
+    return path
 
 
 def build_fix_repo(builder: RepoBuilder, extra_commits: int = 0) -> Path:

@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 from lsphelp import (
     FIX_MESSAGE,
+    LONG_HISTORY,
     build_fix_repo,
+    build_long_history,
     client_name,
     ended_progress,
     eventually,
@@ -108,16 +110,13 @@ async def test_arguments_are_validated_with_clear_errors(
     assert (await execute(lsp, "patternMemory.stats"))["patterns"] == 0
 
 
-# Long enough that indexing is still running when a cancel arrives, on a loaded machine too
-# (40 commits sometimes finished first).
-HISTORY_COMMITS = 200
-FULL_RUN_PATTERNS = 2 + 2 * HISTORY_COMMITS
+FULL_RUN_PATTERNS = LONG_HISTORY
 
 
 async def test_a_cancelled_index_request_stops_without_finishing(
     lsp: LanguageClient, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    root = build_fix_repo(RepoBuilder(tmp_path / "big"), extra_commits=HISTORY_COMMITS)
+    root = build_long_history(tmp_path / "big")
     await initialize(lsp, request, root, {"indexOnStart": False})
     params = types.ExecuteCommandParams(command="patternMemory.indexWorkspace", arguments=[])
     # Sent at once (pytest-lsp's send_request_async would only send once awaited).
@@ -140,7 +139,7 @@ async def test_a_cancelled_index_request_stops_without_finishing(
 async def test_the_progress_cancel_button_stops_background_indexing(
     lsp: LanguageClient, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    root = build_fix_repo(RepoBuilder(tmp_path / "big"), extra_commits=HISTORY_COMMITS)
+    root = build_long_history(tmp_path / "big")
     await initialize(lsp, request, root)
     token = await eventually(
         lambda: next((t for t, reports in lsp.progress_reports.items() if reports), None),

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from lsphelp import (
+    LONG_HISTORY,
     RENAMED_DOC,
-    build_fix_repo,
+    build_long_history,
     diagnostics_for,
     eventually,
     execute,
@@ -18,7 +19,6 @@ from lsphelp import (
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from gitrepo import RepoBuilder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
 
@@ -74,7 +74,7 @@ async def test_a_10_mb_document_is_not_analysed_and_hover_stays_fast(
 async def test_shutdown_in_the_middle_of_indexing_is_clean(
     lsp: LanguageClient, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    root = build_fix_repo(RepoBuilder(tmp_path / "big"), extra_commits=60)
+    root = build_long_history(tmp_path / "big")
     await initialize(lsp, request, root)
     await eventually(
         lambda: [r for reports in lsp.progress_reports.values() for r in reports],
@@ -91,20 +91,20 @@ async def test_shutdown_in_the_middle_of_indexing_is_clean(
     # where this one stopped.
     with PatternMemory.open(Settings(db_path=tmp_path / "patterns.db")) as memory:
         before = memory.stats()["patterns"]
-        assert before < 122
+        assert before < LONG_HISTORY
         report = await asyncio.to_thread(memory.index_repository, root)
-        assert not report.cancelled and report.commits_read <= 122
-        assert memory.stats()["patterns"] == 122
+        assert not report.cancelled and report.commits_read <= LONG_HISTORY
+        assert memory.stats()["patterns"] == LONG_HISTORY
 
 
-BIG_COMMITS = 2 + 2 * 100
+BIG_COMMITS = LONG_HISTORY
 
 
 @pytest.fixture(scope="module")
 def big_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Long enough a history that indexing is still under way when the client leaves
     (built once: the tests only read it)."""
-    return build_fix_repo(RepoBuilder(tmp_path_factory.mktemp("big") / "repo"), 100)
+    return build_long_history(tmp_path_factory.mktemp("big") / "repo")
 
 
 @pytest.mark.parametrize("goodbye", ["exit-without-shutdown", "stdin-closed"])

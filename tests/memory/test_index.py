@@ -15,9 +15,9 @@ from pathlib import Path
 
 import apsw
 import pytest
-from memory_history import build_history, fix_message
 
 from gitrepo import RepoBuilder
+from history import build_history, fix_message
 from pattern_memory.errors import RepositoryError
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.service import PatternMemory
