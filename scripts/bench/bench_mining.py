@@ -19,41 +19,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-from procmem import process_rss
+from procmem import run_sampled
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_sampled(
     command: list[str],
-) -> tuple[float, int, int, subprocess.CompletedProcess[bytes]]:
+) -> tuple[float, int, int, subprocess.CompletedProcess[str]]:
     """Wall time, peak RSS of the process and of its whole tree, and the result."""
-    peak_own = peak_tree = 0
     cpu_before = _children_cpu()
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak_own, peak_tree
-        while not done.is_set():
-            own, tree = process_rss(process.pid)
-            peak_own, peak_tree = max(peak_own, own), max(peak_tree, tree)
-            done.wait(0.01)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, stderr = process.communicate()
-    elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    result = subprocess.CompletedProcess(command, process.returncode, b"", stderr)
+    run = run_sampled(command, keep_stdout=False)
     _CPU_SECONDS.append(_children_cpu() - cpu_before)
-    return elapsed, peak_own, peak_tree, result
+    result = subprocess.CompletedProcess(command, run.returncode, "", run.stderr)
+    return run.seconds, run.peak_own, run.peak_tree, result
 
 
 # CPU seconds (user + system) of each command run, with every process it started: less
@@ -104,7 +85,7 @@ def main() -> int:
             elapsed, python_peak, peak, result = _run_sampled(command)
             extract_cpus.append(_CPU_SECONDS[-1])
             if result.returncode != 0:
-                sys.stderr.write(result.stderr.decode())
+                sys.stderr.write(result.stderr)
                 return 1
             times.append(elapsed)
             peaks.append(peak)

@@ -27,12 +27,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-from procmem import process_rss
+from procmem import run_sampled
 
 from pattern_memory.memory.db import Database
 from pattern_memory.memory.search import HybridSearch, Query
@@ -181,32 +180,10 @@ def bench_lookup(size: int, queries: int, workdir: Path) -> None:
 def _cli(args: list[str], db: Path) -> tuple[float, int, str]:
     """Wall time, peak memory of the process tree, stdout of `pattern-memory ARGS`."""
     env = {**os.environ, "PATTERN_MEMORY_DB_PATH": str(db)}
-    peak = 0
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pattern_memory", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process_rss(process.pid)[1])
-            done.wait(0.01)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = process.communicate()
-    elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        sys.exit(f"pattern-memory {' '.join(args)} failed: {err.strip()}")
-    return elapsed, peak, out
+    run = run_sampled([sys.executable, "-m", "pattern_memory", *args], env=env)
+    if run.returncode != 0:
+        sys.exit(f"pattern-memory {' '.join(args)} failed: {run.stderr.strip()}")
+    return run.seconds, run.peak_tree, run.stdout
 
 
 def _new_commit(repo: Path, number: int) -> None:
