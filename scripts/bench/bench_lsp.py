@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib import process_rss
 from lsprotocol import types
-from procmem import process_rss
 from pygls.lsp.client import LanguageClient
 
 from pattern_memory.matching import (

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from procmem import run_sampled
+from benchlib import commit_count, run_sampled
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,14 +53,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     repo = args.repo.resolve()
-    commits = int(
-        subprocess.run(
-            ["git", "-C", str(repo), "rev-list", "--count", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    commits = commit_count(repo)
     floors: list[float] = []
     times: list[float] = []
     peaks: list[int] = []

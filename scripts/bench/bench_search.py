@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from procmem import run_sampled
+from benchlib import commit_count, run_sampled
 
 from pattern_memory.memory.db import Database
 from pattern_memory.memory.search import HybridSearch, Query
@@ -215,14 +215,7 @@ def bench_index(source_repo: Path, workdir: Path) -> None:
     subprocess.run(["git", "clone", "-q", str(source_repo), str(repo)], check=True)
     for key, value in (("user.name", "Bench"), ("user.email", "bench@example.com")):
         subprocess.run(["git", "-C", str(repo), "config", key, value], check=True)
-    commits = int(
-        subprocess.run(
-            ["git", "-C", str(repo), "rev-list", "--count", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    commits = commit_count(repo)
     # The texts the index will embed, from a first run into a scratch database; the floor
     # (the bare model on them) is measured before and after the timed run, and the ratio
     # uses their mean, so that a change of load on the machine hits both sides alike.

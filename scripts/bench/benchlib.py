@@ -1,5 +1,5 @@
-"""Resident memory of a running process, read from Linux /proc (shared by the benchmarks,
-which sample it while the measured command runs)."""
+"""What the benchmarks share: a command's wall time and peak memory (sampled from Linux
+/proc while it runs), and a repository's commit count."""
 
 from __future__ import annotations
 
@@ -73,3 +73,14 @@ def run_sampled(
     done.set()
     sampler.join()
     return SampledRun(seconds, peak_own, peak_tree, process.returncode, out or "", err)
+
+
+def commit_count(repo: Path) -> int:
+    """Commits reachable from HEAD."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-list", "--count", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
