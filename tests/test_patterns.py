@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from pattern_memory import fileio
 from pattern_memory.errors import InputError
-from pattern_memory.fileio import atomic_text_writer
+from pattern_memory.fileio import atomic_text_writer, atomic_writer
 from pattern_memory.patterns import (
     LineRange,
     Pattern,
@@ -145,3 +146,28 @@ def test_atomic_writer_gives_the_mode_a_plain_write_would(tmp_path: Path) -> Non
     with atomic_text_writer(kept) as stream:
         stream.write("new")
     assert kept.stat().st_mode & 0o777 == 0o640
+
+
+def test_writeback_starts_each_written_range_once_and_keeps_the_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = fileio._sync_file_range
+    if real is None:
+        pytest.skip("sync_file_range is Linux-only")
+    started: list[tuple[int, int]] = []
+
+    def spy(fd: int, offset: int, length: int, flags: int) -> int:
+        started.append((offset, length))
+        return real(fd, offset, length, flags)
+
+    monkeypatch.setattr(fileio, "_sync_file_range", spy)
+    chunk = bytes(range(256)) * 1024  # 256 KiB
+    target = tmp_path / "big.bin"
+    with atomic_writer(target) as stream:
+        stream.write(b"header")
+        writeback = fileio.Writeback(stream, every=1 << 20)
+        for _ in range(10):
+            stream.write(chunk)
+            writeback.written()
+    assert started == [(6, 4 << 18), (6 + (4 << 18), 4 << 18)]
+    assert target.read_bytes() == b"header" + chunk * 10

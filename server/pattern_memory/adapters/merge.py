@@ -96,14 +96,17 @@ def narrow(values: FloatArray, dtype: np.dtype[Any], factor: str) -> FloatArray:
     """values as `dtype`; MergeOverflowError rather than a silent Inf."""
     if values.dtype == dtype:
         return values
+    if dtype == np.float16 and values.dtype == np.float32:
+        try:  # checks for overflow as it narrows
+            return half.narrow(np.ascontiguousarray(values))
+        except half.HalfOverflowError:
+            raise MergeOverflowError(factor, "F16") from None
     if dtype.itemsize < values.dtype.itemsize:
         name = STORAGE_NAMES[dtype]
         try:
             check_fits(values, name)
         except DtypeOverflowError:
             raise MergeOverflowError(factor, name) from None
-    if dtype == np.float16 and values.dtype == np.float32:
-        return half.narrow(values.reshape(-1)).reshape(values.shape)
     with np.errstate(over="ignore"):
         narrowed: FloatArray = values.astype(dtype)
     return narrowed

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import AdapterError
-from ..fileio import atomic_writer
+from ..fileio import Writeback, atomic_writer
 
 # safetensors' own reader refuses larger headers; a hostile file must not make us parse more.
 MAX_HEADER_BYTES = 100_000_000
@@ -341,6 +341,7 @@ class StreamingWriter:
         encoded += b" " * (-len(encoded) % _HEADER_ALIGNMENT)
         stream.write(struct.pack("<Q", len(encoded)))
         stream.write(encoded)
+        self._writeback = Writeback(stream)
 
     def write(self, name: str, stored: npt.NDArray[Any]) -> None:
         """Append a tensor already in storage form (see `encode`), in header order."""
@@ -349,6 +350,7 @@ class StreamingWriter:
         if name != expected.name or stored.nbytes != size or not stored.flags.c_contiguous:
             raise AssertionError(f"writer expected {expected}, got {name} {stored.shape}")
         self._stream.write(stored.data.cast("B"))
+        self._writeback.written()
 
     def finish(self) -> None:
         if self._pending:
