@@ -39,3 +39,16 @@ def test_narrow_matches_numpy_at_every_rounding_boundary() -> None:
     values = np.concatenate(candidates)
     values = values[np.abs(values) < 65520]
     assert np.array_equal(bits(half.narrow(values)), bits(values.astype(np.float16)))
+
+
+@pytest.mark.parametrize("bad", [65520.0, -65520.0, 1e30, np.inf, -np.inf, np.nan])
+def test_narrow_refuses_what_would_round_to_inf(bad: float) -> None:
+    values = np.array([1.0, bad, -2.0], dtype=np.float32)
+    with pytest.raises(half.HalfOverflowError):
+        half.narrow(values)
+
+
+def test_narrow_keeps_the_largest_values_that_round_to_finite() -> None:
+    below = np.nextafter(np.float32(65520.0), np.float32(0))
+    values = np.array([below, -below, 65504.0, 0.0, -0.0], dtype=np.float32)
+    assert np.array_equal(bits(half.narrow(values)), bits(values.astype(np.float16)))
