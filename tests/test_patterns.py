@@ -168,6 +168,6 @@ def test_writeback_starts_each_written_range_once_and_keeps_the_content(
         writeback = fileio.Writeback(stream, every=1 << 20)
         for _ in range(10):
             stream.write(chunk)
-            writeback.written()
+            writeback.written(len(chunk))
     assert started == [(6, 4 << 18), (6 + (4 << 18), 4 << 18)]
     assert target.read_bytes() == b"header" + chunk * 10

@@ -86,19 +86,18 @@ class Writeback:
     def __init__(self, stream: IO[bytes], every: int = 16 << 20) -> None:
         self._stream = stream
         self._every = every
-        self._started = stream.tell()
+        self._started = self._end = stream.tell()
 
-    def written(self) -> None:
-        """Call after writes; starts writeback once `every` bytes have accumulated."""
-        if _sync_file_range is None:
-            return
-        end = self._stream.tell()
-        if end - self._started < self._every:
+    def written(self, size: int) -> None:
+        """Call after writing `size` more bytes; starts writeback once `every` bytes have
+        accumulated (the offset is counted here: a tell() per write costs a system call)."""
+        self._end += size
+        length = self._end - self._started
+        if _sync_file_range is None or length < self._every:
             return
         self._stream.flush()
-        length = end - self._started
         _sync_file_range(self._stream.fileno(), self._started, length, _SYNC_FILE_RANGE_WRITE)
-        self._started = end
+        self._started = self._end
 
 
 @contextlib.contextmanager

@@ -350,7 +350,7 @@ class StreamingWriter:
         if name != expected.name or stored.nbytes != size or not stored.flags.c_contiguous:
             raise AssertionError(f"writer expected {expected}, got {name} {stored.shape}")
         self._stream.write(stored.data.cast("B"))
-        self._writeback.written()
+        self._writeback.written(stored.nbytes)
 
     def finish(self) -> None:
         if self._pending:
