@@ -269,9 +269,10 @@ def staged_merge(request: MergeRequest) -> Iterator[StagedMerge]:
     stale_config = output_paths(request.output, has_config=True)[1]
 
     with ExitStack() as stack:
-        # We run modules in parallel ourselves; BLAS threads on top of that would compete for
-        # the same cores (OpenBLAS threads spin: on a busy machine svd ran 8x slower).
-        stack.enter_context(_single_threaded_blas())
+        if request.method is Method.SVD:  # the only method that calls BLAS
+            # We run modules in parallel ourselves; BLAS threads on top of that would compete
+            # for the same cores (OpenBLAS threads spin: on a busy machine svd ran 8x slower).
+            stack.enter_context(_single_threaded_blas())
         readers = [stack.enter_context(open_tensors(a.header)) for a in adapters]
         identities = (
             [
