@@ -165,9 +165,15 @@ def test_writeback_starts_each_written_range_once_and_keeps_the_content(
     target = tmp_path / "big.bin"
     with atomic_writer(target) as stream:
         stream.write(b"header")
-        writeback = fileio.Writeback(stream, every=1 << 20)
-        for _ in range(10):
-            stream.write(chunk)
-            writeback.written(len(chunk))
+        stream.flush()
+        writeback = fileio.Writeback(stream.fileno(), every=1 << 20)
+        for index in range(10):
+            offset = 6 + index * len(chunk)
+            os.pwrite(stream.fileno(), chunk, offset)
+            writeback.written(offset, len(chunk))
+        os.pwrite(stream.fileno(), b"tail", 6 + 10 * len(chunk) + 100)  # not contiguous
+        writeback.written(6 + 10 * len(chunk) + 100, 4)
     assert started == [(6, 4 << 18), (6 + (4 << 18), 4 << 18)]
-    assert target.read_bytes() == b"header" + chunk * 10
+    data = target.read_bytes()
+    assert data[:6] == b"header" and data[6 : 6 + 10 * len(chunk)] == chunk * 10
+    assert data.endswith(b"\0" * 100 + b"tail")

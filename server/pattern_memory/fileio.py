@@ -83,21 +83,23 @@ class Writeback:
     produced, so that the final fsync waits for the last part only. Linux only (elsewhere,
     and on any error, it does nothing: the fsync still makes the file durable)."""
 
-    def __init__(self, stream: IO[bytes], every: int = 16 << 20) -> None:
-        self._stream = stream
+    def __init__(self, fd: int, every: int = 16 << 20) -> None:
+        self._fd = fd
         self._every = every
-        self._started = self._end = stream.tell()
+        self._start = self._end = -1
 
-    def written(self, size: int) -> None:
-        """Call after writing `size` more bytes; starts writeback once `every` bytes have
-        accumulated (the offset is counted here: a tell() per write costs a system call)."""
-        self._end += size
-        length = self._end - self._started
-        if _sync_file_range is None or length < self._every:
+    def written(self, offset: int, size: int) -> None:
+        """Call after writing `size` bytes at `offset` (written to the file, not buffered);
+        writeback starts once `every` contiguous bytes have accumulated."""
+        if _sync_file_range is None:
             return
-        self._stream.flush()
-        _sync_file_range(self._stream.fileno(), self._started, length, _SYNC_FILE_RANGE_WRITE)
-        self._started = self._end
+        if offset != self._end:  # not a continuation: a new run starts here
+            self._start = offset
+        self._end = offset + size
+        length = self._end - self._start
+        if length >= self._every:
+            _sync_file_range(self._fd, self._start, length, _SYNC_FILE_RANGE_WRITE)
+            self._start = self._end
 
 
 @contextlib.contextmanager

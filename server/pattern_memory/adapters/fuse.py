@@ -48,6 +48,7 @@ from .safetensors_io import (
     open_tensors,
     write_safetensors,
 )
+from .split import run_halves
 from .staging import StagedFiles, staging
 from .versions import InputIdentity
 
@@ -145,12 +146,14 @@ class _MergedModule:
 
 
 def _in_order(
-    work: Callable[[_PlannedModule], _MergedModule], plan: Sequence[_PlannedModule]
+    work: Callable[[_PlannedModule], _MergedModule],
+    plan: Sequence[_PlannedModule],
+    workers: int,
 ) -> Iterator[_MergedModule]:
     """work(item) for each item, in order, computed by a few threads a little ahead of the
     consumer (NumPy releases the GIL), so that reading, arithmetic and writing overlap while
     memory holds only a few modules."""
-    workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    workers = max(1, min(MAX_WORKERS, workers))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="merge") as pool:
         items = iter(plan)
         pending = deque(pool.submit(work, item) for item in itertools.islice(items, 2 * workers))
@@ -339,9 +342,11 @@ def _write_merged(
     weights: Sequence[float],
     files: StagedFiles,
 ) -> tuple[float, float, float]:
-    """Stream the merged modules into the staged weights file; (discarded_sq, total_sq,
-    worst relative error) for svd."""
+    """Stream the merged modules into the staged weights file, the second half in a second
+    process when that pays (split.py); (discarded_sq, total_sq, worst relative error) for
+    svd."""
     dtypes = {t.name: t.dtype for t in tensors}
+    output_bytes = {t.name: t.nbytes for t in tensors}
 
     def merge_module(planned: _PlannedModule) -> _MergedModule:
         modules = [a.modules[planned.name] for a in adapters]
@@ -370,16 +375,27 @@ def _write_merged(
                 raise _overflow(key, dtype) from None
         return _MergedModule(stored[0], stored[1], factors.discarded_sq, factors.total_sq)
 
-    discarded, total, worst = 0.0, 0.0, 0.0
-    with write_safetensors(files.staged_weights, tensors, {"format": "pt"}) as writer:
-        for planned, merged in zip(plan, _in_order(merge_module, plan), strict=True):
+    def merge_part(part: Sequence[_PlannedModule], threads: int) -> list[float]:
+        discarded, total, worst = 0.0, 0.0, 0.0
+        for planned, merged in zip(part, _in_order(merge_module, part, threads), strict=True):
             writer.write(planned.a_key, merged.a)
             writer.write(planned.b_key, merged.b)
             discarded += merged.discarded_sq
             total += merged.total_sq
             if merged.total_sq > 0:
                 worst = max(worst, math.sqrt(merged.discarded_sq / merged.total_sq))
-    return discarded, total, worst
+        return [discarded, total, worst, float(writer.written)]
+
+    sizes = [output_bytes[p.a_key] + output_bytes[p.b_key] for p in plan]
+    with write_safetensors(files.staged_weights, tensors, {"format": "pt"}) as writer:
+        parts = run_halves(merge_part, plan, sizes)
+        if sum(int(part[3]) for part in parts) != writer.tensor_count:
+            raise AssertionError("a merge left tensors unwritten")
+    return (
+        sum(part[0] for part in parts),
+        sum(part[1] for part in parts),
+        max(part[2] for part in parts),
+    )
 
 
 def _notes(

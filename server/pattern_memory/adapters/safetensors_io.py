@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -314,55 +314,66 @@ class OutputTensor:
     dtype: str
     shape: tuple[int, ...]
 
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * np.dtype(_STORAGE[self.dtype]).itemsize
 
-class StreamingWriter:
-    """Writes a safetensors file whose header is known up front, then each tensor in order."""
+
+class TensorFileWriter:
+    """Writes a safetensors file whose layout is known up front: the header, then each
+    tensor at its own offset (pwrite), in any order and from any process sharing the
+    descriptor (a merge writes its two halves from two processes)."""
 
     def __init__(
-        self,
-        stream: IO[bytes],
-        tensors: Sequence[OutputTensor],
-        metadata: Mapping[str, str] | None = None,
+        self, fd: int, tensors: Sequence[OutputTensor], metadata: Mapping[str, str] | None = None
     ) -> None:
-        self._stream = stream
-        self._pending = list(reversed(tensors))
+        self._fd = fd
+        self._writeback = Writeback(fd)
         header: dict[str, Any] = {"__metadata__": dict(metadata)} if metadata else {}
+        places: dict[str, tuple[int, int]] = {}
         offset = 0
         for tensor in tensors:
-            size = math.prod(tensor.shape) * np.dtype(_STORAGE[tensor.dtype]).itemsize
+            size = tensor.nbytes
             header[tensor.name] = {
                 "dtype": tensor.dtype,
                 "shape": list(tensor.shape),
                 "data_offsets": [offset, offset + size],
             }
+            places[tensor.name] = (offset, size)
             offset += size
         encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
         # Pad with spaces so that the data section starts 8-byte aligned, as safetensors does.
         encoded += b" " * (-len(encoded) % _HEADER_ALIGNMENT)
-        stream.write(struct.pack("<Q", len(encoded)))
-        stream.write(encoded)
-        self._writeback = Writeback(stream)
+        data_start = 8 + len(encoded)
+        self._places = {name: (data_start + at, size) for name, (at, size) in places.items()}
+        self._pwrite_all(struct.pack("<Q", len(encoded)) + encoded, 0)
+        self.written = 0  # tensors this process wrote
+
+    @property
+    def tensor_count(self) -> int:
+        return len(self._places)
 
     def write(self, name: str, stored: npt.NDArray[Any]) -> None:
-        """Append a tensor already in storage form (see `encode`), in header order."""
-        expected = self._pending.pop()
-        size = math.prod(expected.shape) * np.dtype(_STORAGE[expected.dtype]).itemsize
-        if name != expected.name or stored.nbytes != size or not stored.flags.c_contiguous:
-            raise AssertionError(f"writer expected {expected}, got {name} {stored.shape}")
-        self._stream.write(stored.data.cast("B"))
-        self._writeback.written(stored.nbytes)
+        """Write a tensor already in storage form (see `encode`) at its place."""
+        offset, size = self._places[name]
+        if stored.nbytes != size or not stored.flags.c_contiguous:
+            raise AssertionError(f"writer expected {size} bytes for {name}, got {stored.shape}")
+        self._pwrite_all(stored.data.cast("B"), offset)
+        self._writeback.written(offset, size)
+        self.written += 1
 
-    def finish(self) -> None:
-        if self._pending:
-            raise AssertionError(f"{len(self._pending)} tensors were not written")
+    def _pwrite_all(self, data: bytes | memoryview, offset: int) -> None:
+        view = memoryview(data)
+        while view:
+            done = os.pwrite(self._fd, view, offset)
+            view, offset = view[done:], offset + done
 
 
 @contextmanager
 def write_safetensors(
     path: Path, tensors: Sequence[OutputTensor], metadata: Mapping[str, str] | None = None
-) -> Iterator[StreamingWriter]:
-    """Atomic: the file appears complete, or not at all (a failure leaves the old one)."""
+) -> Iterator[TensorFileWriter]:
+    """Atomic: the file appears complete, or not at all (a failure leaves the old one). The
+    caller writes every tensor (and checks it did: a second process may write some)."""
     with atomic_writer(path) as stream:
-        writer = StreamingWriter(stream, tensors, metadata)
-        yield writer
-        writer.finish()
+        yield TensorFileWriter(stream.fileno(), tensors, metadata)

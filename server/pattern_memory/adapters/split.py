@@ -1,0 +1,149 @@
+"""Run the second half of a merge in a forked process, when that is safe and worth it.
+
+NumPy releases the GIL inside each operation, but a merge is thousands of short operations
+per module, and two threads spent most of their time handing the GIL back and forth: on our
+2-core machines a second merge thread gained nothing for `linear` (measured, see
+docs/benchmarks.md), while a second process made it 25% faster. The two processes write
+disjoint ranges of the same staged file with pwrite (the layout is known before any data
+is read), so nothing but a few numbers travels back.
+
+Forking is only done where it is safe: Linux, a process with no other Python thread (a
+child of a multi-threaded process can inherit a lock some other thread held; the language
+server and the team server therefore merge in one process), at least two usable cores, and
+enough work to pay for the fork (a few milliseconds).
+
+The child never returns into the caller's code: whatever happens it reports on a pipe and
+leaves with os._exit, so it cannot run the parent's cleanup (which would remove the staged
+file). The parent reaps it in every case, and kills it first if the parent itself fails or
+is interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from ..errors import AdapterError
+
+Item = TypeVar("Item")
+# Below this much output a merge takes a few tens of milliseconds: not worth a process.
+MIN_FORK_BYTES = 32 << 20
+
+Work = Callable[[Sequence[Item], int], list[float]]
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
+        and threading.active_count() == 1
+        and usable_cores() >= 2
+    )
+
+
+def run_halves(work: Work[Item], items: Sequence[Item], sizes: Sequence[int]) -> list[list[float]]:
+    """work(part, threads) for the whole of `items`, or for its first half here and its
+    second half (by `sizes`) in a forked child at the same time; returns each part's numbers
+    in order. The child's AdapterError or OSError is raised here as such."""
+    cores = usable_cores()
+    if len(items) < 2 or sum(sizes) < MIN_FORK_BYTES or not can_fork():
+        return [work(items, cores)]
+    middle = _halfway(sizes)
+    first, second = items[:middle], items[middle:]
+    threads = max(1, cores // 2)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave, never return
+        os.close(read_end)
+        _child(work, second, threads, write_end)
+    os.close(write_end)
+    try:
+        mine = work(first, threads)
+        report = _read_all(read_end)
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+    finally:
+        os.close(read_end)
+        if pid:  # we failed or were interrupted: the child's half is of no use
+            _kill(pid)
+    return [mine, _child_numbers(report, status)]
+
+
+def _halfway(sizes: Sequence[int]) -> int:
+    total, running = sum(sizes), 0
+    for index, size in enumerate(sizes):
+        running += size
+        if 2 * running >= total:
+            return max(1, min(index + 1, len(sizes) - 1))
+    return len(sizes) - 1
+
+
+def _child(work: Work[Item], part: Sequence[Item], threads: int, write_end: int) -> None:
+    code = 1
+    report: dict[str, Any] = {"kind": "error", "message": "the merge's second process failed"}
+    try:
+        # Ctrl-C reaches both processes; the parent cleans up, the child just stops.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        report = {"kind": "ok", "numbers": work(part, threads)}
+        code = 0
+    except AdapterError as exc:
+        report = {"kind": "adapter", "message": str(exc)}
+    except OSError as exc:
+        report = {"kind": "os", "errno": exc.errno or 0, "message": exc.strerror or str(exc)}
+    except BaseException as exc:
+        report = {"kind": "error", "message": f"the merge's second process failed: {exc!r}"}
+    finally:
+        try:
+            data = json.dumps(report).encode("utf-8")
+            while data:
+                data = data[os.write(write_end, data) :]
+        finally:
+            os._exit(code)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+def _child_numbers(raw: bytes, status: int) -> list[float]:
+    try:
+        report = json.loads(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        report = None
+    if not isinstance(report, dict):
+        if os.WIFSIGNALED(status):
+            raise AdapterError(
+                f"the merge's second process was killed by signal {os.WTERMSIG(status)}"
+            )
+        raise AdapterError("the merge's second process ended without a report")
+    kind = report.get("kind")
+    if kind == "ok":
+        return [float(n) for n in report["numbers"]]
+    if kind == "adapter":
+        raise AdapterError(str(report["message"]))
+    if kind == "os":
+        raise OSError(int(report["errno"]), str(report["message"]))
+    raise AdapterError(str(report.get("message")))
