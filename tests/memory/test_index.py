@@ -169,12 +169,24 @@ def test_worker_threads_search_while_another_indexes(tmp_path: Path, memory: Pat
     assert hits[0].stored.pattern.commit_msg == fix_message(150)
 
 
-def test_empty_and_missing_repositories_are_one_clear_error(
-    tmp_path: Path, memory: PatternMemory
+def test_a_repository_without_commits_has_nothing_to_learn_yet(
+    tmp_path: Path, settings: Settings, memory: PatternMemory
 ) -> None:
     empty = RepoBuilder(tmp_path / "empty")
-    with pytest.raises(RepositoryError, match="no commits"):
-        memory.index_repository(empty.path)
+    run = subprocess.run(
+        [*CLI, "index", str(empty.path)],
+        env=_env(settings),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"{empty.path.resolve()}: no commits yet, nothing to learn.")
+    empty.commit("Fix the crash on empty input", {"app.py": "def f(x):\n    return x\n"})
+    assert memory.index_repository(empty.path).commits_read == 1
+
+
+def test_a_missing_repository_is_one_clear_error(tmp_path: Path, memory: PatternMemory) -> None:
     (tmp_path / "plain").mkdir()
     with pytest.raises(RepositoryError, match="not a git repository"):
         memory.index_repository(tmp_path / "plain")

@@ -84,6 +84,8 @@ class ProgressReporter:
 def summary(report: IndexReport) -> str:
     if report.cancelled:
         return f"cancelled after {report.commits_read} commits"
+    if report.head is None:
+        return "no commits yet"
     if report.up_to_date:
         return "up to date"
     return f"{report.commits_read} commits read, {report.patterns_added} new patterns"

@@ -167,7 +167,9 @@ def _index(args: argparse.Namespace) -> int:
 
 def describe_index(report: IndexReport, top_files: list[tuple[str, int]], db: str) -> str:
     lines: list[str] = []
-    if report.up_to_date:
+    if report.head is None:
+        lines.append(f"{report.repository}: no commits yet, nothing to learn.")
+    elif report.up_to_date:
         lines.append(f"{report.repository}: up to date, no new commits since the last run.")
     else:
         lines.append(

@@ -57,7 +57,8 @@ def index_repository(
     report = IndexReport(repository=repository)
     report.head = head_commit(Path(repository))
     since = store.cursor(settings.user_id, repository)
-    if report.head is not None and since == report.head:
+    if report.head is None or since == report.head:
+        # Nothing new; a repository without commits (just `git init`ed) has nothing yet.
         report.up_to_date = True
     else:
         options = MineOptions(

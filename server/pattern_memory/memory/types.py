@@ -63,7 +63,7 @@ class IndexReport:
     embedded_from_cache: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
     by_file: Counter[str] = field(default_factory=Counter)
-    head: str | None = None
+    head: str | None = None  # None: the repository has no commits yet (nothing to learn)
     up_to_date: bool = False
     cancelled: bool = False
     seconds: float = 0.0
