@@ -160,3 +160,52 @@ def test_a_process_with_other_threads_merges_alone(
         stop.set()
         other.join()
     assert set(pids.read_text().split()) == {str(os.getpid())}
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_when_fork_fails_the_merge_runs_in_one_process(
+    tmp_path: Path, inputs: list[Path], pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_more_processes() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(split, "_fork", no_more_processes)
+    before = open_descriptors()
+    result = merge_adapters(MergeRequest(inputs, tmp_path / "merged.safetensors"))
+    assert result.weights_path.is_file()
+    assert set(pids.read_text().split()) == {str(os.getpid())}
+    assert open_descriptors() == before
+
+
+def test_ctrl_c_right_after_the_fork_stops_both_processes_cleanly(
+    tmp_path: Path, inputs: list[Path], pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C reaches the whole process group: here it arrives in both processes the moment
+    the fork returns, before either is inside the code that handles it."""
+    parent = os.getpid()
+    marker = tmp_path / "child-escaped"
+    real_fork = split._fork
+
+    def fork_then_interrupt() -> int:
+        pid = real_fork()
+        os.kill(os.getpid(), signal.SIGINT)
+        return pid
+
+    monkeypatch.setattr(split, "_fork", fork_then_interrupt)
+    output = tmp_path / "merged.safetensors"
+    output.write_bytes(b"previous")
+    before = open_descriptors()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            merge_adapters(MergeRequest(inputs, output))
+    finally:
+        if os.getpid() != parent:  # the child came back into the caller's code
+            marker.write_text("escaped")
+            os._exit(3)
+    assert not marker.exists()
+    assert output.read_bytes() == b"previous"
+    assert leftovers(tmp_path) == [] and no_child_left()
+    assert open_descriptors() == before

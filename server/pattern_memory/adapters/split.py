@@ -21,13 +21,15 @@ is interrupted.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from ..errors import AdapterError
 
@@ -36,6 +38,8 @@ Item = TypeVar("Item")
 MIN_FORK_BYTES = 32 << 20
 
 Work = Callable[[Sequence[Item], int], list[float]]
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+_PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 
 
 def usable_cores() -> int:
@@ -64,22 +68,54 @@ def run_halves(work: Work[Item], items: Sequence[Item], sizes: Sequence[int]) ->
     middle = _halfway(sizes)
     first, second = items[:middle], items[middle:]
     threads = max(1, cores // 2)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report and leave, never return
-        os.close(read_end)
-        _child(work, second, threads, write_end)
-    os.close(write_end)
+    # Ctrl-C and SIGTERM wait (blocked: one thread, so the thread's mask is the process's)
+    # until each process is inside the code that handles them: the child must never unwind
+    # into the caller's cleanup, and the parent must never lose track of the child.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
     try:
+        read_end, write_end = os.pipe()
+        try:
+            pid = _fork()
+        except OSError:  # out of processes or memory: merge in this process instead
+            os.close(read_end)
+            os.close(write_end)
+            pid = -1
+        if pid == 0:
+            _child(work, second, threads, read_end, write_end)  # never returns
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
+        raise
+    if pid < 0:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
+        return [work(items, cores)]
+    reaped, pidfd = False, None
+    try:
+        os.close(write_end)
+        pidfd = _pidfd(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
         mine = work(first, threads)
         report = _read_all(read_end)
         _, status = os.waitpid(pid, 0)
-        pid = 0
+        reaped = True
     finally:
         os.close(read_end)
-        if pid:  # we failed or were interrupted: the child's half is of no use
-            _kill(pid)
+        if not reaped:  # we failed or were interrupted: the child's half is of no use
+            _kill(pid, pidfd)
+        if pidfd is not None:
+            os.close(pidfd)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
     return [mine, _child_numbers(report, status)]
+
+
+def _fork() -> int:
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process with several OS threads. can_fork()
+        # made sure no other Python thread runs; the OS threads left are the BLAS library's
+        # idle workers, which OpenBLAS takes care of at fork (pthread_atfork).
+        warnings.filterwarnings(
+            "ignore", message=".*multi-threaded.*fork", category=DeprecationWarning
+        )
+        return os.fork()
 
 
 def _halfway(sizes: Sequence[int]) -> int:
@@ -91,19 +127,28 @@ def _halfway(sizes: Sequence[int]) -> int:
     return len(sizes) - 1
 
 
-def _child(work: Work[Item], part: Sequence[Item], threads: int, write_end: int) -> None:
+def _child(
+    work: Work[Item], part: Sequence[Item], threads: int, read_end: int, write_end: int
+) -> NoReturn:
+    """The forked process: merge `part`, report on the pipe, leave with os._exit whatever
+    happens (interrupts are blocked on entry)."""
     code = 1
     report: dict[str, Any] = {"kind": "error", "message": "the merge's second process failed"}
     try:
+        os.close(read_end)
+        _die_with_parent()
         # Ctrl-C reaches both processes; the parent cleans up, the child just stops.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
         report = {"kind": "ok", "numbers": work(part, threads)}
         code = 0
     except AdapterError as exc:
         report = {"kind": "adapter", "message": str(exc)}
     except OSError as exc:
         report = {"kind": "os", "errno": exc.errno or 0, "message": exc.strerror or str(exc)}
+    except MemoryError:
+        report = {"kind": "adapter", "message": "the merge's second process ran out of memory"}
     except BaseException as exc:
         report = {"kind": "error", "message": f"the merge's second process failed: {exc!r}"}
     finally:
@@ -115,6 +160,16 @@ def _child(work: Work[Item], part: Sequence[Item], threads: int, write_end: int)
             os._exit(code)
 
 
+def _die_with_parent() -> None:
+    """SIGKILL this process when the parent dies (a SIGKILLed parent cannot stop us)."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+
 def _read_all(fd: int) -> bytes:
     chunks = []
     while chunk := os.read(fd, 65536):
@@ -122,10 +177,23 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _kill(pid: int) -> None:
+def _pidfd(pid: int) -> int | None:
+    """A descriptor for the child (Linux 5.3+): killing through it can never hit another
+    process that reused the pid after the child was reaped."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _kill(pid: int, pidfd: int | None) -> None:
     with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
+        if pidfd is not None:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):  # an interrupt right after we reaped it
+        os.waitpid(pid, 0)
 
 
 def _child_numbers(raw: bytes, status: int) -> list[float]:
