@@ -40,9 +40,9 @@ def widen_scaled(half: npt.NDArray[np.float16], coefficient: float) -> npt.NDArr
     # sign * 0xF0000000 | magnitude << 13 (the magnitude never carries into bit 28), so
     # clearing bits 28-30 leaves a float32 whose value is the float16's times 2**-112,
     # subnormals included.
-    bits = half.view(np.int16).astype(np.int32)
-    bits <<= 13
-    bits.view(_U32)[...] &= _U32(0x8FFFFFFF)
+    bits = half.view(np.int16).astype(np.int32).view(_U32)
+    bits <<= _U32(13)
+    bits &= _U32(0x8FFFFFFF)
     values: npt.NDArray[np.float32] = bits.view(np.float32)
     values *= np.float32(_REBIAS * float(np.float32(coefficient)))
     return values
