@@ -618,3 +618,15 @@ def test_a_merged_block_that_reaches_back_over_an_earlier_pattern_absorbs_it(
     [pattern] = mined_patterns(repo_builder.path)
     assert (pattern.before_lines, pattern.after_lines) == (LineRange(1, 18), LineRange(1, 18))
     assert pattern.after_code == fixed.rstrip("\n")
+
+
+def test_a_branch_pointing_at_a_missing_commit_is_damage_not_an_empty_repository(
+    repo_builder: RepoBuilder, mine: Mine
+) -> None:
+    repo_builder.commit("Add app", {"app.py": "x = 1\n"})
+    branch = repo_builder.repo.git.symbolic_ref("HEAD")
+    (repo_builder.path / ".git" / branch).write_text("1234567890" * 4 + "\n")
+    with pytest.raises(RepositoryError, match="HEAD does not point at a commit"):
+        head_commit(repo_builder.path)
+    with pytest.raises(RepositoryError, match="may be damaged"):
+        mine(repo_builder.path)

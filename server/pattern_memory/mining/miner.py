@@ -57,10 +57,22 @@ def check_repository(repo_path: Path) -> None:
 
 
 def head_commit(repo_path: Path) -> str | None:
-    """The commit HEAD points at; None for a repository without commits."""
+    """The commit HEAD points at; None for a repository without commits (its branch does
+    not exist yet); RepositoryError if HEAD points at something that is not there."""
     check_repository(repo_path)
     code, out = run_git(repo_path, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
-    return out if code == 0 and out else None
+    if code == 0 and out:
+        return out
+    code, branch = run_git(repo_path, ["symbolic-ref", "-q", "HEAD"], check=False)
+    if code == 0 and branch:
+        # Exit 1: no such ref (a branch without commits); 128: the ref is there but broken.
+        code, _ = run_git(repo_path, ["show-ref", "--verify", "-q", branch], check=False)
+        if code == 1:
+            return None
+    raise RepositoryError(
+        f"{repo_path}: HEAD does not point at a commit; the repository may be damaged "
+        "(`git fsck` says more)"
+    )
 
 
 def mine_commits(
