@@ -58,7 +58,8 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         raise
 
 
-# sync_file_range(2)'s SYNC_FILE_RANGE_WRITE: start writing the range back, do not wait.
+# sync_file_range(2)'s SYNC_FILE_RANGE_WRITE: start writing the range back without waiting for
+# it to reach the disk (the call itself may wait while the device's queue is full).
 _SYNC_FILE_RANGE_WRITE = 2
 
 
