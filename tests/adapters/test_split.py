@@ -209,3 +209,25 @@ def test_ctrl_c_right_after_the_fork_stops_both_processes_cleanly(
     assert output.read_bytes() == b"previous"
     assert leftovers(tmp_path) == [] and no_child_left()
     assert open_descriptors() == before
+
+
+def test_a_signal_the_caller_ignores_stays_ignored_in_the_second_process(
+    tmp_path: Path, inputs: list[Path], pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background job ignores Ctrl-C: so must its second process."""
+    parent = os.getpid()
+    real = fuse.combine
+
+    def interrupted_in_child(*args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fuse, "combine", interrupted_in_child)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result = merge_adapters(MergeRequest(inputs, tmp_path / "merged.safetensors"))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert result.weights_path.is_file() and no_child_left()
+    assert len(set(pids.read_text().split())) == 2

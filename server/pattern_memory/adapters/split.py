@@ -137,9 +137,11 @@ def _child(
     try:
         os.close(read_end)
         _die_with_parent()
-        # Ctrl-C reaches both processes; the parent cleans up, the child just stops.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Ctrl-C reaches both processes; the parent cleans up, the child just stops. A
+        # signal the parent ignores (a background job's SIGINT, nohup) stays ignored.
+        for number in _INTERRUPTS:
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                signal.signal(number, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
         report = {"kind": "ok", "numbers": work(part, threads)}
         code = 0
