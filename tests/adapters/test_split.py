@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +232,25 @@ def test_a_signal_the_caller_ignores_stays_ignored_in_the_second_process(
         signal.signal(signal.SIGINT, previous)
     assert result.weights_path.is_file() and no_child_left()
     assert len(set(pids.read_text().split())) == 2
+
+
+def test_the_parent_stops_as_soon_as_the_second_process_fails(
+    tmp_path: Path, inputs: list[Path], pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = os.getpid()
+    real = fuse.combine
+    merged_here: list[int] = []
+
+    def slow_here_failing_there(*args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:
+            raise AdapterError("the second half failed")
+        merged_here.append(1)
+        if len(merged_here) > 1:  # the first module here leaves the child time to fail
+            time.sleep(0.5)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fuse, "combine", slow_here_failing_there)
+    with pytest.raises(AdapterError, match="the second half failed"):
+        merge_adapters(MergeRequest(inputs, tmp_path / "merged.safetensors"))
+    assert len(merged_here) < len(MODULES) // 2  # not the whole first half
+    assert leftovers(tmp_path) == [] and no_child_left()

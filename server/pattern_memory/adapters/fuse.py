@@ -375,9 +375,12 @@ def _write_merged(
                 raise _overflow(key, dtype) from None
         return _MergedModule(stored[0], stored[1], factors.discarded_sq, factors.total_sq)
 
-    def merge_part(part: Sequence[_PlannedModule], threads: int) -> list[float]:
+    def merge_part(
+        part: Sequence[_PlannedModule], threads: int, check: Callable[[], None]
+    ) -> list[float]:
         discarded, total, worst = 0.0, 0.0, 0.0
         for planned, merged in zip(part, _in_order(merge_module, part, threads), strict=True):
+            check()  # the other half's process may have failed already
             writer.write(planned.a_key, merged.a)
             writer.write(planned.b_key, merged.b)
             discarded += merged.discarded_sq

@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -37,7 +38,10 @@ Item = TypeVar("Item")
 # Below this much output a merge takes a few tens of milliseconds: not worth a process.
 MIN_FORK_BYTES = 32 << 20
 
-Work = Callable[[Sequence[Item], int], list[float]]
+# work(part, threads, check): check() between items raises the other process's error as soon
+# as it has one (the parent stops early instead of finishing a half that cannot be used).
+Check = Callable[[], None]
+Work = Callable[[Sequence[Item], int, Check], list[float]]
 _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 
@@ -59,12 +63,12 @@ def can_fork() -> bool:
 
 
 def run_halves(work: Work[Item], items: Sequence[Item], sizes: Sequence[int]) -> list[list[float]]:
-    """work(part, threads) for the whole of `items`, or for its first half here and its
-    second half (by `sizes`) in a forked child at the same time; returns each part's numbers
-    in order. The child's AdapterError or OSError is raised here as such."""
+    """work(part, threads, check) for the whole of `items`, or for its first half here and
+    its second half (by `sizes`) in a forked child at the same time; returns each part's
+    numbers in order. The child's AdapterError or OSError is raised here as such."""
     cores = usable_cores()
     if len(items) < 2 or sum(sizes) < MIN_FORK_BYTES or not can_fork():
-        return [work(items, cores)]
+        return [work(items, cores, _no_check)]
     middle = _halfway(sizes)
     first, second = items[:middle], items[middle:]
     threads = max(1, cores // 2)
@@ -87,24 +91,57 @@ def run_halves(work: Work[Item], items: Sequence[Item], sizes: Sequence[int]) ->
         raise
     if pid < 0:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
-        return [work(items, cores)]
-    reaped, pidfd = False, None
+        return [work(items, cores, _no_check)]
+    child = _Child(pid, read_end)
     try:
         os.close(write_end)
-        pidfd = _pidfd(pid)
+        child.pidfd = _pidfd(pid)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
-        mine = work(first, threads)
-        report = _read_all(read_end)
-        _, status = os.waitpid(pid, 0)
-        reaped = True
+        mine = work(first, threads, child.check)
+        child.wait()
     finally:
-        os.close(read_end)
-        if not reaped:  # we failed or were interrupted: the child's half is of no use
-            _kill(pid, pidfd)
-        if pidfd is not None:
-            os.close(pidfd)
+        child.close()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
-    return [mine, _child_numbers(report, status)]
+    return [mine, child.numbers()]
+
+
+def _no_check() -> None:
+    pass
+
+
+class _Child:
+    """The parent's view of the forked process: its report, read once, and its reaping."""
+
+    def __init__(self, pid: int, read_end: int) -> None:
+        self.pid = pid
+        self.read_end = read_end
+        self.pidfd: int | None = None
+        self.report = b""
+        self.status = 0
+        self.reaped = False
+
+    def check(self) -> None:
+        """Raise the child's error now if it has already failed (a finished child's numbers
+        are kept for the end)."""
+        if not self.reaped and select.select([self.read_end], [], [], 0)[0]:
+            self.wait()
+            self.numbers()
+
+    def wait(self) -> None:
+        if not self.reaped:
+            self.report = _read_all(self.read_end)
+            _, self.status = os.waitpid(self.pid, 0)
+            self.reaped = True
+
+    def numbers(self) -> list[float]:
+        return _child_numbers(self.report, self.status)
+
+    def close(self) -> None:
+        os.close(self.read_end)
+        if not self.reaped:  # we failed or were interrupted: the child's half is of no use
+            _kill(self.pid, self.pidfd)
+        if self.pidfd is not None:
+            os.close(self.pidfd)
 
 
 def _fork() -> int:
@@ -143,7 +180,7 @@ def _child(
             if signal.getsignal(number) is not signal.SIG_IGN:
                 signal.signal(number, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
-        report = {"kind": "ok", "numbers": work(part, threads)}
+        report = {"kind": "ok", "numbers": work(part, threads, _no_check)}
         code = 0
     except AdapterError as exc:
         report = {"kind": "adapter", "message": str(exc)}
