@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +47,7 @@ from .safetensors_io import (
     open_tensors,
     write_safetensors,
 )
-from .split import run_halves
+from .split import run_halves, usable_cores
 from .staging import StagedFiles, staging
 from .versions import InputIdentity
 
@@ -321,7 +320,7 @@ def staged_merge(request: MergeRequest) -> Iterator[StagedMerge]:
 
 def _checksums(readers: Sequence[TensorReader]) -> list[str]:
     """Every input's sha256, the inputs in parallel."""
-    workers = min(len(readers), os.cpu_count() or 1)
+    workers = min(len(readers), usable_cores())
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hash") as pool:
         return list(pool.map(TensorReader.checksum, readers))
 

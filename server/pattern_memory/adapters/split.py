@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 from ..errors import AdapterError
+from ..libc import libc_function
 
 Item = TypeVar("Item")
 # Below this much output a merge takes a few tens of milliseconds: not worth a process.
@@ -202,9 +203,9 @@ def _child(
 def _die_with_parent() -> None:
     """SIGKILL this process when the parent dies (a SIGKILLed parent cannot stop us)."""
     parent = os.getppid()
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    prctl = libc_function("prctl", [ctypes.c_int] + [ctypes.c_ulong] * 4)
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # it died before prctl took effect
         os._exit(1)
 
