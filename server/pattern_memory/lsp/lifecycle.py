@@ -53,6 +53,16 @@ def _apply(ls: PatternMemoryServer, base: Settings, raw: Any, source: str) -> No
         ls.show_message(message)
 
 
+async def _open_memory(ls: PatternMemoryServer) -> bool:
+    """(Re)open the memory for the settings in force; False, and the user told why, if not."""
+    try:
+        await ls.open_memory()
+    except PatternMemoryError as exc:
+        ls.show_message(f"Pattern Memory: {exc}", types.MessageType.Error)
+        return False
+    return True
+
+
 def register(server: PatternMemoryServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: PatternMemoryServer, params: types.InitializeParams) -> None:
@@ -63,10 +73,7 @@ def register(server: PatternMemoryServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PatternMemoryServer, params: types.InitializedParams) -> None:
-        try:
-            await ls.open_memory()
-        except PatternMemoryError as exc:
-            ls.show_message(f"Pattern Memory: {exc}", types.MessageType.Error)
+        if not await _open_memory(ls):
             return
         ls.analysis.refresh_all()
         if ls.settings.index_on_start:
@@ -100,12 +107,7 @@ def register(server: PatternMemoryServer) -> None:
         # Layered on what is in force (files, environment, initializationOptions, earlier
         # changes): an empty or partial change keeps every option it does not name.
         _apply(ls, previous, raw, "didChangeConfiguration")
-        if ls.settings == previous:
-            return
-        try:
-            await ls.open_memory()
-        except PatternMemoryError as exc:
-            ls.show_message(f"Pattern Memory: {exc}", types.MessageType.Error)
+        if ls.settings == previous or not await _open_memory(ls):
             return
         ls.analysis.refresh_all()
 
