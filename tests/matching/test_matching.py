@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import textwrap
 
+from matching_samples import AFTER, BEFORE
+
 from pattern_memory.matching import (
     DocumentTokens,
     MatchKind,
@@ -9,23 +11,6 @@ from pattern_memory.matching import (
     build_template,
     find_matches,
     tokenize,
-)
-
-BEFORE = textwrap.dedent(
-    """\
-    def load(uid):
-        row = db.get(uid)
-        return row["name"]
-    """
-)
-AFTER = textwrap.dedent(
-    """\
-    def load(uid):
-        row = db.get(uid)
-        if row is None:
-            return None
-        return row["name"]
-    """
 )
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import textwrap
 
+from matching_samples import AFTER, BEFORE
+
 from pattern_memory.matching import DocumentTokens, build_template, find_matches, tokenize
 from pattern_memory.matching.shape import (
     NAME_PLACEHOLDER,
@@ -10,23 +12,6 @@ from pattern_memory.matching.shape import (
     pattern_shingles,
     shingles,
     skeleton,
-)
-
-BEFORE = textwrap.dedent(
-    """\
-    def load(uid):
-        row = db.get(uid)
-        return row["name"]
-    """
-)
-AFTER = textwrap.dedent(
-    """\
-    def load(uid):
-        row = db.get(uid)
-        if row is None:
-            return None
-        return row["name"]
-    """
 )
 
 
