@@ -8,6 +8,7 @@ import re
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,19 +31,37 @@ def inputs(tmp_path: Path) -> list[Path]:
     return [make_adapter(tmp_path / f"in{i}", seed=i, modules=MODULES).path for i in range(3)]
 
 
+def before_each_merge(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    parent: Callable[[], None] | None = None,
+    child: Callable[[], None] | None = None,
+) -> None:
+    """Run parent() or child() before each module merged in that process (this one, or the
+    one forked for the second half)."""
+    this_process = os.getpid()
+    real = fuse.combine
+
+    def combine(*args: object, **kwargs: object) -> object:
+        action = parent if os.getpid() == this_process else child
+        if action is not None:
+            action()
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fuse, "combine", combine)
+
+
 @pytest.fixture
 def pids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Forks whatever the size; each merged module's process id lands in the returned file."""
     monkeypatch.setattr(split, "MIN_FORK_BYTES", 0)
     log = tmp_path / "pids.txt"
-    real = fuse.combine
 
-    def logged(*args: object, **kwargs: object) -> object:
+    def record() -> None:
         with log.open("a") as stream:
             stream.write(f"{os.getpid()}\n")
-        return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(fuse, "combine", logged)
+    before_each_merge(monkeypatch, parent=record, child=record)
     return log
 
 
@@ -115,15 +134,7 @@ def test_bad_values_in_the_second_process_name_the_file_and_tensor(
 def test_a_killed_second_process_fails_the_merge_cleanly(
     tmp_path: Path, inputs: list[Path], pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parent = os.getpid()
-    real = fuse.combine
-
-    def killed_in_child(*args: object, **kwargs: object) -> object:
-        if os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(fuse, "combine", killed_in_child)
+    before_each_merge(monkeypatch, child=lambda: os.kill(os.getpid(), signal.SIGKILL))
     with pytest.raises(AdapterError, match="second process was killed by signal 9"):
         merge_adapters(MergeRequest(inputs, tmp_path / "merged.safetensors"))
     assert not (tmp_path / "merged.safetensors").exists()
@@ -133,15 +144,10 @@ def test_a_killed_second_process_fails_the_merge_cleanly(
 def test_an_interrupted_parent_stops_the_second_process(
     tmp_path: Path, inputs: list[Path], pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parent = os.getpid()
-    real = fuse.combine
+    def interrupt() -> None:
+        raise KeyboardInterrupt
 
-    def interrupted_in_parent(*args: object, **kwargs: object) -> object:
-        if os.getpid() == parent:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(fuse, "combine", interrupted_in_parent)
+    before_each_merge(monkeypatch, parent=interrupt)
     with pytest.raises(KeyboardInterrupt):
         merge_adapters(MergeRequest(inputs, tmp_path / "merged.safetensors"))
     assert not (tmp_path / "merged.safetensors").exists()
@@ -216,15 +222,7 @@ def test_a_signal_the_caller_ignores_stays_ignored_in_the_second_process(
     tmp_path: Path, inputs: list[Path], pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A background job ignores Ctrl-C: so must its second process."""
-    parent = os.getpid()
-    real = fuse.combine
-
-    def interrupted_in_child(*args: object, **kwargs: object) -> object:
-        if os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGINT)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(fuse, "combine", interrupted_in_child)
+    before_each_merge(monkeypatch, child=lambda: os.kill(os.getpid(), signal.SIGINT))
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         result = merge_adapters(MergeRequest(inputs, tmp_path / "merged.safetensors"))
@@ -237,19 +235,17 @@ def test_a_signal_the_caller_ignores_stays_ignored_in_the_second_process(
 def test_the_parent_stops_as_soon_as_the_second_process_fails(
     tmp_path: Path, inputs: list[Path], pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parent = os.getpid()
-    real = fuse.combine
     merged_here: list[int] = []
 
-    def slow_here_failing_there(*args: object, **kwargs: object) -> object:
-        if os.getpid() != parent:
-            raise AdapterError("the second half failed")
+    def slow() -> None:
         merged_here.append(1)
         if len(merged_here) > 1:  # the first module here leaves the child time to fail
             time.sleep(0.5)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(fuse, "combine", slow_here_failing_there)
+    def fail() -> None:
+        raise AdapterError("the second half failed")
+
+    before_each_merge(monkeypatch, parent=slow, child=fail)
     with pytest.raises(AdapterError, match="the second half failed"):
         merge_adapters(MergeRequest(inputs, tmp_path / "merged.safetensors"))
     assert len(merged_here) < len(MODULES) // 2  # not the whole first half
