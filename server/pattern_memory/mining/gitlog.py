@@ -63,6 +63,24 @@ class CommitHeader:
         return len(self.parents) > 1
 
 
+# git revert's body line; a squash of several reverts has several, GitHub's list bullets.
+_REVERTS_COMMIT = re.compile(r"\bThis reverts commit ([0-9a-fA-F]{7,40})\b")
+# git revert's subject, with a pull request's number after it (a squash merge).
+_REVERT_SUBJECT = re.compile(r'^Revert "(.+)"(?: \(#\d+\))?\s*$')
+
+
+def reverted_commits(message: str) -> tuple[str, ...]:
+    """The commits a message says it reverts ("This reverts commit <sha>."), lower case,
+    in order, without repeats."""
+    return tuple(dict.fromkeys(m.lower() for m in _REVERTS_COMMIT.findall(message)))
+
+
+def reverted_subject(message: str) -> str | None:
+    """The subject a `Revert "<subject>"` message names (to match a revert without a sha)."""
+    match = _REVERT_SUBJECT.match(message.split("\n", 1)[0].strip())
+    return match.group(1) if match else None
+
+
 @dataclass(slots=True)
 class Hunk:
     old_start: int

@@ -18,7 +18,15 @@ from pathlib import Path
 from ..errors import RepositoryError
 from ..patterns import DATE_FORMAT, LineRange, Pattern, ProblemType, make_pattern_id
 from .classify import Classification, classify_message
-from .gitlog import CommitHeader, FileChange, LogCommit, count_commits, stream_log
+from .gitlog import (
+    CommitHeader,
+    FileChange,
+    LogCommit,
+    count_commits,
+    reverted_commits,
+    reverted_subject,
+    stream_log,
+)
 from .gitproc import BlobStream, run_git
 from .hunks import FileSides, HunkChange, read_hunk
 from .scrub import anonymize_emails, pseudonym, scrub_text
@@ -40,6 +48,10 @@ class MineOptions:
 class MinedCommit:
     hexsha: str
     patterns: list[Pattern]  # empty for skipped commits (unknown, merge...)
+    # The commits this one reverts ("This reverts commit <sha>."), skipped commits too
+    # (a revert is classified unknown); reverted_subject: `Revert "<subject>"`'s subject.
+    reverts: tuple[str, ...] = ()
+    reverted_subject: str | None = None
 
 
 def check_repository(repo_path: Path) -> None:
@@ -157,10 +169,18 @@ class _Planned:
         return cls(commit, decision, changes)
 
     def finish(self, blobs: BlobStream, options: MineOptions) -> MinedCommit:
-        if self.decision is None:
-            return MinedCommit(self.commit.header.hexsha, [])
-        patterns = _patterns(self.commit.header, self.changes, self.decision, blobs, options)
-        return MinedCommit(self.commit.header.hexsha, patterns)
+        header = self.commit.header
+        patterns = (
+            _patterns(header, self.changes, self.decision, blobs, options)
+            if self.decision is not None
+            else []
+        )
+        return MinedCommit(
+            header.hexsha,
+            patterns,
+            reverts=reverted_commits(header.message),
+            reverted_subject=reverted_subject(header.message),
+        )
 
 
 def _epoch(day: datetime.date) -> int:
