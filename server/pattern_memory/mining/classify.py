@@ -101,6 +101,138 @@ def classify_message(message: str) -> Classification:
     return Classification(ProblemType.UNKNOWN, False, "no keyword")
 
 
+# --- The extended rules of `index` ----------------------------------------------------------
+# `extract` and the seed's JSONL keep classify_message. The local store also learns the fixes
+# whose messages lack the seed's keywords ("prevent ...", "don't allow ...", "crash when ..."),
+# each with a reason naming the rule that found it, and leaves out what only looks like a fix
+# ("Fix typo in README"). Which words made it, and which were measured and dropped: README
+# ("Mining git history") and docs/benchmarks.md ("Commit classifier").
+
+
+def _words(*patterns: str) -> re.Pattern[str]:
+    """Whole words of prose, any case. Unlike the seed's keywords, "_" joins a word here:
+    `ensure_sync` and `disallow_untyped_defs` are identifiers, not intent."""
+    return re.compile(
+        r"(?<![A-Za-z0-9_])(" + "|".join(patterns) + r")(?![A-Za-z0-9_])", re.IGNORECASE
+    )
+
+
+# What a subject says the change mends, without the word "fix".
+_FIX_INTENT = _words(
+    r"prevent(?:s|ed|ing)?",
+    r"disallow(?:s|ed|ing)?",
+    r"(?:don'?t|do\s+not|does\s+not|doesn'?t)\s+allow",
+    r"handl(?:e|es|ed)",  # the verb: "handling" names a topic ("Refactor metadata handling")
+    r"correct(?:ly|s|ed|ing)?",
+    r"properly",
+    r"should\s+not",
+    r"shouldn'?t",
+    r"ensure(?:s|d)?",
+    r"robust(?:ly|ness)?",
+)
+# What a subject says went wrong.
+_FAILURE = _words(
+    r"crash(?:es|ed|ing)?",
+    r"regression(?:s)?(?!\s+tests?)",  # "Add regression test" adds a test
+    r"incorrect(?:ly)?",
+    r"wrong(?:ly)?",
+    r"deadlock(?:s|ed)?",
+    r"race\s+condition(?:s)?",
+    r"infinite\s+loop",
+    r"segfault(?:s|ed)?",
+    r"memory\s+leak(?:s)?",
+)
+_SECURITY = _words(
+    r"CVE-\d{4}-\d+",
+    r"vulnerab(?:le|ility|ilities)",
+    r"XSS",
+    r"CSRF",
+    r"(?:path|directory)\s+traversal",
+    r"open\s+redirect",
+    r"denial\s+of\s+service",
+    r"ReDoS",
+    r"sandbox\s+escape",
+)
+_SECURITY_PREFIX = re.compile(r"^\s*\[?SECURITY\]?:?\s", re.IGNORECASE)  # "SECURITY: ..."
+_TYPO = _words(r"typos?")
+# A subject about prose: its fix mends documentation, comments or wording, not code.
+_DOCS_TARGET = _words(
+    r"docs?",
+    r"documentation",
+    r"readme",
+    r"comments?",
+    r"docstrings?",
+    r"changelog",
+    r"grammar",
+    r"grammatical",
+    r"wording",
+    r"spelling",
+    r"misspell(?:ed|ing|ings)?",
+    r"rst",
+    r"hyperlinks?",
+    r"quickstart",
+    r"tutorial",
+)
+_SQUASHED_COMMIT_LINE = re.compile(r"(?m)^\* .*$")
+# ... unless it names a failure of code ("Fix crash when a docstring is empty").
+_CODE_FAILURE = _words(r"crash(?:es|ed|ing)?", r"exceptions?", r"errors?", r"traceback")
+
+
+def classify_for_index(message: str) -> Classification:
+    """classify_message, widened for the local store (README, "Mining git history").
+
+    The seed's decision stands for reverts, Conventional Commits types and dependency
+    updates. Otherwise, on the subject line: a fix of prose (typo, wording, docs, comments)
+    is not a code fix ("docs change"); a typo fix elsewhere is learned with the reason
+    "typo", so that it can be told apart; a seed bug-fix decision stands; then security,
+    failure and fix-intent words decide bug_fix, unless a feature keyword came first in the
+    subject (the seed's feature decision stands).
+    """
+    subject = message.strip().partition("\n")[0]
+    if _REVERT.match(subject) or _DEPENDENCY_UPDATE.match(subject):
+        return classify_message(message)
+    # A squash merge lists the pull request's own commits as "* ..." lines; their "fix
+    # coverage", "fix typo" mend the pull request, not the product.
+    seed = classify_message(_SQUASHED_COMMIT_LINE.sub("", message))
+    conventional = _CONVENTIONAL.match(subject)
+    if conventional and conventional.group(1).lower() in _CONVENTIONAL_TYPES:
+        return seed
+    typo = _TYPO.search(subject)
+    prose = _DOCS_TARGET.search(subject)
+    claims_fix = typo is not None or seed.problem_type is ProblemType.BUG_FIX
+    if prose and claims_fix and not _CODE_FAILURE.search(subject):
+        return Classification(ProblemType.UNKNOWN, False, f"docs change {_quote(prose)} in subject")
+    if typo:
+        return Classification(ProblemType.BUG_FIX, False, "typo")
+    if seed.problem_type is ProblemType.BUG_FIX or (
+        seed.problem_type is ProblemType.FEATURE_ADDITION and seed.clear
+    ):
+        return seed
+    if _SECURITY_PREFIX.match(subject):
+        return Classification(ProblemType.BUG_FIX, False, "security 'security:' in subject")
+    for pattern, family in (
+        (_SECURITY, "security"),
+        (_FAILURE, "failure"),
+        (_FIX_INTENT, "fix intent"),
+    ):
+        match = pattern.search(subject)
+        if match:
+            return Classification(
+                ProblemType.BUG_FIX, False, f"{family} {_quote(match)} in subject"
+            )
+    return seed
+
+
+def _quote(match: re.Match[str]) -> str:
+    """The matched words, lower case, in single quotes whatever they hold ("don't allow")."""
+    return "'" + " ".join(match.group(1).lower().split()) + "'"
+
+
+def rule_family(classification: Classification) -> str:
+    """The rule that decided, without its word: "keyword", "fix intent", "typo"..."""
+    return classification.reason.partition(" '")[0]
+
+
 BASE_CONFIDENCE = 0.5
 CLEAR_BUG_FIX_BONUS = 0.2
 CLEAR_FEATURE_BONUS = 0.15
