@@ -182,6 +182,9 @@ def describe_index(report: IndexReport, top_files: list[tuple[str, int]], db: st
     if report.by_type:
         kinds = ", ".join(f"{kind}: {n}" for kind, n in report.by_type.most_common())
         lines.append(f"  by type: {kinds}")
+    if report.by_rule:
+        rules = ", ".join(f"{rule}: {n}" for rule, n in report.by_rule.most_common())
+        lines.append(f"  by rule: {rules}")
     if report.by_file:
         files = ", ".join(f"{f} ({n})" for f, n in report.by_file.most_common(TOP_FILES))
         lines.append(f"  top files: {files}")

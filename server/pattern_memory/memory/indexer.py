@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..patterns import Pattern
 from ..settings import Settings
@@ -26,6 +27,9 @@ from .store import PatternStore
 from .text import lookup_text
 from .types import IndexReport, SaveStatus
 from .vectorize import vectorize_pending
+
+if TYPE_CHECKING:
+    from ..mining import MinedCommit
 
 Progress = Callable[[int, int], None]
 
@@ -64,6 +68,7 @@ def index_repository(
         options = MineOptions(
             max_hunk_lines=settings.max_hunk_lines,
             anonymize_authors=settings.anonymize_authors,
+            extended_classifier=True,  # also the fixes without the seed's keywords
         )
 
         def on_progress(done: int, total: int) -> None:
@@ -72,6 +77,7 @@ def index_repository(
                 progress(done, total)
 
         batch: list[Pattern] = []
+        learned_by: dict[str, str] = {}  # pattern id -> the rule that classified its commit
         commits_in_batch = 0
         last_commit: str | None = None
         flushed_at = embedded_at = time.monotonic()
@@ -90,7 +96,7 @@ def index_repository(
                 last_commit=last_commit,
                 commits_read=commits_in_batch,
             )
-            unembedded += _count_saved(report, batch, saved)
+            unembedded += _count_saved(report, batch, saved, learned_by)
             batch, commits_in_batch, flushed_at = [], 0, time.monotonic()
             if (
                 unembedded >= EMBED_EVERY_PATTERNS
@@ -106,6 +112,7 @@ def index_repository(
                 p if p.repository else dataclasses.replace(p, repository=repository)
                 for p in mined.patterns
             )
+            learned_by.update(_rules_by_pattern(mined))
             last_commit = mined.hexsha
             commits_in_batch += 1
             report.commits_read += 1
@@ -138,14 +145,20 @@ def repository_root(path: Path) -> Path:
 
 
 def _count_saved(
-    report: IndexReport, batch: list[Pattern], saved: list[tuple[str, SaveStatus]]
+    report: IndexReport,
+    batch: list[Pattern],
+    saved: list[tuple[str, SaveStatus]],
+    learned_by: dict[str, str],
 ) -> int:
     """Count a saved batch into the report; returns how many patterns were new."""
     added = 0
     for pattern, (_id, status) in zip(batch, saved, strict=True):
+        rule = learned_by.pop(pattern.pattern_id, None)
         if status is SaveStatus.ADDED:
             added += 1
             report.by_type[pattern.problem_type.value] += 1
+            if rule:
+                report.by_rule[rule] += 1
             report.by_file[pattern.file_path] += 1
         elif status is SaveStatus.FORGOTTEN:
             report.forgotten += 1
@@ -153,6 +166,16 @@ def _count_saved(
             report.duplicates += 1
     report.patterns_added += added
     return added
+
+
+def _rules_by_pattern(mined: MinedCommit) -> dict[str, str]:
+    """pattern id -> the rule that classified the commit ("keyword", "fix intent"...)."""
+    from ..mining.classify import rule_family
+
+    if mined.classification is None:
+        return {}
+    rule = rule_family(mined.classification)
+    return {pattern.pattern_id: rule for pattern in mined.patterns}
 
 
 def _embed(

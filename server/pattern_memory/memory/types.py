@@ -62,6 +62,9 @@ class IndexReport:
     embedded: int = 0
     embedded_from_cache: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
+    # New patterns per rule that classified their commit: "keyword" (the seed's),
+    # "conventional type", "fix intent", "failure", "security", "typo" (mining/classify.py).
+    by_rule: Counter[str] = field(default_factory=Counter)
     by_file: Counter[str] = field(default_factory=Counter)
     head: str | None = None  # None: the repository has no commits yet (nothing to learn)
     up_to_date: bool = False

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import RepositoryError
 from ..patterns import DATE_FORMAT, LineRange, Pattern, ProblemType, make_pattern_id
-from .classify import Classification, classify_message
+from .classify import Classification, classify_for_index, classify_message
 from .gitlog import (
     CommitHeader,
     FileChange,
@@ -42,12 +42,17 @@ class MineOptions:
     anonymize_authors: bool = False  # Settings.anonymize_authors
     # Widened blocks longer than this fall back to a smaller block or to the hunk itself.
     max_block_lines: int = 80
+    # classify_for_index instead of the seed's classify_message: also the fixes without the
+    # seed's keywords ("prevent ...", "crash when ..."). `index` sets it; `extract` keeps the
+    # seed's rules.
+    extended_classifier: bool = False
 
 
 @dataclass(frozen=True)
 class MinedCommit:
     hexsha: str
     patterns: list[Pattern]  # empty for skipped commits (unknown, merge...)
+    classification: Classification | None = None  # why it was mined; None when skipped
     # The commits this one reverts ("This reverts commit <sha>."), skipped commits too
     # (a revert is classified unknown); reverted_subject: `Revert "<subject>"`'s subject.
     reverts: tuple[str, ...] = ()
@@ -113,12 +118,13 @@ def mine_commits(
     if progress:
         progress(0, total)
     decisions: dict[str, Classification] = {}
+    classify = classify_for_index if options.extended_classifier else classify_message
 
     def want_diff(header: CommitHeader) -> bool:
         # --since-date is on the author date (git's own --since is on the committer date).
         if header.is_merge or (since_epoch is not None and header.author_time < since_epoch):
             return False
-        decision = classify_message(header.message)
+        decision = classify(header.message)
         if decision.problem_type is ProblemType.UNKNOWN and not options.include_unknown:
             return False
         decisions[header.hexsha] = decision
@@ -178,6 +184,7 @@ class _Planned:
         return MinedCommit(
             header.hexsha,
             patterns,
+            classification=self.decision,
             reverts=reverted_commits(header.message),
             reverted_subject=reverted_subject(header.message),
         )
