@@ -7,7 +7,9 @@ from matching_samples import AFTER, BEFORE
 from pattern_memory.matching import DocumentTokens, build_template, find_matches, tokenize
 from pattern_memory.matching.shape import (
     NAME_PLACEHOLDER,
+    NUMBER_PLACEHOLDER,
     SHINGLE_TOKENS,
+    STRING_PLACEHOLDER,
     code_shingles,
     pattern_shingles,
     shingles,
@@ -23,10 +25,10 @@ def test_renamed_code_has_the_same_skeleton_and_shingles() -> None:
     assert code_shingles(original, "python")
 
 
-def test_keywords_builtins_operators_and_literals_are_kept() -> None:
+def test_keywords_builtins_and_operators_are_kept_and_literals_become_their_kind() -> None:
     shape = skeleton(tokenize('if row is None:\n    return len(row) + 1, "x"'))
-    n = NAME_PLACEHOLDER
-    assert shape == ["if", n, "is", "None", ":", "return", "len", "(", n, ")", "+", "1", ",", '"x"']
+    n, num, text = NAME_PLACEHOLDER, NUMBER_PLACEHOLDER, STRING_PLACEHOLDER
+    assert shape == ["if", n, "is", "None", ":", "return", "len", "(", n, ")", "+", num, ",", text]
 
 
 def test_different_structure_or_literals_give_different_shingles() -> None:
@@ -48,7 +50,9 @@ def test_white_space_and_comments_do_not_change_the_shingles() -> None:
 
 def test_one_shingle_per_run_of_tokens_and_one_for_short_code() -> None:
     assert len(shingles(tokenize("a + 1"))) == 1
-    tokens = tokenize(" + ".join(str(i) for i in range(SHINGLE_TOKENS)))  # 2k - 1 tokens
+    # Literals are placeholders in the shape: distinct operators make every run distinct.
+    operators = ["+", "-", "*", "/", "%", "&", "|", "^"][: SHINGLE_TOKENS - 1]
+    tokens = tokenize("x" + "".join(f" {op} x" for op in operators))  # 2k - 1 tokens
     assert len(shingles(tokens)) == len(tokens) - SHINGLE_TOKENS + 1
     assert shingles([]) == frozenset()
 

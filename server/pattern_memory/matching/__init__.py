@@ -3,8 +3,10 @@ ignoring white space, or with consistently renamed identifiers) and the pattern'
 adapted to the document's names and indentation. Pure functions over strings; no I/O."""
 
 from .match import CodeMatch, DocumentTokens, MatchKind, find_matches
+from .safety import edit_harm
 from .template import FixTemplate, build_template
 from .tokens import Token, TokenKind, normalize_language, tokenize
+from .withheld import Withheld, is_test_path, withheld_reason
 
 __all__ = [
     "CodeMatch",
@@ -13,8 +15,12 @@ __all__ = [
     "MatchKind",
     "Token",
     "TokenKind",
+    "Withheld",
     "build_template",
+    "edit_harm",
     "find_matches",
+    "is_test_path",
     "normalize_language",
     "tokenize",
+    "withheld_reason",
 ]

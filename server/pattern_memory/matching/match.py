@@ -65,31 +65,48 @@ class DocumentTokens:
         return self._positions.get(text, [])
 
 
-def _renaming_at(doc: list[Token], start: int, pattern: tuple[Token, ...]) -> dict[str, str] | None:
-    """The consistent renaming under which doc[start:] begins with `pattern`, or None."""
-    forward: dict[str, str] = {}
-    backward: dict[str, str] = {}
-    for offset, want in enumerate(pattern):
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    names: dict[str, str]  # pattern name -> document name
+    literals: dict[str, str]  # pattern literal (a hole) -> document literal
+
+
+def _renaming_at(doc: list[Token], start: int, template: FixTemplate) -> _Binding | None:
+    """The consistent renaming under which doc[start:] begins with the template's
+    before-code, or None. Renameable names and literal holes map one to one (a bijection);
+    anchors (APIs), keywords, operators and other literals must be identical."""
+    names: dict[str, str] = {}
+    literals: dict[str, str] = {}
+    taken_names: dict[str, str] = {}
+    taken_literals: dict[str, str] = {}
+    anchors, holes = template.anchors, template.holes
+    for offset, want in enumerate(template.before_tokens):
         got = doc[start + offset]
         if got.kind is not want.kind:
             return None
-        if want.kind is TokenKind.NAME:
-            if forward.setdefault(want.text, got.text) != got.text:
-                return None
-            if backward.setdefault(got.text, want.text) != want.text:
-                return None
+        if want.kind is TokenKind.NAME and offset not in anchors:
+            forward, backward = names, taken_names
+        elif offset in holes:
+            forward, backward = literals, taken_literals
         elif got.text != want.text:
             return None
-    return forward
+        else:
+            continue
+        if forward.setdefault(want.text, got.text) != got.text:
+            return None
+        if backward.setdefault(got.text, want.text) != want.text:
+            return None
+    return _Binding(names, literals)
 
 
-def _candidate_starts(document: DocumentTokens, pattern: tuple[Token, ...]) -> list[int]:
+def _candidate_starts(document: DocumentTokens, template: FixTemplate) -> list[int]:
     """Start positions worth trying: where the pattern's rarest fixed token (keyword,
-    literal, operator) could line up; none at all when one of them is missing."""
+    anchored name, literal, operator) could line up; none at all when one is missing."""
+    pattern, anchors, holes = template.before_tokens, template.anchors, template.holes
     last_start = len(document.tokens) - len(pattern)
     anchor: tuple[int, list[int]] | None = None
     for index, token in enumerate(pattern):
-        if token.kind is TokenKind.NAME:
+        if index in holes or (token.kind is TokenKind.NAME and index not in anchors):
             continue
         positions = document.positions(token.text)
         if not positions:
@@ -117,14 +134,20 @@ def _indent_of(text: str, offset: int) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-def _rename(template: FixTemplate, renames: dict[str, str]) -> str:
-    """The after-code with the document's names put in for the pattern's."""
+def _rename(template: FixTemplate, binding: _Binding) -> str:
+    """The after-code with the document's names and literals put in for the pattern's."""
     pieces: list[str] = []
     cursor = 0
     for token in template.after_tokens:
-        if token.kind is TokenKind.NAME and token.text in renames:
+        if token.kind is TokenKind.NAME:
+            replacement = binding.names.get(token.text)
+        elif token.kind in (TokenKind.STRING, TokenKind.NUMBER):
+            replacement = binding.literals.get(token.text)
+        else:
+            replacement = None
+        if replacement is not None and replacement != token.text:
             pieces.append(template.after[cursor : token.start])
-            pieces.append(renames[token.text])
+            pieces.append(replacement)
             cursor = token.end
     pieces.append(template.after[cursor:])
     return "".join(pieces)
@@ -174,21 +197,25 @@ def find_matches(
     changes_tokens = [t.text for t in pattern] != [t.text for t in template.after_tokens]
     matches: list[CodeMatch] = []
     next_free = 0
-    for start in _candidate_starts(document, pattern):
+    for start in _candidate_starts(document, template):
         if start < next_free:
             continue
-        renames = _renaming_at(doc, start, pattern)
-        if renames is None:
+        binding = _renaming_at(doc, start, template)
+        if binding is None:
             continue
         next_free = start + len(pattern)
         first, last = doc[start], doc[next_free - 1]
-        changed = {old: new for old, new in renames.items() if old != new}
+        changed = {old: new for old, new in binding.names.items() if old != new}
+        other_literals = {old: new for old, new in binding.literals.items() if old != new}
         if template.new_names & set(changed.values()):
             continue  # a name the fix introduces already means something else here
-        if changed:
+        if changed or other_literals:
             kind = MatchKind.RENAMED
             verbatim = sum(
-                1 for t in pattern if t.kind is not TokenKind.NAME or t.text not in changed
+                1
+                for t in pattern
+                if (t.text not in changed if t.kind is TokenKind.NAME else True)
+                and t.text not in other_literals
             )
             score = verbatim / len(pattern)
             if len(pattern) < MIN_RENAMED_TOKENS or score < min_renamed_score:
@@ -197,7 +224,7 @@ def find_matches(
             exact = text[first.start : last.end] == template.before.strip()
             kind = MatchKind.EXACT if exact else MatchKind.WHITESPACE
             score = 1.0
-        adapted = _rename(template, changed)
+        adapted = _rename(template, binding)
         if changes_tokens and _already_fixed(
             doc, start, next_free, tokenize(adapted, document.language)
         ):
@@ -230,7 +257,7 @@ def find_matches(
                 replacement=replacement,
                 kind=kind,
                 score=score,
-                renames=tuple(sorted(changed.items())),
+                renames=tuple(sorted((changed | other_literals).items())),
             )
         )
     return matches

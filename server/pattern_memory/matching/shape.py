@@ -3,8 +3,9 @@
 Finding a pattern whose before-code stands in a document under other names cannot start from
 the names (a lexical search looks for exactly those). It starts from the shape instead: the
 token sequence with each identifier replaced by one placeholder, keeping keywords, builtins,
-operators, punctuation and literals (the tokens a renamed match must still have verbatim;
-see match.py). Shingles are hashes of SHINGLE_TOKENS consecutive tokens of the shape, which
+operators and punctuation, with each literal replaced by a placeholder of its kind (a literal
+the fix carries unchanged matches any literal; see roles.py and match.py).
+Shingles are hashes of SHINGLE_TOKENS consecutive tokens of the shape, which
 also tell which identifiers in the shingle are the same name: a renaming is consistent (one
 name for one name), so `a = b[a]` and `x = y[x]` share shingles, `x = y[z]` does not.
 
@@ -26,17 +27,31 @@ from .tokens import Token, TokenKind, tokenize
 # length, so searched code has shingles of every length from the shortest template's.
 SHINGLE_TOKENS = 8
 # Stored shingles made by another version of these rules are rebuilt (memory/shape_store.py).
-SHAPE_VERSION = "2"
+SHAPE_VERSION = "3"
 # An identifier in the shape; a control character, so no real token can equal it.
 NAME_PLACEHOLDER = "\x01"
+STRING_PLACEHOLDER = "\x02"
+NUMBER_PLACEHOLDER = "\x03"
 _SEPARATOR = "\x00"
 
 assert MIN_TEMPLATE_TOKENS <= SHINGLE_TOKENS
 
 
+def _shape_text(token: Token) -> str | None:
+    """A token's text in the shape: None for a name, a placeholder for a literal."""
+    if token.kind is TokenKind.NAME:
+        return None
+    if token.kind is TokenKind.STRING:
+        return STRING_PLACEHOLDER
+    if token.kind is TokenKind.NUMBER:
+        return NUMBER_PLACEHOLDER
+    return token.text
+
+
 def skeleton(tokens: Sequence[Token]) -> list[str]:
-    """The tokens' texts with every renameable identifier replaced by one placeholder."""
-    return [NAME_PLACEHOLDER if t.kind is TokenKind.NAME else t.text for t in tokens]
+    """The tokens' texts with every identifier replaced by one placeholder, and every
+    literal by its kind's."""
+    return [NAME_PLACEHOLDER if (text := _shape_text(t)) is None else text for t in tokens]
 
 
 def _hash(parts: Sequence[str]) -> int:
@@ -52,7 +67,7 @@ def _runs(tokens: Sequence[Token], lengths: Sequence[int]) -> set[int]:
     name is the placeholder, followed by how far back the same name stood when it did within
     the run: the same partition of names into equal ones as numbering them, computed once
     per token instead of once per run."""
-    texts = [None if t.kind is TokenKind.NAME else t.text for t in tokens]
+    texts = [_shape_text(t) for t in tokens]
     previous: list[int] = []
     last_seen: dict[str, int] = {}
     for position, token in enumerate(tokens):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..patterns import normalize_code
+from .roles import anchored_names, literal_holes, pattern_scope
 from .tokens import Token, TokenKind, tokenize
 
 # Fewer significant tokens than this would match all over a document (`x = 1`).
@@ -39,6 +40,10 @@ class FixTemplate:
     # Names the fix itself introduces (a new local): they must not clash with a name the
     # document already uses for something the before-code calls otherwise.
     new_names: frozenset[str] = frozenset()
+    # Indices into before_tokens (roles.py): names that must be found verbatim (APIs), and
+    # literals the fix carries unchanged, which may stand for any literal of their kind.
+    anchors: frozenset[int] = frozenset()
+    holes: frozenset[int] = frozenset()
 
 
 _BINDING_KEYWORDS = frozenset({"as", "def", "class", "for", "import", "let", "const", "var"})
@@ -143,6 +148,8 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
     after_tokens = tuple(tokenize(after_text, language))
     before_names = _variables(before_tokens)
     introduced = _bound(after_tokens) - before_names
+    whole_before = "\n".join(before)
+    scope, imported = pattern_scope(tokenize(whole_before, language), whole_before)
     return FixTemplate(
         language=language,
         before=before_text,
@@ -152,4 +159,6 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         after_tokens=after_tokens,
         free_names=frozenset(_variables(after_tokens) - before_names - introduced),
         new_names=frozenset(introduced),
+        anchors=frozenset(anchored_names(before_tokens, language, scope, imported)),
+        holes=frozenset(literal_holes(before_tokens, after_tokens)),
     )

@@ -1,0 +1,124 @@
+"""Which learned changes may become a diagnostic in an editor.
+
+Every change is learned and stays searchable; but a change that only touches imports,
+comments, docstrings or string text, only reformats, bumps a version or a licence, or fixes a
+typo is no bug anyone repeats in the code around it. Flagged in an editor, such a change is
+noise at best ("Fix some type errors" deleting `from __future__ import annotations`) and harm
+at worst (deleting an import the file still uses). `withheld_reason` says why a change is
+kept out of the editor, or None when it may be offered.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+import textwrap
+from enum import StrEnum
+
+from ..patterns import normalize_code
+from .tokens import TokenKind, tokenize
+
+
+class Withheld(StrEnum):
+    FORMATTING = "formatting or comments only"
+    IMPORTS = "imports only"
+    STRINGS = "string text or docstrings only"
+    VERSION = "version or licence bump"
+    TYPO = "typo fix"
+
+
+_TYPO_MESSAGE = re.compile(
+    r"\b(?:typos?|spelling|misspell\w*|grammar|wording)\b",
+    re.IGNORECASE,
+)
+_IMPORT_LINE = re.compile(
+    r"^\s*(?:import\b|from\s+\S+\s+import\b|#\s*include\b|using\s+[\w.]+\s*;"
+    r"|(?:const|let|var)\s+[\w{},\s]+=\s*require\(|require\(|use\s+[\w:]+)"
+)
+_VERSION_LINE = re.compile(
+    r"""^\s*(?:__version__|version|VERSION|Version|__version_info__)\s*[:=]"""
+    r"""|^\s*["']?version["']?\s*:|copyright|licen[cs]e|SPDX-License-Identifier""",
+    re.IGNORECASE,
+)
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    """The lines removed or added (white space inside a line ignored)."""
+    left = [line.strip() for line in before.split("\n")]
+    right = [line.strip() for line in after.split("\n")]
+    changed: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, left, right).get_opcodes():
+        if tag != "equal":
+            changed.extend(left[i1:i2])
+            changed.extend(right[j1:j2])
+    return [line for line in changed if line]
+
+
+def _python_without_imports_and_docstrings(code: str) -> str | None:
+    """The code's syntax tree with imports and docstrings left out, or None when the code
+    does not parse on its own (a fragment)."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except (SyntaxError, ValueError):
+        return None
+
+    class Strip(ast.NodeTransformer):
+        def generic_visit(self, node: ast.AST) -> ast.AST:
+            super().generic_visit(node)
+            body = getattr(node, "body", None)
+            if isinstance(body, list):
+                kept = [
+                    child
+                    for child in body
+                    if not isinstance(child, ast.Import | ast.ImportFrom)
+                    and not (
+                        isinstance(child, ast.Expr)
+                        and isinstance(child.value, ast.Constant)
+                        and isinstance(child.value.value, str)
+                    )
+                ]
+                node.body = kept or [ast.Pass()]  # type: ignore[attr-defined]
+            return node
+
+    return ast.dump(Strip().visit(tree))
+
+
+def withheld_reason(
+    before_code: str, after_code: str, language: str, commit_msg: str = ""
+) -> Withheld | None:
+    """Why this change is never shown as a diagnostic, or None when it may be."""
+    before, after = normalize_code(before_code), normalize_code(after_code)
+    before_tokens = tokenize(before, language)
+    after_tokens = tokenize(after, language)
+    if [t.text for t in before_tokens] == [t.text for t in after_tokens]:
+        return Withheld.FORMATTING
+    changed = _changed_lines(before, after)
+    if changed and all(_IMPORT_LINE.match(line) for line in changed):
+        return Withheld.IMPORTS
+    if language == "python" and before.strip() and after.strip():
+        left = _python_without_imports_and_docstrings(before)
+        if left is not None and left == _python_without_imports_and_docstrings(after):
+            return Withheld.IMPORTS  # multi-line imports or docstrings, or both
+    if changed and all(_VERSION_LINE.search(line) for line in changed):
+        return Withheld.VERSION
+    code_before = [t.text for t in before_tokens if t.kind is not TokenKind.STRING]
+    code_after = [t.text for t in after_tokens if t.kind is not TokenKind.STRING]
+    if code_before == code_after:
+        return Withheld.STRINGS
+    subject = commit_msg.strip().split("\n", 1)[0]
+    if _TYPO_MESSAGE.search(subject):
+        return Withheld.TYPO
+    return None
+
+
+_TEST_PATH = re.compile(
+    r"(?:^|/)(?:tests?|testing|__tests__|spec|specs)/|(?:^|/)test_[^/]*$|_test\.\w+$"
+    r"|(?:^|/)[^/]*_tests?\.py$|\.(?:test|spec)\.\w+$|(?:^|/)conftest\.py$",
+    re.IGNORECASE,
+)
+
+
+def is_test_path(path: str) -> bool:
+    """Whether a file is test code (tests/, test_x.py, x_test.go, x.test.js, conftest.py)."""
+    return bool(_TEST_PATH.search(path.replace("\\", "/")))

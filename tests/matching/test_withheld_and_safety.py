@@ -1,0 +1,134 @@
+"""What may become a diagnostic (withheld.py) and what a quick fix may do (safety.py)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from pattern_memory.matching import Withheld, edit_harm, is_test_path, withheld_reason
+
+CODE = "def area(w, h):\n    return w * h\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "message", "reason"),
+    [
+        # "Fix some type errors." deleting the __future__ import.
+        (
+            "from __future__ import annotations\n\nimport os\n",
+            "import os\n",
+            "Fix some type errors.",
+            Withheld.IMPORTS,
+        ),
+        ("import os\nimport sys\n", "import sys\n", "fix unused import", Withheld.IMPORTS),
+        (
+            "from pkg import (\n    alpha,\n    beta,\n)\n\n" + CODE,
+            "from pkg import (\n    alpha,\n    beta,\n    gamma,\n)\n\n" + CODE,
+            "fix missing export",
+            Withheld.IMPORTS,
+        ),
+        (
+            'def area(w, h):\n    """Area."""\n    return w * h\n',
+            'def area(w, h):\n    """The area of a rectangle."""\n    return w * h\n',
+            "fix docstring",
+            Withheld.IMPORTS,  # docstrings fold into the same syntax-tree comparison
+        ),
+        (CODE, CODE.replace("w * h", "w*h"), "fix style", Withheld.FORMATTING),
+        (CODE + "# old\n", CODE + "# new\n", "fix comment", Withheld.FORMATTING),
+        (
+            'raise ValueError("bad vlaue")\n',
+            'raise ValueError("bad value")\n',
+            "fix message",
+            Withheld.STRINGS,
+        ),
+        ('__version__ = "1.2.0"\n', '__version__ = "1.2.1"\n', "bugfix release", Withheld.VERSION),
+        (
+            "total = a + b\nreturn totl\n",
+            "total = a + b\nreturn total\n",
+            "Fix typo in variable name",
+            Withheld.TYPO,
+        ),
+    ],
+)
+def test_changes_that_are_learned_but_never_flagged(
+    before: str, after: str, message: str, reason: Withheld
+) -> None:
+    assert withheld_reason(before, after, "python", message) is reason
+
+
+def test_a_real_fix_may_be_flagged() -> None:
+    before = "def first(rows):\n    return rows[0]\n"
+    after = "def first(rows):\n    if not rows:\n        return None\n    return rows[0]\n"
+    assert withheld_reason(before, after, "python", "fix IndexError on empty result") is None
+    js_before = "const user = users.find(id);\nreturn user.name;\n"
+    js_after = "const user = users.find(id);\nreturn user?.name;\n"
+    assert withheld_reason(js_before, js_after, "javascript", "fix crash") is None
+
+
+def test_javascript_import_changes_are_withheld() -> None:
+    before = "import { a } from './a';\nconst fs = require('fs');\n"
+    after = "import { a, b } from './a';\n"
+    assert withheld_reason(before, after, "javascript", "fix build") is Withheld.IMPORTS
+
+
+@pytest.mark.parametrize(
+    ("path", "is_test"),
+    [
+        ("tests/test_app.py", True),
+        ("src/app/tests/helpers.py", True),
+        ("pkg/test_utils.py", True),
+        ("conftest.py", True),
+        ("server/handler_test.go", True),
+        ("web/app.spec.ts", True),
+        ("lib/router.test.js", True),
+        ("src/app/testing.py", False),
+        ("src/contest.py", False),
+        ("src/app/latest.py", False),
+    ],
+)
+def test_test_paths(path: str, is_test: bool) -> None:
+    assert is_test_path(path) is is_test
+
+
+DOCUMENT = textwrap.dedent(
+    """\
+    import os
+    import json
+
+
+    def load(path):
+        with open(path) as handle:
+            return json.load(handle)
+
+
+    def home():
+        return os.path.expanduser("~")
+    """
+)
+
+
+def test_a_safe_edit_passes() -> None:
+    edited = DOCUMENT.replace("json.load(handle)", "json.load(handle) or {}")
+    assert edit_harm(DOCUMENT, edited, "python") is None
+
+
+def test_an_edit_that_breaks_the_syntax_is_harmful() -> None:
+    edited = DOCUMENT.replace("return json.load(handle)", "return json.load(handle")
+    assert "parse" in str(edit_harm(DOCUMENT, edited, "python"))
+
+
+def test_an_edit_that_deletes_an_import_still_used_is_harmful() -> None:
+    edited = DOCUMENT.replace("import os\n", "")
+    assert "`os`" in str(edit_harm(DOCUMENT, edited, "python"))
+
+
+def test_an_edit_that_uses_an_undefined_name_is_harmful() -> None:
+    edited = DOCUMENT.replace("json.load(handle)", "ujson.load(handle)")
+    assert "`ujson`" in str(edit_harm(DOCUMENT, edited, "python"))
+
+
+def test_a_name_the_document_already_left_undefined_is_not_blamed_on_the_fix() -> None:
+    document = "def run():\n    return helper(1)\n"
+    edited = "def run():\n    return helper(1) or 0\n"
+    assert edit_harm(document, edited, "python") is None
