@@ -10,6 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 from .convert import contains, document_language, overlaps
 from .diagnostics import publish_diagnostics
@@ -121,7 +122,11 @@ class DocumentAnalyzer:
             settings, codec = server.settings, server.workspace.position_codec
             try:
                 find = functools.partial(
-                    self.finder.find, language=language, codec=codec, cancel=cancel
+                    self.finder.find,
+                    language=language,
+                    codec=codec,
+                    cancel=cancel,
+                    path=unquote(urlparse(uri).path),
                 )
                 fixes = await asyncio.get_running_loop().run_in_executor(
                     self._executor, find, memory, settings, text

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from .convert import SEVERITIES
+from .convert import SEVERITIES, subject
 
 if TYPE_CHECKING:
     from .analysis import DocumentResult
@@ -19,7 +19,8 @@ MAX_MESSAGE_CHARS = 1000
 
 
 def to_diagnostic(fix: FoundFix, severity: types.DiagnosticSeverity) -> types.Diagnostic:
-    message = fix.stored.pattern.commit_msg.strip() or "(no message)"
+    # The commit's subject; the whole message is in the hover.
+    message = subject(fix.stored.pattern.commit_msg)
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + "…"
     return types.Diagnostic(
@@ -37,7 +38,7 @@ def publish_diagnostics(server: PatternMemoryServer, result: DocumentResult) -> 
     diagnostics = []
     if settings.diagnostics:
         severity = SEVERITIES[settings.diagnostic_severity]
-        diagnostics = [to_diagnostic(fix, severity) for fix in result.fixes]
+        diagnostics = [to_diagnostic(fix, severity) for fix in result.fixes if fix.shown]
     server.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(
             uri=result.uri, version=result.version, diagnostics=diagnostics

@@ -21,10 +21,14 @@ from ..matching import (
     DocumentTokens,
     FixTemplate,
     Token,
+    Withheld,
     build_template,
+    edit_harm,
     find_matches,
+    is_test_path,
     normalize_language,
     tokenize,
+    withheld_reason,
 )
 from ..memory.service import PatternMemory
 from ..memory.types import StoredPattern
@@ -34,7 +38,13 @@ from .convert import LineIndex
 from .windows import Window, split_windows
 
 CANDIDATES_PER_WINDOW = 20
-MAX_FIXES_PER_RANGE = 3
+# Alternatives offered as code actions on one range; only the best becomes a diagnostic.
+MAX_FIXES_PER_RANGE = 5
+# Diagnostics in one document at most: the best-evidenced ones.
+MAX_DIAGNOSTICS_PER_DOCUMENT = 5
+# A before-code the document repeats in more places than this, without anyone having fixed
+# it, is how this code base is written: weak evidence of a bug.
+MAX_SITES_PER_PATTERN = 2
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -74,6 +84,9 @@ class FoundFix:
     range: types.Range  # the code that resembles the before-code
     edit_range: types.Range  # the span the fix replaces
     preferred: bool  # the single best fix for its range
+    # Whether this fix carries its range's diagnostic (the best of overlapping fixes, within
+    # the document's cap); the others are alternatives in hovers and code actions.
+    shown: bool = True
 
     @property
     def pattern_id(self) -> str:
@@ -91,7 +104,7 @@ class FixFinder:
 
     lookups: LruCache[tuple[int, str, str], tuple[StoredPattern, ...]]
     tokens: LruCache[tuple[str, str], tuple[Token, ...]]
-    templates: LruCache[tuple[str, str, str], FixTemplate | None]
+    templates: LruCache[tuple[str, str, str], FixTemplate | Withheld | None]
     generation: int = 0  # bumped when the store changes: the lookups are then stale
     store_version: int | None = None  # the store's change token when last looked at
     # Patterns whose counts changed since they were looked up (feedback): these win.
@@ -156,13 +169,18 @@ class FixFinder:
         return DocumentTokens(text, language, tokens)
 
     def template(self, stored: StoredPattern, language: str) -> FixTemplate | None:
+        """What to locate of the pattern; None when it has nothing to locate or is one of
+        the changes an editor never flags (withheld.py)."""
         pattern = stored.pattern
         key = (pattern.pattern_id, pattern.solution_hash, language)
-        template = self.templates.get(key)
-        if template is None:
-            template = build_template(pattern.before_code, pattern.after_code, language)
-            self.templates.put(key, template)
-        return template
+        found = self.templates.get(key)
+        if found is None:
+            found = withheld_reason(
+                pattern.before_code, pattern.after_code, language, pattern.commit_msg
+            ) or build_template(pattern.before_code, pattern.after_code, language)
+            # Cached as the reason, so that a withheld pattern is not examined again.
+            self.templates.put(key, found)
+        return found if isinstance(found, FixTemplate) else None
 
     def find(
         self,
@@ -173,9 +191,17 @@ class FixFinder:
         language: str,
         codec: PositionCodec,
         cancel: threading.Event,
+        path: str = "",
     ) -> list[FoundFix]:
         windows = split_windows(text)
         candidates = self.candidates(memory, settings, windows, cancel, language)
+        # A fix learned in test code is about tests: offered in test code only.
+        in_tests = is_test_path(path)
+        candidates = {
+            key: stored
+            for key, stored in candidates.items()
+            if in_tests or not is_test_path(stored.pattern.file_path)
+        }
         if not candidates:
             return []
         document = self.document_tokens(text, windows, language)
@@ -185,10 +211,13 @@ class FixFinder:
             if cancel.is_set():
                 raise Cancelled
             template = self.template(stored, language)
-            if template is not None:
-                matches = find_matches(document, template, min_renamed_score=settings.similarity)
+            if template is None:
+                continue
+            matches = find_matches(document, template, min_renamed_score=settings.similarity)
+            if len(matches) <= MAX_SITES_PER_PATTERN:
                 located.extend((stored, match) for match in matches)
-        return _rank(located, index)
+        safe = [(stored, match) for stored, match in located if _harmless(text, match, language)]
+        return _rank(safe, index)
 
 
 def _digest(text: str) -> str:
@@ -207,30 +236,59 @@ def _usable(stored: StoredPattern, settings: Settings, language: str) -> bool:
     )
 
 
+def _harmless(text: str, match: CodeMatch, language: str) -> bool:
+    """Whether the document with the fix applied is no worse (safety.py)."""
+    edited = text[: match.replace_start] + match.replacement + text[match.replace_end :]
+    return edit_harm(text, edited, language) is None
+
+
+def _evidence(stored: StoredPattern, match: CodeMatch) -> tuple[float, float, float, str]:
+    """How strongly a fix is backed here: how closely it matches, then its track record."""
+    return (match.score, stored.success_rate, stored.pattern.confidence, stored.pattern.date)
+
+
 def _rank(located: list[tuple[StoredPattern, CodeMatch]], index: LineIndex) -> list[FoundFix]:
-    """Group fixes by the code they cover; keep the best few of each, the best one preferred
-    when it is strictly better than the next."""
-    groups: dict[tuple[int, int], list[tuple[StoredPattern, CodeMatch]]] = {}
-    for stored, match in located:
-        groups.setdefault((match.start, match.end), []).append((stored, match))
+    """Group fixes by the code they cover (overlapping matches are one place); keep the best
+    few of each as alternatives, the best one preferred when it is strictly better than the
+    next; only the best of each place carries a diagnostic, and only the best-evidenced
+    places of the document, and one per change (the same fix learned twice)."""
+    ordered = sorted(located, key=lambda sm: (sm[1].start, sm[1].end))
+    places: list[list[tuple[StoredPattern, CodeMatch]]] = []
+    place_end = -1
+    for stored, match in ordered:
+        if places and match.start < place_end:
+            places[-1].append((stored, match))
+            place_end = max(place_end, match.end)
+        else:
+            places.append([(stored, match)])
+            place_end = match.end
+    ranked_places: list[list[tuple[StoredPattern, CodeMatch]]] = []
+    for members in places:
+        members.sort(key=lambda sm: _evidence(*sm), reverse=True)
+        kept: list[tuple[StoredPattern, CodeMatch]] = []
+        replacements: set[tuple[int, int, str]] = set()
+        for stored, match in members:
+            edit = (match.replace_start, match.replace_end, match.replacement)
+            if edit in replacements:
+                continue  # the same edit learned from another commit: one is enough
+            replacements.add(edit)
+            kept.append((stored, match))
+        ranked_places.append(kept[:MAX_FIXES_PER_RANGE])
+    best_first = sorted(ranked_places, key=lambda kept: _evidence(*kept[0]), reverse=True)
+    shown = {id(kept[0][1]) for kept in best_first[:MAX_DIAGNOSTICS_PER_DOCUMENT]}
     fixes: list[FoundFix] = []
-    for (start, end), members in sorted(groups.items()):
-        members.sort(
-            key=lambda sm: (sm[1].score, sm[0].success_rate, sm[0].pattern.confidence),
-            reverse=True,
-        )
-        kept = members[:MAX_FIXES_PER_RANGE]
-        ranks = [(m.score, s.success_rate, s.pattern.confidence) for s, m in kept]
+    for kept in ranked_places:
+        ranks = [_evidence(s, m) for s, m in kept]
         single_best = len(ranks) == 1 or ranks[0] > ranks[1]
-        code_range = index.range(start, end)
         for position, (stored, match) in enumerate(kept):
             fixes.append(
                 FoundFix(
                     stored=stored,
                     match=match,
-                    range=code_range,
+                    range=index.range(match.start, match.end),
                     edit_range=index.range(match.replace_start, match.replace_end),
                     preferred=position == 0 and single_best,
+                    shown=position == 0 and id(match) in shown,
                 )
             )
     return fixes

@@ -1,0 +1,129 @@
+"""Precision rules of the editor's fix finder against a real store: one diagnostic per
+place, test fixes in tests only, withheld changes never flagged, harmful edits never
+offered, code the document repeats everywhere not flagged."""
+
+from __future__ import annotations
+
+import textwrap
+import threading
+from pathlib import Path
+
+from pygls.workspace.position_codec import PositionCodec
+
+from pattern_memory.lsp.fixes import MAX_DIAGNOSTICS_PER_DOCUMENT, FixFinder, FoundFix
+from pattern_memory.memory.service import PatternMemory
+from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
+from pattern_memory.settings import Settings
+
+BEFORE = textwrap.dedent(
+    """\
+    def load(uid):
+        row = db.get(uid)
+        return row["name"]
+    """
+)
+AFTER = textwrap.dedent(
+    """\
+    def load(uid):
+        row = db.get(uid)
+        if row is None:
+            return None
+        return row["name"]
+    """
+)
+DOCUMENT = (
+    "import db\n\n\ndef fetch(user_id):\n    record = db.get(user_id)\n    return record['name']\n"
+)
+
+
+def _pattern(
+    name: str, before: str = BEFORE, after: str = AFTER, path: str = "app/db.py", message: str = ""
+) -> Pattern:
+    return Pattern(
+        pattern_id=make_pattern_id(name),
+        problem_type=ProblemType.BUG_FIX,
+        before_code=before,
+        after_code=after,
+        commit_msg=message or f"fix: {name}\n\nA longer body that explains it.",
+        author="dev@example.com",
+        date="2024-05-01 10:00:00",
+        confidence=0.8,
+        language="python",
+        file_path=path,
+    )
+
+
+def _find(
+    tmp_path: Path, patterns: list[Pattern], text: str, path: str = "/w/app/x.py"
+) -> list[FoundFix]:
+    settings = Settings(db_path=tmp_path / "p.db", similarity=0.0)
+    with PatternMemory.open(settings) as memory:
+        memory.store.upsert([(p, p.commit_msg) for p in patterns], "local", "2099-01-01 00:00:00")
+        return FixFinder.create().find(
+            memory,
+            settings,
+            text,
+            language="python",
+            codec=PositionCodec(),
+            cancel=threading.Event(),
+            path=path,
+        )
+
+
+def test_the_same_fix_learned_several_times_is_one_diagnostic(tmp_path: Path) -> None:
+    copies = [_pattern(f"guard rows {n}", path=f"app/m{n}.py") for n in range(3)]
+    fixes = _find(tmp_path, copies, DOCUMENT)
+    assert len(fixes) == 1 and fixes[0].shown
+
+
+def test_overlapping_fixes_show_one_diagnostic_and_keep_alternatives(tmp_path: Path) -> None:
+    other_after = AFTER.replace("return None", "raise KeyError(uid)")
+    fixes = _find(tmp_path, [_pattern("guard"), _pattern("raise", after=other_after)], DOCUMENT)
+    assert len(fixes) == 2
+    assert [fix.shown for fix in fixes].count(True) == 1
+
+
+def test_a_fix_learned_in_tests_is_offered_in_tests_only(tmp_path: Path) -> None:
+    learned_in_tests = _pattern("guard", path="tests/test_db.py")
+    assert _find(tmp_path / "a", [learned_in_tests], DOCUMENT, "/w/app/x.py") == []
+    assert len(_find(tmp_path / "b", [learned_in_tests], DOCUMENT, "/w/tests/test_x.py")) == 1
+    # A fix learned in code is offered in tests too.
+    assert len(_find(tmp_path / "c", [_pattern("guard")], DOCUMENT, "/w/tests/test_x.py")) == 1
+
+
+def test_an_import_only_change_is_never_flagged(tmp_path: Path) -> None:
+    future = _pattern(
+        "types",
+        before="from __future__ import annotations\n\nimport db\n",
+        after="import db\n",
+        message="Fix some type errors.",
+    )
+    document = "from __future__ import annotations\n\nimport db\n\nx = db.get(1)\n"
+    assert _find(tmp_path, [future], document) == []
+
+
+def test_a_fix_that_would_leave_an_undefined_name_is_not_offered(tmp_path: Path) -> None:
+    after = AFTER.replace("if row is None:", "if is_missing(row):")
+    fixes = _find(tmp_path, [_pattern("guard", after=after)], DOCUMENT)
+    assert fixes == []
+
+
+def test_code_the_document_repeats_everywhere_is_not_flagged(tmp_path: Path) -> None:
+    function = "def fetch{n}(user_id):\n    record = db.get(user_id)\n    return record['name']\n\n"
+    document = "import db\n\n\n" + "".join(function.format(n=n) for n in range(4))
+    assert _find(tmp_path, [_pattern("guard")], document) == []
+
+
+def test_a_document_shows_a_few_diagnostics_at_most(tmp_path: Path) -> None:
+    patterns = []
+    functions = []
+    for n in range(MAX_DIAGNOSTICS_PER_DOCUMENT + 3):
+        # Each pattern calls its own API (an anchor), so each matches one function only.
+        before = f"def get{n}(uid):\n    row = db.get{n}(uid)\n    return row['name']\n"
+        after = before.replace("    return", "    if row is None:\n        return None\n    return")
+        patterns.append(_pattern(f"guard {n}", before=before, after=after))
+        functions.append(before.replace(f"def get{n}(", f"def read{n}("))
+    document = "import db\n\n\n" + "\n\n".join(functions)
+    fixes = _find(tmp_path, patterns, document)
+    assert sum(fix.shown for fix in fixes) == MAX_DIAGNOSTICS_PER_DOCUMENT
+    assert len(fixes) == MAX_DIAGNOSTICS_PER_DOCUMENT + 3  # all stay in hovers and actions
