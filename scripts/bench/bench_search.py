@@ -34,6 +34,7 @@ import numpy as np
 from benchlib import commit_count, run_sampled
 
 from pattern_memory.memory.db import Database
+from pattern_memory.memory.lifecycle import Decay
 from pattern_memory.memory.search import HybridSearch, Query
 from pattern_memory.memory.store import Filters, PatternStore, Scope
 from pattern_memory.memory.vectors import VectorIndex
@@ -153,7 +154,8 @@ def bench_lookup(size: int, queries: int, workdir: Path) -> None:
 
     search = HybridSearch(store, index)
     hybrid: list[float] = []
-    filters = Filters(scope=scope, fresh_since="2025-01-01 00:00:00", min_success_rate=0.6)
+    # Decay on, as the product runs (90 days on each pattern's clock).
+    filters = Filters(scope=scope, decay=Decay(90, "2025-01-01 00:00:00"), min_success_rate=0.6)
     for number, query in enumerate(query_vectors[: min(queries, 200)]):
         text = items[int(picks[number])][0].before_code
         q = Query(text=text, filters=filters, k=5, similarity=0.0)

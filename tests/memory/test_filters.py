@@ -43,8 +43,8 @@ def test_decayed_patterns_do_not_crowd_out_a_fresh_one(
     clock = Clock(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     relaxed = dataclasses.replace(settings, similarity=0.1)
     with PatternMemory.open(relaxed, embedder, clock=clock) as memory:
-        memory.add_patterns(_crowd())
-        clock.advance(relaxed.decay_after_days + 1)
+        # Stale: a year behind the repository's newest fix (decay is on its clock now).
+        memory.add_patterns([dataclasses.replace(p, date="2023-03-01 12:00:00") for p in _crowd()])
         [fresh] = memory.add_patterns([FRESH])
         assert [h.stored.pattern.pattern_id for h in memory.search("frobnicate_widget")] == [fresh]
         code = memory.search_code(FRESH.before_code)

@@ -16,6 +16,7 @@ from pattern_memory.memory.types import Outcome
 from pattern_memory.settings import Settings
 
 ZERO_DIVISION = "ZeroDivisionError when the list is empty"
+CONFIG_CRASH = "crash when the config file is missing"
 
 
 def _code_query(memory: PatternMemory) -> list[str]:
@@ -94,30 +95,37 @@ def test_a_retired_pattern_is_never_surfaced_again(
         memory.close()
 
 
-def test_patterns_decay_after_decay_after_days_since_learned(
+def test_patterns_decay_by_their_latest_evidence_on_the_repositorys_clock(
     settings: Settings, embedder: FastEmbedEmbedder
 ) -> None:
-    """The seed: a pattern older than decayAfterDays is not injected even if its rate is
-    high; age counts from when it entered the memory, and success does not reset it."""
+    """A pattern whose latest evidence is more than decayAfterDays behind its repository's
+    newest learned commit is not surfaced, even with a high rate; the wall clock alone
+    decays nothing, and a successful use is new evidence (it used to be: age since the
+    pattern entered the memory, not reset by success)."""
     clock = Clock(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     memory = PatternMemory.open(settings, embedder, clock=clock)
     never = PatternMemory.open(
         dataclasses.replace(settings, decay_after_days=0), embedder, clock=clock
     )
     try:
-        [stale, used] = memory.add_patterns([FIXES[7], FIXES[0]])
-        clock.advance(80)
-        memory.record_outcome(used, Outcome.HELPFUL)  # reinforced on day 80
-        clock.advance(10)  # day 90: both still fresh
+        [stale, used] = memory.add_patterns([FIXES[7], FIXES[0]])  # both 2024-03-01 12:00
+        clock.advance(1000)
+        assert _code_query(memory) == [stale]  # time passing alone decays nothing
+        day_90 = dataclasses.replace(FIXES[1], date="2024-05-30 12:00:00")
+        memory.add_patterns([day_90])  # the repository's clock: 90 days on
         assert _code_query(memory) == [stale]
-        clock.advance(1.5)  # day 91.5: both decayed, the reinforced one too
+        memory.record_outcome(used, Outcome.HELPFUL)  # used (wall clock 2027)
+        day_91 = dataclasses.replace(FIXES[2], date="2024-05-31 12:00:01")
+        memory.add_patterns([day_91])  # 91 days and a second on: the unused one decays
         assert _code_query(memory) == []
         assert memory.search(ZERO_DIVISION) == []
-        assert memory.search("crash when the config file is missing") == []
+        assert [h.stored.pattern.pattern_id for h in memory.search(CONFIG_CRASH)] == [used]
         # decayAfterDays 0: never decays.
         assert _code_query(never) == [stale]
-        # Decay hides, it does not delete.
-        assert memory.get(stale) is not None
+        # Decay hides, it does not delete: the stale pattern is found when asked for.
+        stored = memory.get(stale)
+        assert stored is not None and stored.stale
+        assert memory.search(ZERO_DIVISION, include_stale=True)[0].stored.stale
     finally:
         memory.close()
         never.close()

@@ -229,11 +229,15 @@ def _search(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     with open_memory(settings) as memory:
         if args.file is not None:
+            # Stale and reverted patterns too, flagged: the editor and injection skip them.
             hits = memory.search_code(
-                code_window(args.file, args.line), k=args.k or settings.max_injected
+                code_window(args.file, args.line),
+                k=args.k or settings.max_injected,
+                include_stale=True,
+                include_reverted=True,
             )
         else:
-            hits = memory.search(args.text, k=args.k)
+            hits = memory.search(args.text, k=args.k, include_stale=True, include_reverted=True)
         # Printed before the memory closes: closing writes metrics, and nothing the user
         # asked for may wait for (or be lost to) that write.
         print_hits(hits, as_json=args.json)
@@ -245,11 +249,13 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def hidden_hint(counts: dict[str, int], decay_after_days: int) -> str:
-    """Why a search may find nothing: patterns the lifecycle hides."""
+    """Why a search may find nothing, or what it shows that the editor and injection
+    skip: patterns the lifecycle hides."""
     parts: list[str] = []
     if counts["decayed"]:
         parts.append(
-            f"{counts['decayed']} pattern(s) are past decayAfterDays={decay_after_days}; "
+            f"{counts['decayed']} pattern(s) are past decayAfterDays={decay_after_days} "
+            "(shown here as stale, not injected nor offered by the editor); "
             "set decayAfterDays: 0 to keep them"
         )
     if counts["retired"]:
@@ -260,7 +266,14 @@ def hidden_hint(counts: dict[str, int], decay_after_days: int) -> str:
 def print_hits(hits: list[SearchHit], *, as_json: bool) -> None:
     if as_json:
         for hit in hits:
-            print(json.dumps({"score": hit.score, **hit.stored.pattern.to_json_dict()}))
+            stored = hit.stored
+            evidence = {
+                "evidence_count": stored.evidence_count,
+                "last_evidence": stored.last_evidence,
+                "stale": stored.stale,
+                "reverted_by": stored.reverted_by,
+            }
+            print(json.dumps({"score": hit.score, **stored.pattern.to_json_dict(), **evidence}))
         return
     if not hits:
         print("No learned pattern matches (see `pattern-memory stats`).")
@@ -273,9 +286,17 @@ def describe_hit(rank: int, hit: SearchHit) -> str:
     pattern = hit.stored.pattern
     where = pattern.file_path or "(no file)"
     commit = pattern.commit[:12] or pattern.source.value
+    stored = hit.stored
+    flags = "".join(
+        [
+            "  [stale: past decayAfterDays]" if stored.stale else "",
+            f"  [reverted by {stored.reverted_by[:12]}]" if stored.reverted_by else "",
+        ]
+    )
+    seen = f"  seen {stored.evidence_count}x" if stored.evidence_count > 1 else ""
     head = (
         f"{rank}. score {hit.score:.2f}  id {pattern.pattern_id}  {pattern.problem_type.value}"
-        f"  success {hit.stored.success_rate:.0%}\n"
+        f"  success {hit.stored.success_rate:.0%}{seen}{flags}\n"
         f"   commit {commit}  {pattern.date}  {where}\n"
         f"   {pattern.commit_msg.strip().splitlines()[0] if pattern.commit_msg.strip() else ''}"
     )
@@ -311,7 +332,8 @@ def print_stats(stats: dict[str, Any], *, as_json: bool) -> None:
     )
     print(
         f"patterns: {stats['patterns']} ({stats['active']} active, {stats['decayed']} past "
-        f"decayAfterDays, {stats['retired']} retired; {stats['embedded']} embedded); "
+        f"decayAfterDays, {stats['retired']} retired, {stats['reverted']} reverted; "
+        f"{stats['embedded']} embedded); "
         f"by type: {types}"
     )
     print(f"feedback: {stats['feedback']} outcome(s)")

@@ -23,7 +23,7 @@ from ..patterns import Pattern
 from ..settings import Settings
 from .embedder import Embedder
 from .lifecycle import now_text
-from .store import PatternStore
+from .store import PatternStore, RevertRecord
 from .text import lookup_text
 from .types import IndexReport, SaveStatus
 from .vectorize import vectorize_pending
@@ -78,13 +78,14 @@ def index_repository(
 
         batch: list[Pattern] = []
         learned_by: dict[str, str] = {}  # pattern id -> the rule that classified its commit
+        reverts: list[RevertRecord] = []
         commits_in_batch = 0
         last_commit: str | None = None
         flushed_at = embedded_at = time.monotonic()
         unembedded = 0
 
         def flush() -> None:
-            nonlocal batch, commits_in_batch, flushed_at, embedded_at, unembedded
+            nonlocal batch, reverts, commits_in_batch, flushed_at, embedded_at, unembedded
             if last_commit is None or commits_in_batch == 0:
                 return
             items = [(p, lookup_text(p)) for p in batch]
@@ -95,9 +96,11 @@ def index_repository(
                 repository=repository,
                 last_commit=last_commit,
                 commits_read=commits_in_batch,
+                reverts=reverts,
             )
             unembedded += _count_saved(report, batch, saved, learned_by)
-            batch, commits_in_batch, flushed_at = [], 0, time.monotonic()
+            report.reverts += len(reverts)
+            batch, reverts, commits_in_batch, flushed_at = [], [], 0, time.monotonic()
             if (
                 unembedded >= EMBED_EVERY_PATTERNS
                 or time.monotonic() - embedded_at > EMBED_EVERY_SECONDS
@@ -113,6 +116,9 @@ def index_repository(
                 for p in mined.patterns
             )
             learned_by.update(_rules_by_pattern(mined))
+            if mined.reverts or mined.reverted_subject:
+                # Stored after the batch's patterns, in the same transaction.
+                reverts.append(RevertRecord(mined.hexsha, mined.reverts, mined.reverted_subject))
             last_commit = mined.hexsha
             commits_in_batch += 1
             report.commits_read += 1

@@ -7,10 +7,15 @@ and decay.
   back. Evidence outweighs the prior after a handful of outcomes.
 - Retired: at least RETIRE_MIN_USES uses and an observed rate (no prior) below
   RETIRE_BELOW_RATE: exactly the seed's "below 30% over 10+ uses". Retired is final.
-- Decayed: no longer surfaced once the pattern entered this memory (created_at) more than
-  `decayAfterDays` ago (0: never), even if its rate is high (the seed); outcomes do not
-  reset the clock. The clock starts at learning, not at the commit date: an old fix learned
-  today from history is fresh.
+- Decayed (stale): its latest evidence is more than `decayAfterDays` older than its clock
+  (0: never decays). Evidence: the commit it was learned from (Pattern.date), a later commit
+  making the same change (same solution_hash), a successful use (applied, helpful); the
+  latest of them is `last_evidence`. The clock of a mined pattern (source git) is its
+  repository's: the newest commit date the memory has learned from that repository, so an
+  idle repository keeps its memory (the newest fix is never stale) and what the history
+  moved far past decays; forged and team patterns are on the wall clock (for them,
+  entering this memory counts as evidence). A stale pattern
+  is still found by the CLI `search` (flagged), never injected nor offered by the editor.
 - minSuccessRate judges a pattern by its record: one without outcomes yet passes (it ranks
   by the prior, below proven ones); one with outcomes needs its success rate (with the
   prior) at least minSuccessRate. A pattern is judged only after it was surfaced, so a
@@ -22,6 +27,8 @@ and decay.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 from enum import StrEnum
 
 from ..patterns import DATE_FORMAT
@@ -58,12 +65,39 @@ def parse_time(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, DATE_FORMAT).replace(tzinfo=dt.UTC)
 
 
-def fresh_since(decay_after_days: int, now: dt.datetime) -> str | None:
-    """The oldest created_at that is not decayed, or None when decay is off."""
-    if decay_after_days <= 0:
-        return None
-    return now_text(now - dt.timedelta(days=decay_after_days))
+@dataclass(frozen=True)
+class Decay:
+    """The decay rule in force: `days` (decayAfterDays, 0: off) and the wall clock `now`
+    (DATE_FORMAT) that forged and team patterns are aged against."""
+
+    days: int
+    now: str
+
+    @property
+    def on(self) -> bool:
+        return self.days > 0
+
+    def since(self, clock: str) -> str:
+        """The oldest latest-evidence that is still fresh on `clock`."""
+        return now_text(parse_time(clock) - dt.timedelta(days=self.days))
 
 
-def rank_weight(rate: float) -> float:
-    return rate
+def no_decay(now: dt.datetime | None = None) -> Decay:
+    return Decay(0, now_text(now))
+
+
+# Ranking (search.py): a modest preference for recent and repeated evidence. At most
+# RECENCY_SPAN off for evidence RECENCY_HORIZON_DAYS or more behind its clock, and up to
+# EVIDENCE_CAP more for a change seen in several commits (EVIDENCE_STEP per doubling).
+RECENCY_SPAN = 0.05
+RECENCY_HORIZON_DAYS = 730.0
+EVIDENCE_STEP = 0.03
+EVIDENCE_CAP = 0.06
+
+
+def rank_weight(rate: float, evidence_age_days: float = 0.0, evidence_count: int = 1) -> float:
+    """Expected usefulness: the success rate, a little less for old evidence, a little more
+    for a change seen more than once."""
+    age = min(max(evidence_age_days, 0.0), RECENCY_HORIZON_DAYS) / RECENCY_HORIZON_DAYS
+    seen = min(EVIDENCE_STEP * math.log2(max(evidence_count, 1)), EVIDENCE_CAP)
+    return rate * (1.0 - RECENCY_SPAN * age) * (1.0 + seen)

@@ -267,6 +267,49 @@ def _change_generation(c: apsw.Connection) -> None:
         )
 
 
+def _evidence_and_reverts(c: apsw.Connection) -> None:
+    """Age by the latest evidence, not by when a pattern entered the store (lifecycle.py).
+    - evidence_count: 1 + the later commits that made the same change (pattern_sightings
+      holds their shas, so that mining the same commit again counts nothing);
+    - last_evidence: the latest of the commit date, a repeat's date, a successful use (old
+      rows: their date, or their last successful use when later);
+    - repository_clock: per owner and repository, the newest commit date learned from it,
+      the clock that mined patterns age against;
+    - reverts: commits that a later commit reverted (git revert's "This reverts commit"),
+      and reverted_by on their patterns (materialised: a revert of the revert clears it)."""
+    c.execute(
+        """
+        ALTER TABLE patterns ADD COLUMN evidence_count INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE patterns ADD COLUMN last_evidence TEXT NOT NULL DEFAULT '';
+        ALTER TABLE patterns ADD COLUMN reverted_by TEXT;
+        UPDATE patterns SET last_evidence = max(date, coalesce(last_used, ''));
+        CREATE TABLE pattern_sightings (
+            pattern    INTEGER NOT NULL REFERENCES patterns (id) ON DELETE CASCADE,
+            commit_sha TEXT NOT NULL,
+            date       TEXT NOT NULL,
+            PRIMARY KEY (pattern, commit_sha)
+        ) WITHOUT ROWID;
+        CREATE TABLE repository_clock (
+            user_id    TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            newest     TEXT NOT NULL,
+            PRIMARY KEY (user_id, repository)
+        ) WITHOUT ROWID;
+        INSERT INTO repository_clock (user_id, repository, newest)
+            SELECT user_id, repository, max(date) FROM patterns WHERE source = 'git'
+            GROUP BY user_id, repository;
+        CREATE TABLE reverts (
+            user_id     TEXT NOT NULL,
+            commit_sha  TEXT NOT NULL,
+            reverted_by TEXT NOT NULL,
+            PRIMARY KEY (user_id, commit_sha, reverted_by)
+        ) WITHOUT ROWID;
+        CREATE INDEX patterns_commit ON patterns (commit_sha);
+        CREATE INDEX patterns_reverted ON patterns (id) WHERE reverted_by IS NOT NULL;
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
@@ -276,6 +319,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0006_owner_scoped_identity", _owner_scoped_identity),
     Migration("0007_forgotten", _forgotten),
     Migration("0008_change_generation", _change_generation),
+    Migration("0009_evidence_and_reverts", _evidence_and_reverts),
 )
 
 

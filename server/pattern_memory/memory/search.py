@@ -25,10 +25,13 @@ every place in the window that can match gets candidates within the top k, the c
 name first. A partial fit (some shingles missing: the before-code cannot stand there, only
 code of a similar structure) counts for PARTIAL_SHAPE_WEIGHT of its containment.
 
-Ranking: relevance times the success rate (a better record ranks higher; lifecycle.py).
-Filters (scope, retired, decay, success rate, problem type) are applied inside the candidate
-queries (the FTS5 query's WHERE, the vector index's mask), so the candidate limits count only
-patterns the search may return; then the threshold and top k.
+Ranking: relevance times the success rate (a better record ranks higher), a little less for
+evidence far behind its clock and a little more for a change seen in several commits
+(lifecycle.rank_weight: at most -5% and +6%, a tie-break among comparable matches, not a
+new order); equal keys go to the closer raw match, then the more recent evidence.
+Filters (scope, retired, decay, reverts, success rate, problem type) are applied inside the
+candidate queries (the FTS5 query's WHERE, the vector index's mask), so the candidate limits
+count only patterns the search may return; then the threshold and top k.
 """
 
 from __future__ import annotations
@@ -181,20 +184,28 @@ class HybridSearch:
             # Ties (e.g. equal lexical overlaps of 1.0) go to the closer raw match.
             ranked.append(
                 (
-                    relevance * rank_weight(item.success_rate),
+                    relevance
+                    * rank_weight(item.success_rate, item.evidence_age_days, item.evidence_count),
                     raw_cosine + lexical,
                     relevance,
                     item,
                     row_id,
                 )
             )
-        ranked.sort(key=lambda r: (-r[0], -r[1], r[3].pattern.pattern_id))
+        ranked.sort(key=lambda r: (-r[0], -r[1], r[3].evidence_age_days, r[3].pattern.pattern_id))
         if shape:
             turns = shape_turns(ranked, lambda r: _whole_shape(shape, r[4]))
             decayed = {
                 id(r): r[0] * SAME_SHAPE_DECAY**t for r, t in zip(ranked, turns, strict=True)
             }
-            ranked.sort(key=lambda r: (-decayed[id(r)], -r[1], r[3].pattern.pattern_id))
+            ranked.sort(
+                key=lambda r: (
+                    -decayed[id(r)],
+                    -r[1],
+                    r[3].evidence_age_days,
+                    r[3].pattern.pattern_id,
+                )
+            )
         hits: list[SearchHit] = []
         seen: set[str] = set()
         for _key, _tie, relevance, item, _row_id in ranked:

@@ -6,6 +6,7 @@ connection, the vector index has its own lock, and calls into the model are seri
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -23,7 +24,7 @@ from .db import Database
 from .embedder import Embedder
 from .indexer import Progress
 from .indexer import index_repository as run_index
-from .lifecycle import fresh_since
+from .lifecycle import Decay
 from .metrics import FORGED, LOOKUP_MS, TIMING_WINDOW, Metrics, summarize
 from .migrations import schema_version
 from .search import CODE_COLUMNS, HybridSearch, Query
@@ -189,32 +190,53 @@ class PatternMemory:
     # --- retrieval ---------------------------------------------------------------------
 
     def search(
-        self, text: str, *, k: int | None = None, problem_type: ProblemType | None = None
+        self,
+        text: str,
+        *,
+        k: int | None = None,
+        problem_type: ProblemType | None = None,
+        include_stale: bool = False,
+        include_reverted: bool = False,
     ) -> list[SearchHit]:
-        """Hybrid lexical + vector search with every filter of the settings applied."""
+        """Hybrid lexical + vector search with every filter of the settings applied.
+        include_stale / include_reverted: also patterns past decayAfterDays and patterns of
+        reverted commits (the CLI's search shows them flagged; injection never asks)."""
         started = time.perf_counter()
         vector = None
         if text.strip():
             with self._embed_lock:
                 vector = np.asarray(self._embedder.embed([text]), dtype=np.float32)[0]
-        hits = self._search.search(
-            self._query(text, k or self.settings.max_injected, problem_type), vector
+        query = self._with_hidden(
+            self._query(text, k or self.settings.max_injected, problem_type),
+            include_stale,
+            include_reverted,
         )
+        hits = self._search.search(query, vector)
         self._observe(started)
         return hits
 
     def search_code(
-        self, code: str, *, k: int = 20, language: str | None = None
+        self,
+        code: str,
+        *,
+        k: int = 20,
+        language: str | None = None,
+        include_stale: bool = False,
+        include_reverted: bool = False,
     ) -> list[SearchHit]:
         """Lexical (FTS5 over the patterns' before-code tokens) and by shape (the code with
         its identifiers as placeholders, so renamed code is found too): fast, no embedding.
         The score fuses the IDF-weighted share of a pattern's before-code tokens found in
         `code` with the share of its shape's shingles found there (1.0 when it can match),
         so a long window that contains a short pattern scores high. `language`: how to read
-        `code` (an editor language id or a suffix); unknown, it is read both ways."""
+        `code` (an editor language id or a suffix); unknown, it is read both ways.
+        Stale patterns and those of reverted commits only with include_stale /
+        include_reverted (the CLI's `search --file --line`, which flags them; never the
+        editor)."""
         started = time.perf_counter()
+        query = self._with_hidden(self._query(code, k, None), include_stale, include_reverted)
         hits = self._search.search(
-            self._query(code, k, None),
+            query,
             None,
             columns=CODE_COLUMNS,
             containment=True,
@@ -225,7 +247,7 @@ class PatternMemory:
 
     def get(self, pattern_id: str) -> StoredPattern | None:
         """The pattern if the user sees it (own; the team's when opted in)."""
-        return self._store.get(pattern_id, self._scope())
+        return self._store.get(pattern_id, self._scope(), self._decay())
 
     def iter_patterns(self) -> Iterator[Pattern]:
         """Every pattern the user sees (own, and the team's when opted in), oldest first."""
@@ -233,13 +255,13 @@ class PatternMemory:
 
     def iter_stored(self) -> Iterator[StoredPattern]:
         """The same, with each pattern's lifecycle state (for export)."""
-        return self._store.iter_stored(self._scope())
+        return self._store.iter_stored(self._scope(), self._decay())
 
     # --- lifecycle ---------------------------------------------------------------------
 
     def record_outcome(self, pattern_id: str, outcome: Outcome) -> StoredPattern:
         stored = self._store.record_outcome(
-            pattern_id, self._scope(), Outcome(outcome), self._now()
+            pattern_id, self._scope(), Outcome(outcome), self._now(), self._decay()
         )
         if stored is None:
             raise InputError(f"no pattern with id {pattern_id!r}")
@@ -286,11 +308,12 @@ class PatternMemory:
         }
 
     def lifecycle_counts(self) -> dict[str, int]:
-        """How many of the user's patterns are active, decayed (learned more than
-        decayAfterDays ago) and retired."""
-        fresh = fresh_since(self.settings.decay_after_days, self._clock())
-        active, decayed, retired = self._store.lifecycle_counts(self._scope(), fresh)
-        return {"active": active, "decayed": decayed, "retired": retired}
+        """How many of the user's patterns are active, decayed (latest evidence more than
+        decayAfterDays behind their clock), retired and reverted (each counted once)."""
+        active, decayed, retired, reverted = self._store.lifecycle_counts(
+            self._scope(), self._decay()
+        )
+        return {"active": active, "decayed": decayed, "retired": retired, "reverted": reverted}
 
     def flush_metrics(self) -> None:
         """Add this process's new counts and timings to the database's totals. Best effort:
@@ -321,12 +344,19 @@ class PatternMemory:
     def _scope(self) -> Scope:
         return Scope(self.settings.user_id, self.settings.include_team)
 
+    def _with_hidden(self, query: Query, stale: bool, reverted: bool) -> Query:
+        filters = dataclasses.replace(query.filters, include_stale=stale, include_reverted=reverted)
+        return dataclasses.replace(query, filters=filters)
+
+    def _decay(self) -> Decay:
+        return Decay(self.settings.decay_after_days, self._now())
+
     def _query(self, text: str, k: int, problem_type: ProblemType | None) -> Query:
         return Query(
             text=text,
             filters=Filters(
                 scope=self._scope(),
-                fresh_since=fresh_since(self.settings.decay_after_days, self._clock()),
+                decay=self._decay(),
                 problem_type=problem_type.value if problem_type else None,
                 min_success_rate=self.settings.min_success_rate,
             ),

@@ -17,8 +17,15 @@ import apsw
 
 from ..errors import StoreError
 from ..patterns import LineRange, Pattern, PatternSource, ProblemType
-from .db import Database, row_values
-from .lifecycle import PRIOR_FAILURES, PRIOR_SUCCESSES, Outcome, should_retire
+from .db import Database, bump_counter, row_values
+from .lifecycle import (
+    PRIOR_FAILURES,
+    PRIOR_SUCCESSES,
+    Decay,
+    Outcome,
+    no_decay,
+    should_retire,
+)
 from .migrations import migrate
 from .shape_store import ShapeStore, add_shapes, forget_shapes
 from .text import text_hash, token_text
@@ -29,8 +36,21 @@ from .vector_store import VectorStore
 _COLUMNS = (
     "pattern_id, problem_type, before_code, after_code, commit_msg, author, date, confidence, "
     "commit_sha, file_path, language, before_lines, after_lines, solution_hash, source, "
-    "repository, user_id, success_count, failure_count, uses, last_used, created_at, retired"
+    "repository, user_id, success_count, failure_count, uses, last_used, created_at, retired, "
+    "evidence_count, last_evidence, reverted_by"
 )
+# The date a pattern ages against (lifecycle.py): a mined pattern's repository clock (the
+# newest commit learned from it), the wall clock (the parameter) for forged and team ones.
+_CLOCK = (
+    "(CASE WHEN p.source = 'git' THEN coalesce((SELECT c.newest FROM repository_clock c "
+    "WHERE c.user_id = p.user_id AND c.repository = p.repository), p.last_evidence) "
+    "ELSE ? END)"
+)
+
+
+# Bumped when a stored pattern's evidence or revert state changes (not on insert): the
+# vector index re-reads what it filters on.
+EVIDENCE_GENERATION = "evidence_generation"
 
 
 @dataclass(frozen=True)
@@ -53,9 +73,37 @@ class Filters:
     """The seed's filters, as the store applies them."""
 
     scope: Scope
-    fresh_since: str | None  # learned (created_at) at or after this time; None: no decay
+    decay: Decay
     problem_type: str | None = None
     min_success_rate: float = 0.0
+    include_stale: bool = False  # the CLI's search: stale patterns too, flagged
+    include_reverted: bool = False  # ... and patterns of reverted commits, flagged
+
+
+def fresh_sql(decay: Decay) -> tuple[str, tuple[Any, ...]]:
+    """Whether a pattern (`patterns p`) is fresh: its latest evidence at most decay.days
+    older than its clock."""
+    if not decay.on:
+        return "1", ()
+    return f"(p.last_evidence >= datetime({_CLOCK}, ?))", (decay.now, f"-{decay.days} days")
+
+
+def _select(decay: Decay) -> tuple[str, tuple[Any, ...]]:
+    """_COLUMNS plus the computed evidence age (days behind the clock) and stale flag."""
+    fresh, fresh_args = fresh_sql(decay)
+    return (
+        f"{_COLUMNS}, max(0.0, julianday({_CLOCK}) - julianday(p.last_evidence)), NOT {fresh}",
+        (decay.now, *fresh_args),
+    )
+
+
+@dataclass(frozen=True)
+class RevertRecord:
+    """A mined commit that reverts others: by sha (`reverted`), else by subject."""
+
+    commit: str
+    reverted: tuple[str, ...]
+    subject: str | None = None
 
 
 def rate_passes_sql(min_rate: float) -> tuple[str, tuple[Any, ...]]:
@@ -71,9 +119,12 @@ def eligible_sql(filters: Filters) -> tuple[str, list[Any]]:
     where, params = filters.scope.sql()
     clauses = [where, "p.retired = 0"]
     args: list[Any] = [*params]
-    if filters.fresh_since is not None:
-        clauses.append("p.created_at >= ?")
-        args.append(filters.fresh_since)
+    if not filters.include_stale and filters.decay.on:
+        fresh, fresh_args = fresh_sql(filters.decay)
+        clauses.append(fresh)
+        args.extend(fresh_args)
+    if not filters.include_reverted:
+        clauses.append("p.reverted_by IS NULL")
     if filters.problem_type is not None:
         clauses.append("p.problem_type = ?")
         args.append(filters.problem_type)
@@ -115,6 +166,11 @@ def _row_to_stored(row: Sequence[Any]) -> StoredPattern:
         last_used=row[20],
         created_at=row[21],
         retired=bool(row[22]),
+        evidence_count=int(row[23]),
+        last_evidence=row[24],
+        reverted_by=row[25],
+        evidence_age_days=round(float(row[26]), 3),
+        stale=bool(row[27]),
     )
 
 
@@ -170,8 +226,8 @@ class PatternStore:
                 existing = [
                     row_values(r)
                     for r in c.execute(
-                        "SELECT pattern_id, solution_hash FROM patterns WHERE user_id = ? "
-                        "AND (solution_hash = ? OR pattern_id = ?)",
+                        "SELECT pattern_id, solution_hash, id, commit_sha FROM patterns "
+                        "WHERE user_id = ? AND (solution_hash = ? OR pattern_id = ?)",
                         (user_id, pattern.solution_hash, pattern.pattern_id),
                     )
                 ]
@@ -184,9 +240,10 @@ class PatternStore:
                 ):
                     out.append((pattern.pattern_id, SaveStatus.FORGOTTEN))
                     continue
-                same = [str(r[0]) for r in existing if r[1] == pattern.solution_hash]
+                same = [r for r in existing if r[1] == pattern.solution_hash]
                 if same:
-                    out.append((same[0], SaveStatus.KNOWN))
+                    self._sighting(c, int(same[0][2]), str(same[0][3]), pattern, user_id)
+                    out.append((str(same[0][0]), SaveStatus.KNOWN))
                     continue
                 if existing:
                     out.append((pattern.pattern_id, SaveStatus.CONFLICT))
@@ -195,8 +252,8 @@ class PatternStore:
                     "INSERT INTO patterns (pattern_id, problem_type, before_code, after_code, "
                     "commit_msg, author, date, confidence, commit_sha, file_path, language, "
                     "before_lines, after_lines, solution_hash, source, repository, user_id, "
-                    "lookup_text, lookup_hash, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "lookup_text, lookup_hash, created_at, last_evidence, reverted_by) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         pattern.pattern_id,
                         pattern.problem_type.value,
@@ -218,13 +275,26 @@ class PatternStore:
                         lookup,
                         text_hash(lookup),
                         created_at,
+                        # Forged and team patterns (wall clock): entering this memory (an
+                        # answer accepted, a teammate's share) is evidence too.
+                        pattern.date
+                        if pattern.source is PatternSource.GIT
+                        else max(pattern.date, created_at),
+                        # A revert recorded before its commit's patterns arrive (imported,
+                        # or mined again at another path) still applies.
+                        self._effective_revert(c, user_id, pattern.commit, set())
+                        if pattern.commit
+                        else None,
                     ),
                 )
                 row_id = c.last_insert_rowid()
+                self._advance_clock(c, pattern, user_id)
                 if state is not None:
+                    # A successful use the export recorded is evidence too.
                     c.execute(
                         "UPDATE patterns SET success_count = ?, failure_count = ?, uses = ?, "
-                        "last_used = ?, created_at = ?, retired = ? WHERE id = ?",
+                        "last_used = ?, created_at = ?, retired = ?, "
+                        "last_evidence = max(last_evidence, coalesce(?, '')) WHERE id = ?",
                         (
                             state.success_count,
                             state.failure_count,
@@ -232,6 +302,7 @@ class PatternStore:
                             state.last_used,
                             state.created_at,
                             int(state.retired),
+                            state.last_used,
                             row_id,
                         ),
                     )
@@ -248,6 +319,115 @@ class PatternStore:
                 add_shapes(c, row_id, pattern.before_code, pattern.after_code, pattern.language)
                 out.append((pattern.pattern_id, SaveStatus.ADDED))
         return out
+
+    def _sighting(
+        self, c: apsw.Connection, row_id: int, stored_commit: str, pattern: Pattern, user_id: str
+    ) -> None:
+        """A change the user already has, seen again: another commit making it is new
+        evidence (counted once per commit, so re-mining a commit adds nothing)."""
+        if not pattern.commit or pattern.commit == stored_commit:
+            return
+        c.execute(
+            "INSERT OR IGNORE INTO pattern_sightings (pattern, commit_sha, date) VALUES (?, ?, ?)",
+            (row_id, pattern.commit, pattern.date),
+        )
+        if not c.changes():
+            return
+        c.execute(
+            "UPDATE patterns SET evidence_count = evidence_count + 1, "
+            "last_evidence = max(last_evidence, ?) WHERE id = ?",
+            (pattern.date, row_id),
+        )
+        self._advance_clock(c, pattern, user_id)
+        bump_counter(c, EVIDENCE_GENERATION)
+
+    def _advance_clock(self, c: apsw.Connection, pattern: Pattern, user_id: str) -> None:
+        """A mined commit moves its repository's clock to its date if that is newer."""
+        if pattern.source is not PatternSource.GIT:
+            return
+        c.execute(
+            "INSERT INTO repository_clock (user_id, repository, newest) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id, repository) DO UPDATE SET "
+            "newest = max(newest, excluded.newest)",
+            (user_id, pattern.repository, pattern.date),
+        )
+
+    # --- reverts -----------------------------------------------------------------------
+
+    def record_revert(
+        self, c: apsw.Connection, user_id: str, repository: str, revert: RevertRecord
+    ) -> None:
+        """Inside the caller's transaction: `revert.commit` undoes the commits it names
+        (full or abbreviated shas), or, without a sha, the latest commit of this repository
+        whose subject is `revert.subject`. Their patterns get reverted_by; a revert of that
+        revert clears it again."""
+        revert_commit, subject = revert.commit, revert.subject
+        targets = [self._full_sha(c, user_id, sha) for sha in revert.reverted]
+        if not targets and subject:
+            rows = c.execute(
+                "SELECT commit_sha FROM patterns WHERE user_id = ? AND repository = ? "
+                "AND (commit_msg = ? OR substr(commit_msg, 1, ?) = ? || char(10)) "
+                "ORDER BY date DESC LIMIT 1",
+                (user_id, repository, subject, len(subject) + 1, subject),
+            ).fetchall()
+            targets = [str(row_values(r)[0]) for r in rows]
+        for target in targets:
+            if target == revert_commit:
+                continue
+            c.execute(
+                "INSERT OR IGNORE INTO reverts (user_id, commit_sha, reverted_by) VALUES (?, ?, ?)",
+                (user_id, target, revert_commit),
+            )
+            self._apply_revert_state(c, user_id, target, set())
+
+    def _full_sha(self, c: apsw.Connection, user_id: str, sha: str) -> str:
+        sha = sha.lower()
+        if len(sha) >= 40:
+            return sha
+        # Hex digits sort below 'g': every sha with this prefix is in [sha, sha + 'g').
+        rows = c.execute(
+            "SELECT DISTINCT commit_sha FROM patterns WHERE commit_sha >= ? AND commit_sha < ? "
+            "AND user_id = ? LIMIT 2",
+            (sha, sha + "g", user_id),
+        ).fetchall()
+        return str(row_values(rows[0])[0]) if len(rows) == 1 else sha
+
+    def _effective_revert(
+        self, c: apsw.Connection, user_id: str, sha: str, visiting: set[str]
+    ) -> str | None:
+        """The commit that reverts `sha` and is not itself reverted, if any."""
+        visiting = visiting | {sha}
+        rows = c.execute(
+            "SELECT reverted_by FROM reverts WHERE user_id = ? AND commit_sha = ? "
+            "ORDER BY reverted_by",
+            (user_id, sha),
+        ).fetchall()
+        for row in rows:
+            by = str(row_values(row)[0])
+            if by not in visiting and self._effective_revert(c, user_id, by, visiting) is None:
+                return by
+        return None
+
+    def _apply_revert_state(
+        self, c: apsw.Connection, user_id: str, sha: str, done: set[str]
+    ) -> None:
+        """Set reverted_by on `sha`'s patterns, then on the commits `sha` itself reverts
+        (whose state follows from whether `sha` is in effect)."""
+        if sha in done:
+            return
+        done.add(sha)
+        by = self._effective_revert(c, user_id, sha, set())
+        c.execute(
+            "UPDATE patterns SET reverted_by = ? WHERE user_id = ? AND commit_sha = ? "
+            "AND reverted_by IS NOT ?",
+            (by, user_id, sha, by),
+        )
+        if c.changes():
+            bump_counter(c, EVIDENCE_GENERATION)
+        for row in c.execute(
+            "SELECT commit_sha FROM reverts WHERE user_id = ? AND reverted_by = ?", (user_id, sha)
+        ).fetchall():
+            self._apply_revert_state(c, user_id, str(row_values(row)[0]), done)
 
     def _count_terms(self, c: apsw.Connection, tokens: str, delta: int) -> None:
         c.execute(
@@ -266,12 +446,16 @@ class PatternStore:
         )
         return int(rows[0][0]) if rows else None
 
-    def get(self, pattern_id: str, scope: Scope) -> StoredPattern | None:
-        """The pattern as the scope sees it (own first, then the team's when opted in)."""
+    def get(
+        self, pattern_id: str, scope: Scope, decay: Decay | None = None
+    ) -> StoredPattern | None:
+        """The pattern as the scope sees it (own first, then the team's when opted in);
+        `decay` decides its stale flag (None: decay off)."""
         row_id = self._visible_row(pattern_id, scope)
         if row_id is None:
             return None
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM patterns WHERE id = ?", (row_id,))
+        select, args = _select(decay or no_decay())
+        rows = self.db.query(f"SELECT {select} FROM patterns p WHERE p.id = ?", (*args, row_id))
         return _row_to_stored(rows[0]) if rows else None
 
     def delete(self, pattern_id: str, user_id: str, at: str) -> bool:
@@ -307,10 +491,11 @@ class PatternStore:
     def iter_patterns(self, scope: Scope) -> Iterator[Pattern]:
         return (stored.pattern for stored in self.iter_stored(scope))
 
-    def iter_stored(self, scope: Scope) -> Iterator[StoredPattern]:
+    def iter_stored(self, scope: Scope, decay: Decay | None = None) -> Iterator[StoredPattern]:
         where, params = scope.sql()
+        select, args = _select(decay or no_decay())
         for row in self.db.query(
-            f"SELECT {_COLUMNS} FROM patterns p WHERE {where} ORDER BY p.id", params
+            f"SELECT {select} FROM patterns p WHERE {where} ORDER BY p.id", (*args, *params)
         ):
             yield _row_to_stored(row)
 
@@ -320,28 +505,34 @@ class PatternStore:
         if not ids:
             return {}
         where, args = eligible_sql(filters)
+        select, select_args = _select(filters.decay)
         sql = (
             # CROSS JOIN fixes the loop order: look up each candidate by primary key
             # rather than let the planner scan the user's index.
-            f"SELECT p.id, {_COLUMNS} FROM json_each(?) j CROSS JOIN patterns p "
+            f"SELECT p.id, {select} FROM json_each(?) j CROSS JOIN patterns p "
             f"ON p.id = j.value WHERE {where}"
         )
         return {
             int(row[0]): _row_to_stored(row[1:])
-            for row in self.db.query(sql, [json.dumps(ids), *args])
+            for row in self.db.query(sql, [*select_args, json.dumps(ids), *args])
         }
 
     def excluded_by_record(self, filters: Filters) -> set[int]:
         """Row ids that fail the filters by their record (retired, or a success rate below
-        the minimum): few, found through the patterns_judged index. The vector index masks
-        them; it knows the other filters itself."""
+        the minimum) or by a revert: few, found through the patterns_judged and
+        patterns_reverted indexes. The vector index masks them; it knows the other filters
+        itself."""
         rate, rate_args = rate_passes_sql(filters.min_success_rate)
         rows = self.db.query(
             "SELECT p.id FROM patterns p WHERE (p.uses > 0 OR p.retired = 1) "
             f"AND NOT (p.retired = 0 AND {rate})",
             rate_args,
         )
-        return {int(r[0]) for r in rows}
+        excluded = {int(r[0]) for r in rows}
+        if not filters.include_reverted:
+            reverted = self.db.query("SELECT id FROM patterns WHERE reverted_by IS NOT NULL")
+            excluded.update(int(r[0]) for r in reverted)
+        return excluded
 
     # --- lexical search ----------------------------------------------------------------
 
@@ -387,7 +578,7 @@ class PatternStore:
     # --- outcomes ----------------------------------------------------------------------
 
     def record_outcome(
-        self, pattern_id: str, scope: Scope, outcome: Outcome, at: str
+        self, pattern_id: str, scope: Scope, outcome: Outcome, at: str, decay: Decay | None = None
     ) -> StoredPattern | None:
         """Feedback on a pattern the scope sees (own, or a team pattern when opted in)."""
         success = 1 if outcome.is_success else 0
@@ -398,10 +589,14 @@ class PatternStore:
             updated = c.execute(
                 "UPDATE patterns SET success_count = success_count + ?, "
                 "failure_count = failure_count + ?, uses = uses + 1, "
-                "last_used = CASE WHEN ? THEN ? ELSE last_used END "
+                "last_used = CASE WHEN ? THEN ? ELSE last_used END, "
+                # A successful use is evidence: it makes the pattern fresh again.
+                "last_evidence = CASE WHEN ? THEN max(last_evidence, ?) ELSE last_evidence END "
                 "WHERE id = ? RETURNING success_count, uses, retired",
-                (success, 1 - success, success, at, row_id),
+                (success, 1 - success, success, at, success, at, row_id),
             ).fetchall()
+            if success:
+                bump_counter(c, EVIDENCE_GENERATION)
             successes, uses, retired = row_values(updated[0])
             if not retired and should_retire(int(successes), int(uses)):
                 c.execute("UPDATE patterns SET retired = 1 WHERE id = ?", (row_id,))
@@ -409,7 +604,7 @@ class PatternStore:
                 "INSERT INTO feedback (pattern, outcome, recorded_at) VALUES (?, ?, ?)",
                 (row_id, outcome.value, at),
             )
-        return self.get(pattern_id, scope)
+        return self.get(pattern_id, scope, decay)
 
     def feedback(self, pattern_id: str, scope: Scope) -> list[tuple[str, str]]:
         row_id = self._visible_row(pattern_id, scope)
@@ -437,11 +632,14 @@ class PatternStore:
         repository: str,
         last_commit: str,
         commits_read: int,
+        reverts: Sequence[RevertRecord] = (),
     ) -> list[tuple[str, SaveStatus]]:
-        """A batch of mined patterns and the user's cursor that follows them, in one
-        transaction: a kill at any moment leaves both or neither."""
+        """A batch of mined patterns, the reverts its commits made, and the user's cursor
+        that follows them, in one transaction: a kill at any moment leaves all or none."""
         with self.db.atomic() as c:
             result = self.upsert(items, user_id, created_at, skip_forgotten=True)
+            for revert in reverts:
+                self.record_revert(c, user_id, repository, revert)
             c.execute(
                 "INSERT INTO mined_cursor (user_id, repository, last_commit, commits_read, "
                 "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, repository) "
@@ -455,17 +653,20 @@ class PatternStore:
 
     # --- statistics --------------------------------------------------------------------
 
-    def lifecycle_counts(self, scope: Scope, fresh_since: str | None) -> tuple[int, int, int]:
-        """(active, decayed, retired) patterns in the scope; decayed: learned before
-        `fresh_since` and not retired."""
+    def lifecycle_counts(self, scope: Scope, decay: Decay) -> tuple[int, int, int, int]:
+        """(active, decayed, retired, reverted) patterns in the scope, each counted once:
+        retired first, then reverted, then decayed (stale)."""
         where, params = scope.sql()
-        since = fresh_since if fresh_since is not None else ""
-        total, retired, decayed = self.db.query(
+        fresh, fresh_args = fresh_sql(decay)
+        total, retired, reverted, decayed = self.db.query(
             "SELECT count(*), coalesce(sum(retired), 0), "
-            f"coalesce(sum(retired = 0 AND created_at < ?), 0) FROM patterns p WHERE {where}",
-            (since, *params),
+            "coalesce(sum(retired = 0 AND reverted_by IS NOT NULL), 0), "
+            f"coalesce(sum(retired = 0 AND reverted_by IS NULL AND NOT {fresh}), 0) "
+            f"FROM patterns p WHERE {where}",
+            (*fresh_args, *params),
         )[0]
-        return int(total) - int(retired) - int(decayed), int(decayed), int(retired)
+        active = int(total) - int(retired) - int(reverted) - int(decayed)
+        return active, int(decayed), int(retired), int(reverted)
 
     def counts(self, scope: Scope) -> dict[str, Any]:
         where, params = scope.sql()

@@ -31,6 +31,20 @@ class StoredPattern:
     last_used: str | None
     created_at: str
     retired: bool
+    # Evidence (lifecycle.py), for ranking: how often and how lately this change was seen.
+    evidence_count: int = 1  # 1 (the commit it was learned from) + later commits repeating it
+    last_evidence: str = ""  # DATE_FORMAT, UTC: latest of commit date, repeat, successful use
+    evidence_age_days: float = 0.0  # last_evidence's age on the pattern's clock, >= 0
+    stale: bool = False  # older than decayAfterDays on its clock: search only, flagged
+    reverted_by: str | None = None  # the commit that reverted this one (not offered)
+
+    def __post_init__(self) -> None:
+        if not self.last_evidence:  # built by hand (tests): the commit date
+            object.__setattr__(self, "last_evidence", self.pattern.date)
+
+    @property
+    def reverted(self) -> bool:
+        return self.reverted_by is not None
 
     @property
     def success_rate(self) -> float:
@@ -59,6 +73,7 @@ class IndexReport:
     patterns_added: int = 0
     duplicates: int = 0
     forgotten: int = 0  # changes the user forgot earlier, not learned again
+    reverts: int = 0  # commits read that revert others (their patterns are not offered)
     embedded: int = 0
     embedded_from_cache: int = 0
     by_type: Counter[str] = field(default_factory=Counter)

@@ -34,7 +34,8 @@ class IndexedVector:
     vector_seq: int
     user_id: str
     source: str
-    created_at: str
+    repository: str
+    last_evidence: str
     problem_type: str
     vector: bytes
 
@@ -115,23 +116,40 @@ class VectorStore:
             return []
         if self.db.vec_available:
             sql = (
-                "SELECT p.id, p.vector_seq, p.user_id, p.source, p.created_at, p.problem_type, "
+                "SELECT p.id, p.vector_seq, p.user_id, p.source, p.repository, p.last_evidence, "
+                "p.problem_type, "
                 "v.embedding "
                 f"FROM {VECTOR_TABLE} v JOIN patterns p ON p.id = v.rowid WHERE p.vector_seq > ?"
             )
             params: tuple[Any, ...] = (seq,)
         else:
             sql = (
-                "SELECT p.id, p.vector_seq, p.user_id, p.source, p.created_at, p.problem_type, "
+                "SELECT p.id, p.vector_seq, p.user_id, p.source, p.repository, p.last_evidence, "
+                "p.problem_type, "
                 "c.vector FROM patterns p "
                 "JOIN embedding_cache c ON c.model_id = ? AND c.text_hash = p.lookup_hash "
                 "WHERE p.vector_seq > ?"
             )
             params = (model, seq)
         return [
-            IndexedVector(int(a), int(b), str(u), str(s), str(t), str(k), bytes(v))
-            for a, b, u, s, t, k, v in self.db.query(sql, params)
+            IndexedVector(int(a), int(b), str(u), str(s), str(r), str(t), str(k), bytes(v))
+            for a, b, u, s, r, t, k, v in self.db.query(sql, params)
         ]
+
+    def evidence_generation(self) -> int:
+        """Changes when a stored pattern's evidence or revert state changes (store.py)."""
+        rows = self.db.query("SELECT value FROM meta WHERE key = 'evidence_generation'")
+        return int(rows[0][0]) if rows else 0
+
+    def evidence(self) -> list[tuple[int, str]]:
+        """(row id, last_evidence) of every embedded pattern."""
+        rows = self.db.query("SELECT id, last_evidence FROM patterns WHERE vector_seq IS NOT NULL")
+        return [(int(i), str(t)) for i, t in rows]
+
+    def repository_clocks(self) -> dict[tuple[str, str], str]:
+        """(owner, repository) -> the newest commit date learned from it."""
+        rows = self.db.query("SELECT user_id, repository, newest FROM repository_clock")
+        return {(str(u), str(r)): str(n) for u, r, n in rows}
 
     def vec_knn(self, query: bytes, k: int) -> list[tuple[int, float]]:
         """Exact KNN through sqlite-vec (cosine distance); the baseline the NumPy index is

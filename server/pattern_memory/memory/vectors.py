@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
+from .lifecycle import Decay
 from .store import Filters, Scope
 from .vector_store import IndexedVector, VectorStore
 
@@ -36,6 +37,12 @@ REDUCED_DIM = 96
 RERANK_MIN = 200
 TRAIN_SAMPLE = 20_000
 _BLAS = ThreadpoolController()
+_OLDEST = np.datetime64("0001-01-01T00:00:00", "s")
+
+
+def _times(texts: list[str]) -> npt.NDArray[np.datetime64]:
+    """DATE_FORMAT texts as datetime64 seconds."""
+    return np.array([t.replace(" ", "T") for t in texts], dtype="datetime64[s]")
 
 
 class VectorIndex:
@@ -49,8 +56,12 @@ class VectorIndex:
         self._row_ids = np.zeros(0, dtype=np.int64)
         self._owners = np.zeros(0, dtype=np.int32)  # interned user id per row
         self._team = np.zeros(0, dtype=bool)
-        self._created = np.zeros(0, dtype="datetime64[s]")
+        self._evidence = np.zeros(0, dtype="datetime64[s]")  # last_evidence per row
+        # Interned (owner, repository) whose clock a mined row ages against; -1: wall clock.
+        self._clocks = np.zeros(0, dtype=np.int32)
+        self._evidence_generation = -1
         self._kinds = np.zeros(0, dtype=np.int32)  # interned problem type per row
+        self._clock_codes: dict[tuple[str, str], int] = {}
         self._owner_codes: dict[str, int] = {}
         self._kind_codes: dict[str, int] = {}
         self._position: dict[int, int] = {}
@@ -66,10 +77,16 @@ class VectorIndex:
     def refresh(self) -> None:
         """Bring the matrix up to date with the database (cheap when nothing changed)."""
         epoch, seq, _model = self._store.vector_state()
+        generation = self._store.evidence_generation()
         with self._lock:
             if epoch != self._epoch:
                 self._reset()
                 self._epoch = epoch
+            if generation != self._evidence_generation:
+                # Evidence only grows (a repeat, a use) and reverts are rare: re-read it all.
+                if self._count:
+                    self._reload_evidence()
+                self._evidence_generation = generation
             if seq > self._seq:
                 self._append(self._store.vectors_after(self._seq))
                 self._seq = seq
@@ -83,7 +100,8 @@ class VectorIndex:
         self._row_ids = np.zeros(0, dtype=np.int64)
         self._owners = np.zeros(0, dtype=np.int32)
         self._team = np.zeros(0, dtype=bool)
-        self._created = np.zeros(0, dtype="datetime64[s]")
+        self._evidence = np.zeros(0, dtype="datetime64[s]")
+        self._clocks = np.zeros(0, dtype=np.int32)
         self._kinds = np.zeros(0, dtype=np.int32)
         self._position = {}
         self._mean = self._basis = None
@@ -119,17 +137,19 @@ class VectorIndex:
             row_ids = np.zeros(capacity, dtype=np.int64)
             owners = np.zeros(capacity, dtype=np.int32)
             team = np.zeros(capacity, dtype=bool)
-            created = np.zeros(capacity, dtype="datetime64[s]")
+            evidence = np.zeros(capacity, dtype="datetime64[s]")
+            clocks = np.zeros(capacity, dtype=np.int32)
             kinds = np.zeros(capacity, dtype=np.int32)
             if self._count:
                 matrix[: self._count] = self._matrix[: self._count]
                 row_ids[: self._count] = self._row_ids[: self._count]
                 owners[: self._count] = self._owners[: self._count]
                 team[: self._count] = self._team[: self._count]
-                created[: self._count] = self._created[: self._count]
+                evidence[: self._count] = self._evidence[: self._count]
+                clocks[: self._count] = self._clocks[: self._count]
                 kinds[: self._count] = self._kinds[: self._count]
             self._matrix, self._row_ids, self._owners, self._team = matrix, row_ids, owners, team
-            self._created, self._kinds = created, kinds
+            self._evidence, self._clocks, self._kinds = evidence, clocks, kinds
             if self._basis is not None:
                 reduced = np.zeros((capacity, REDUCED_DIM), dtype=np.float32)
                 reduced[: self._count] = self._reduced[: self._count]
@@ -147,14 +167,42 @@ class VectorIndex:
         self._row_ids[positions] = [r.row_id for r in rows]
         self._owners[positions] = [codes.setdefault(r.user_id, len(codes)) for r in rows]
         self._team[positions] = [r.source == "team" for r in rows]
-        self._created[positions] = np.array(
-            [r.created_at.replace(" ", "T") for r in rows], dtype="datetime64[s]"
-        )
+        self._evidence[positions] = _times([r.last_evidence for r in rows])
+        clock_codes = self._clock_codes
+        self._clocks[positions] = [
+            clock_codes.setdefault((r.user_id, r.repository), len(clock_codes))
+            if r.source == "git"
+            else -1
+            for r in rows
+        ]
         self._kinds[positions] = [
             kind_codes.setdefault(r.problem_type, len(kind_codes)) for r in rows
         ]
         if self._basis is not None and self._mean is not None:
             self._reduced[positions] = (vectors - self._mean) @ self._basis
+
+    def _reload_evidence(self) -> None:
+        rows = [(self._position[r], t) for r, t in self._store.evidence() if r in self._position]
+        if rows:
+            positions = np.array([p for p, _ in rows], dtype=np.int64)
+            self._evidence[positions] = _times([t for _, t in rows])
+
+    def _fresh_mask(self, decay: Decay) -> npt.NDArray[np.bool_]:
+        """Rows whose latest evidence is within decay.days of their clock (store.fresh_sql)."""
+        clocks = self._store.repository_clocks()
+        # Slot 0: the wall clock; slot code + 1: a repository's (always fresh without one,
+        # as the store's SQL has it).
+        thresholds = np.full(len(self._clock_codes) + 1, _OLDEST, dtype="datetime64[s]")
+        thresholds[0] = _times([decay.since(decay.now)])[0]
+        for key, code in self._clock_codes.items():
+            newest = clocks.get(key)
+            if newest is not None:
+                thresholds[code + 1] = _times([decay.since(newest)])[0]
+        count = self._count
+        fresh: npt.NDArray[np.bool_] = (
+            self._evidence[:count] >= thresholds[self._clocks[:count] + 1]
+        )
+        return fresh
 
     def _scope_mask(self, scope: Scope) -> npt.NDArray[np.bool_] | None:
         code = self._owner_codes.get(scope.user_id, -1)
@@ -170,13 +218,12 @@ class VectorIndex:
         self, filters: Filters, excluded: Collection[int]
     ) -> npt.NDArray[np.bool_] | None:
         """The search's filters as a mask: scope, decay, problem type, and the rows its
-        record excludes (retired, low success rate; PatternStore.excluded_by_record)."""
+        record excludes (retired, low success rate, reverted; PatternStore.excluded_by_record)."""
         mask = self._scope_mask(filters.scope)
         count = self._count
         conditions: list[npt.NDArray[np.bool_]] = []
-        if filters.fresh_since is not None:
-            since = np.datetime64(filters.fresh_since.replace(" ", "T"), "s")
-            conditions.append(self._created[:count] >= since)
+        if filters.decay.on and not filters.include_stale:
+            conditions.append(self._fresh_mask(filters.decay))
         if filters.problem_type is not None:
             code = self._kind_codes.get(filters.problem_type, -1)
             conditions.append(self._kinds[:count] == code)
