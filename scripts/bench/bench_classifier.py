@@ -20,8 +20,12 @@ A prediction is positive when the classifier says bug_fix; `ext-notypo` is the e
 rules with their "typo" family not counted. Precision = TP / (TP + FP),
 recall = TP / (TP + FN).
 
+`--mine owner/name ...` also mines those histories with each classifier (`mine_commits`,
+MineOptions.extended_classifier off and on) and prints the bug-fix commits and patterns each
+learns, by rule, and the time each run took.
+
 Usage: python scripts/bench/bench_classifier.py [--mirror-root /work/.mirror] [--labels FILE]
-       [--show-errors]
+       [--show-errors] [--mine pallets/jinja spf13/cobra ...]
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pattern_memory.mining import MineOptions, mine_commits
 from pattern_memory.mining.classify import (
     Classification,
     classify_for_index,
@@ -149,7 +155,12 @@ def main() -> int:
     parser.add_argument(
         "--show-errors", action="store_true", help="list the commits each classifier gets wrong"
     )
+    parser.add_argument("--mine", nargs="*", default=[], metavar="OWNER/NAME")
     args = parser.parse_args()
+    if args.mine:
+        for repository in args.mine:
+            mine_by_rule(git_dir(args.mirror_root, repository), repository)
+        return 0
     labelled = read_labels(args.labels)
     by_repository: dict[str, list[Labelled]] = defaultdict(list)
     for row in labelled:
@@ -209,6 +220,28 @@ def main() -> int:
         print("\nerrors:")
         print("\n".join(sorted(errors)))
     return 0
+
+
+def mine_by_rule(repo: Path, repository: str) -> None:
+    """Bug-fix commits / patterns that mining learns with each classifier, by rule."""
+    if not repo.is_dir():
+        print(f"skipped {repository}: no git dir at {repo}")
+        return
+    for extended in (False, True):
+        started = time.perf_counter()
+        commits: Counter[str] = Counter()
+        patterns: Counter[str] = Counter()
+        for mined in mine_commits(repo, MineOptions(extended_classifier=extended)):
+            decision = mined.classification
+            if decision is not None and decision.problem_type is ProblemType.BUG_FIX:
+                commits[rule_family(decision)] += 1
+                patterns[rule_family(decision)] += len(mined.patterns)
+        rules = ", ".join(f"{r} {commits[r]} / {patterns[r]}" for r in sorted(commits))
+        print(
+            f"{repository:20} {'extended' if extended else 'seed':8} bug-fix commits / patterns"
+            f" {sum(commits.values())} / {sum(patterns.values())}"
+            f" ({time.perf_counter() - started:.1f} s): {rules}"
+        )
 
 
 def _print_table(groups: dict[tuple[str, str, str], Scores]) -> None:
