@@ -134,9 +134,12 @@ def test_a_squash_merges_commit_list_is_not_read() -> None:
     message = "Cleanup 183 (#187)\n\n* fix coverage\n* use change_exception\n* simplify"
     assert classify_message(message).problem_type is BUG  # 'fix' in the body
     assert classify_for_index(message).problem_type is UNKNOWN
-    # ... while the body's prose still counts.
+    # ... while the body's prose still counts, and so does a subject written as a bullet.
     prose = "Rework the cache\n\nThis fixes #41.\n\n* tidy"
     assert classify_for_index(prose) == classify_message(prose)
+    bullet = "* Fix crash on empty input\n\n* add a test"
+    assert classify_for_index(bullet) == classify_message(bullet)
+    assert classify_for_index(bullet).problem_type is BUG
 
 
 @pytest.mark.parametrize(

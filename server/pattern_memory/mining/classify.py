@@ -188,12 +188,12 @@ def classify_for_index(message: str) -> Classification:
     failure and fix-intent words decide bug_fix, unless a feature keyword came first in the
     subject (the seed's feature decision stands).
     """
-    subject = message.strip().partition("\n")[0]
+    subject, _, body = message.strip().partition("\n")
     if _REVERT.match(subject) or _DEPENDENCY_UPDATE.match(subject):
         return classify_message(message)
-    # A squash merge lists the pull request's own commits as "* ..." lines; their "fix
-    # coverage", "fix typo" mend the pull request, not the product.
-    seed = classify_message(_SQUASHED_COMMIT_LINE.sub("", message))
+    # A squash merge lists the pull request's own commits as "* ..." lines in its body; their
+    # "fix coverage", "fix typo" mend the pull request, not the product.
+    seed = classify_message(subject + "\n" + _SQUASHED_COMMIT_LINE.sub("", body))
     conventional = _CONVENTIONAL.match(subject)
     if conventional and conventional.group(1).lower() in _CONVENTIONAL_TYPES:
         return seed
