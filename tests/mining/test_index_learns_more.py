@@ -18,6 +18,7 @@ from pattern_memory.cli import main
 from pattern_memory.memory.commands import describe_index
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.mining import MineOptions, mine_commits
+from pattern_memory.mining.classify import classify_for_index, rule_family
 from pattern_memory.settings import Settings
 
 PATHS_V1 = """import os
@@ -118,6 +119,9 @@ def test_index_learns_the_keywordless_fix_and_reports_its_rule(
         memory.close()
 
     assert learned[commits["keywordless"]].problem_type.value == "bug_fix"
+    # The rule is not stored, but the stored message gives it back.
+    stored_message = learned[commits["keywordless"]].commit_msg
+    assert rule_family(classify_for_index(stored_message)) == "fix intent"
     assert commits["typo_in_comment"] not in learned
     assert report.by_type == Counter({"feature_addition": 2, "bug_fix": 1})
     assert report.by_rule == Counter({"keyword": 2, "fix intent": 1})
