@@ -4,6 +4,7 @@ offered, code the document repeats everywhere not flagged."""
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import threading
 from pathlib import Path
@@ -127,3 +128,23 @@ def test_a_document_shows_a_few_diagnostics_at_most(tmp_path: Path) -> None:
     fixes = _find(tmp_path, patterns, document)
     assert sum(fix.shown for fix in fixes) == MAX_DIAGNOSTICS_PER_DOCUMENT
     assert len(fixes) == MAX_DIAGNOSTICS_PER_DOCUMENT + 3  # all stay in hovers and actions
+
+
+def test_one_site_of_a_mass_edit_is_not_flagged(tmp_path: Path) -> None:
+    # The same edit in four files of one commit is a codemod: learned, never a diagnostic.
+    sites = [
+        dataclasses.replace(
+            _pattern(
+                f"site {n}",
+                before=BEFORE.replace("load", f"load{n}"),
+                after=AFTER.replace("load", f"load{n}"),
+                path=f"app/m{n}.py",
+                message="Guard every lookup",
+            ),
+            commit="c0ffee" * 6 + "abcd",
+        )
+        for n in range(4)
+    ]
+    assert _find(tmp_path / "a", sites, DOCUMENT) == []
+    # Two files are not a mass edit.
+    assert len(_find(tmp_path / "b", sites[:2], DOCUMENT)) == 1

@@ -22,10 +22,12 @@ from ..matching import (
     FixTemplate,
     Token,
     Withheld,
+    abstract_edit,
     build_template,
     edit_harm,
     find_matches,
     is_test_path,
+    mass_edits,
     normalize_language,
     tokenize,
     withheld_reason,
@@ -109,6 +111,11 @@ class FixFinder:
     store_version: int | None = None  # the store's change token when last looked at
     # Patterns whose counts changed since they were looked up (feedback): these win.
     updated: dict[str, StoredPattern] = field(default_factory=dict)
+    # Per commit, the abstract edits it made in many files (a codemod); kept across store
+    # changes: a commit's patterns do not change once mined.
+    commit_mass_edits: LruCache[str, frozenset[tuple[str, ...]]] = field(
+        default_factory=lambda: LruCache(4096)
+    )
 
     @classmethod
     def create(cls) -> FixFinder:
@@ -182,6 +189,25 @@ class FixFinder:
             self.templates.put(key, found)
         return found if isinstance(found, FixTemplate) else None
 
+    def is_mass_edit(self, memory: PatternMemory, stored: StoredPattern) -> bool:
+        """Whether the pattern is one site of a codemod: its commit made the same abstract
+        edit in many files. Learned once and searchable, never a per-site diagnostic."""
+        pattern = stored.pattern
+        if not pattern.commit:
+            return False
+        edits = self.commit_mass_edits.get(pattern.commit)
+        if edits is None:
+            siblings = memory.commit_patterns(pattern.commit)
+            edits = frozenset(
+                mass_edits(
+                    [(p.before_code, p.after_code, p.language, p.file_path) for p in siblings]
+                )
+            )
+            self.commit_mass_edits.put(pattern.commit, edits)
+        if not edits:
+            return False
+        return abstract_edit(pattern.before_code, pattern.after_code, pattern.language) in edits
+
     def find(
         self,
         memory: PatternMemory,
@@ -211,7 +237,7 @@ class FixFinder:
             if cancel.is_set():
                 raise Cancelled
             template = self.template(stored, language)
-            if template is None:
+            if template is None or self.is_mass_edit(memory, stored):
                 continue
             matches = find_matches(document, template, min_renamed_score=settings.similarity)
             if len(matches) <= MAX_SITES_PER_PATTERN:
@@ -242,9 +268,17 @@ def _harmless(text: str, match: CodeMatch, language: str) -> bool:
     return edit_harm(text, edited, language) is None
 
 
-def _evidence(stored: StoredPattern, match: CodeMatch) -> tuple[float, float, float, str]:
-    """How strongly a fix is backed here: how closely it matches, then its track record."""
-    return (match.score, stored.success_rate, stored.pattern.confidence, stored.pattern.date)
+def _evidence(stored: StoredPattern, match: CodeMatch) -> tuple[float, ...]:
+    """How strongly a fix is backed here: how closely it matches, then how often the change
+    was made (a fix repeated by several commits), its track record, how recent its latest
+    evidence is on its repository's clock, and the miner's confidence."""
+    return (
+        match.score,
+        min(stored.evidence_count, 4),
+        stored.success_rate,
+        -stored.evidence_age_days,
+        stored.pattern.confidence,
+    )
 
 
 def _rank(located: list[tuple[StoredPattern, CodeMatch]], index: LineIndex) -> list[FoundFix]:

@@ -6,7 +6,7 @@ from .match import CodeMatch, DocumentTokens, MatchKind, find_matches
 from .safety import edit_harm
 from .template import FixTemplate, build_template
 from .tokens import Token, TokenKind, normalize_language, tokenize
-from .withheld import Withheld, is_test_path, withheld_reason
+from .withheld import Withheld, abstract_edit, is_test_path, mass_edits, withheld_reason
 
 __all__ = [
     "CodeMatch",
@@ -16,10 +16,12 @@ __all__ = [
     "Token",
     "TokenKind",
     "Withheld",
+    "abstract_edit",
     "build_template",
     "edit_harm",
     "find_matches",
     "is_test_path",
+    "mass_edits",
     "normalize_language",
     "tokenize",
     "withheld_reason",

@@ -21,6 +21,7 @@ from .tokens import TokenKind, tokenize
 
 
 class Withheld(StrEnum):
+    MASS_EDIT = "the same edit across many files of one commit"
     FORMATTING = "formatting or comments only"
     IMPORTS = "imports only"
     STRINGS = "string text or docstrings only"
@@ -110,6 +111,42 @@ def withheld_reason(
     if _TYPO_MESSAGE.search(subject):
         return Withheld.TYPO
     return None
+
+
+# The same abstract edit in this many files of one commit is a codemod, not a bug fix.
+MASS_EDIT_FILES = 3
+
+
+def abstract_edit(before_code: str, after_code: str, language: str) -> tuple[str, ...]:
+    """The change with names and literals abstracted: the removed and the added tokens of
+    each changed run, names as ID and literals as LIT (two sites of one codemod give the
+    same abstract edit, whatever their names)."""
+
+    def shape(code: str) -> list[str]:
+        return [
+            "ID"
+            if t.kind is TokenKind.NAME
+            else "LIT"
+            if t.kind in (TokenKind.STRING, TokenKind.NUMBER)
+            else t.text
+            for t in tokenize(normalize_code(code), language)
+        ]
+
+    left, right = shape(before_code), shape(after_code)
+    edit: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, left, right, False).get_opcodes():
+        if tag != "equal":
+            edit += ["\x00-", *left[i1:i2], "\x00+", *right[j1:j2]]
+    return tuple(edit)
+
+
+def mass_edits(patterns: list[tuple[str, str, str, str]]) -> set[tuple[str, ...]]:
+    """Of one commit's patterns (before, after, language, file path), the abstract edits
+    made in MASS_EDIT_FILES files or more."""
+    files: dict[tuple[str, ...], set[str]] = {}
+    for before, after, language, path in patterns:
+        files.setdefault(abstract_edit(before, after, language), set()).add(path)
+    return {edit for edit, paths in files.items() if len(paths) >= MASS_EDIT_FILES}
 
 
 _TEST_PATH = re.compile(

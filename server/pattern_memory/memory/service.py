@@ -249,6 +249,12 @@ class PatternMemory:
         """The pattern if the user sees it (own; the team's when opted in)."""
         return self._store.get(pattern_id, self._scope(), self._decay())
 
+    def commit_patterns(self, commit_sha: str, *, limit: int = 200) -> list[Pattern]:
+        """Up to `limit` of the caller's patterns learned from one commit."""
+        if not commit_sha:
+            return []
+        return self.store.commit_patterns(commit_sha, self._scope(), limit)
+
     def iter_patterns(self) -> Iterator[Pattern]:
         """Every pattern the user sees (own, and the team's when opted in), oldest first."""
         return self._store.iter_patterns(self._scope())

@@ -488,6 +488,18 @@ class PatternStore:
             c.execute("DELETE FROM patterns WHERE id = ?", (row_id,))
         return True
 
+    def commit_patterns(self, commit_sha: str, scope: Scope, limit: int) -> list[Pattern]:
+        """Up to `limit` patterns learned from one commit (to tell a mass edit, the same
+        change in many files, from a fix)."""
+        where, params = scope.sql()
+        select, args = _select(no_decay())
+        rows = self.db.query(
+            f"SELECT {select} FROM patterns p WHERE p.commit_sha = ? AND {where} "
+            "ORDER BY p.id LIMIT ?",
+            (*args, commit_sha, *params, limit),
+        )
+        return [_row_to_stored(row).pattern for row in rows]
+
     def iter_patterns(self, scope: Scope) -> Iterator[Pattern]:
         return (stored.pattern for stored in self.iter_stored(scope))
 
