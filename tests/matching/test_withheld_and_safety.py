@@ -132,3 +132,33 @@ def test_a_name_the_document_already_left_undefined_is_not_blamed_on_the_fix() -
     document = "def run():\n    return helper(1)\n"
     edited = "def run():\n    return helper(1) or 0\n"
     assert edit_harm(document, edited, "python") is None
+
+
+@pytest.mark.parametrize(
+    ("language", "original", "broken", "fine"),
+    [
+        (
+            "javascript",
+            "function f(user) {\n  return user.name;\n}\n",
+            "function f(user) {\n  return user?.name;\n",
+            "function f(user) {\n  return user?.name;\n}\n",
+        ),
+        (
+            "go",
+            "package main\n\nfunc f(x int) int {\n\treturn x\n}\n",
+            "package main\n\nfunc f(x int) int {\n\treturn x +\n}\n",
+            "package main\n\nfunc f(x int) int {\n\treturn x + 1\n}\n",
+        ),
+    ],
+)
+def test_other_languages_are_parse_checked_with_tree_sitter(
+    language: str, original: str, broken: str, fine: str
+) -> None:
+    assert "parse" in str(edit_harm(original, broken, language))
+    assert edit_harm(original, fine, language) is None
+
+
+def test_a_document_with_errors_of_its_own_may_still_be_fixed() -> None:
+    typing = "function f(user) {\n  return user.name;\n}\nfunction g( {\n"
+    fixed = typing.replace("user.name", "user?.name")
+    assert edit_harm(typing, fixed, "javascript") is None

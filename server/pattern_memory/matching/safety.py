@@ -13,6 +13,8 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
+from .. import syntax
+
 _BUILTINS = frozenset(dir(builtins)) | frozenset({"__file__", "__name__", "__doc__"})
 
 
@@ -83,4 +85,11 @@ def edit_harm(original: str, edited: str, language: str) -> str | None:
     name still used, or uses an undefined one), or None when the edit is safe."""
     if language == "python":
         return _python_harm(original, edited)
-    return None  # other languages: wired to syntax.parses once it lands
+    errors_before = syntax.error_lines(original, language)
+    if errors_before is None:
+        return None  # no parser for this language: matching's own checks only
+    errors_after = syntax.error_lines(edited, language)
+    # A document being typed has errors of its own: the fix must not add any.
+    if errors_after is not None and len(errors_after) > len(errors_before):
+        return "the fixed code would not parse"
+    return None
