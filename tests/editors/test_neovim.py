@@ -198,3 +198,59 @@ def test_learned_fix_in_neovim(
     # 4. Another file of the repository attaches to the same server: one per root.
     assert result["other_file_client"] == result["first_file_client"], context
     assert result["clients_running"] == 1
+
+
+CONFIG_BUGGY = """\
+def read_timeout(config, default):
+    value = config["timeout"]
+    return float(value) * 1.5
+"""
+CONFIG_FIXED = """\
+def read_timeout(config, default):
+    value = config.get("timeout")
+    if value is None:
+        return default
+    return float(value) * 1.5
+"""
+CONFIG_FIX_MESSAGE = "fix: KeyError when the timeout is not configured"
+# The same bug on another key: the fix carries the key unchanged, so it stands for any key.
+RETRIES = """\
+def read_retries(options, fallback):
+    value = options["retries"]
+    return float(value) * 1.5
+"""
+RETRIES_FIXED = """\
+def read_retries(options, fallback):
+    value = options.get("retries")
+    if value is None:
+        return fallback
+    return float(value) * 1.5
+"""
+
+
+def test_a_look_alike_with_another_literal_is_flagged_and_fixed(
+    repo_builder: RepoBuilder,
+    tmp_path: Path,
+    find_neovim: Callable[[str], Path],
+    client_dir: Path,
+) -> None:
+    repo_builder.commit("Add settings", {"app/__init__.py": "", "app/settings.py": CONFIG_BUGGY})
+    repo_builder.commit(CONFIG_FIX_MESSAGE, {"app/settings.py": CONFIG_FIXED})
+    repo_builder.commit("Add retries", {"app/retries.py": RETRIES})
+    retries = repo_builder.path / "app" / "retries.py"
+    result = drive(
+        binary=find_neovim("0.11"),
+        client_dir=client_dir,
+        file=retries,
+        tmp_path=tmp_path,
+        init_options={"dbPath": str(tmp_path / "patterns.db"), "indexOnStart": True},
+        setup="vim.lsp.config+enable",
+        other_file=repo_builder.path / "app" / "settings.py",
+    )
+    context = result.pop("context")
+    assert result["ok"], result.get("err", "") + "\n" + context
+    (diagnostic,) = result["diagnostics"]
+    assert diagnostic["message"] == CONFIG_FIX_MESSAGE, diagnostic
+    assert result["applied"], context
+    assert result["text"] + "\n" == RETRIES_FIXED
+    assert retries.read_text() == RETRIES_FIXED
