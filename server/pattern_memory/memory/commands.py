@@ -185,6 +185,8 @@ def describe_index(report: IndexReport, top_files: list[tuple[str, int]], db: st
     if report.by_rule:
         rules = ", ".join(f"{rule}: {n}" for rule, n in report.by_rule.most_common())
         lines.append(f"  by rule: {rules}")
+    if report.reverts:
+        lines.append(f"  {report.reverts} revert commit(s): the fixes they undo are not offered")
     if report.by_file:
         files = ", ".join(f"{f} ({n})" for f, n in report.by_file.most_common(TOP_FILES))
         lines.append(f"  top files: {files}")
