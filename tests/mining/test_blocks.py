@@ -164,3 +164,87 @@ def test_python_text_inside_triple_quoted_strings_is_not_code() -> None:
     assert enclosing_block(Layout.of_text(source, "python"), "python", 12, 12, 80) == (1, 12)
     # a change inside the string widens to its function too
     assert enclosing_block(Layout.of_text(source, "python"), "python", 8, 8, 80) == (1, 12)
+
+
+# Cases the indentation alone got wrong; the parse tree decides them.
+
+ODD_JAVASCRIPT = _lines(
+    """
+    const handlers = {};
+
+    function save(item) {
+    if (!item) {
+    return null;
+    }
+    return store.put(item);
+    }
+
+    function other() {
+      return 2;
+    }
+    """
+)
+
+
+def test_javascript_function_with_odd_indentation_is_found_by_its_braces() -> None:
+    # Nothing is indented, so by indentation alone the change is at top level.
+    assert ODD_JAVASCRIPT[4].strip() == "return null;"
+    assert enclosing_block(ODD_JAVASCRIPT, "javascript", 5, 5, 80) == (3, 8)
+
+
+GO_RAW_STRING = _lines(
+    """
+    package main
+
+    func usage() string {
+    \tif verbose {
+    \t\treturn long
+    \t}
+    \treturn `Usage:
+    {{.Name}} [flags]
+    `
+    }
+    """
+)
+
+
+def test_go_function_with_a_raw_string_at_column_zero() -> None:
+    # The raw string's column-0 lines ended the function early by indentation.
+    assert GO_RAW_STRING[4].strip() == "return long"
+    assert enclosing_block(GO_RAW_STRING, "go", 5, 5, 80) == (3, 10)
+
+
+PYTHON_DECORATED = _lines(
+    """
+    import pytest
+
+
+    @pytest.mark.parametrize(
+        "value",
+        [1, 2],
+    )
+    # a comment between the decorators and the function
+    def test_value(value):
+        assert value
+    """
+)
+
+
+def test_python_decorator_over_several_lines_belongs_to_its_function() -> None:
+    assert PYTHON_DECORATED[9].strip() == "assert value"
+    assert enclosing_block(PYTHON_DECORATED, "python", 10, 10, 80) == (4, 10)
+
+
+def test_hunk_in_a_function_longer_than_the_bound_widens_to_its_statement() -> None:
+    body = [f"  step{i}();" for i in range(100)]
+    lines = ["function long() {", *body[:50], "if (ready) {", "go();", "}", *body[50:], "}"]
+    assert lines[52] == "go();"
+    # The function (105 lines) is too long; the `if` around the change fits.
+    assert enclosing_block(lines, "javascript", 53, 53, 80) == (52, 54)
+
+
+def test_change_in_a_syntax_error_keeps_the_indentation_answer() -> None:
+    lines = ["function broken( {", "  if (x) {", "    y();", "  }", "}"]
+    # Its parentheses do not balance, so the file is parsed; the parse has the change in an
+    # error node, so the indentation's function stands.
+    assert enclosing_block(lines, "javascript", 3, 3, 80) == (1, 5)

@@ -1,18 +1,30 @@
 """Widening a changed line range to the block that encloses it, so that a pattern reads as a
 whole unit (a function, a method, a class) that an editor can recognise later.
 
-Python: the innermost `def` or `class` (with its decorators) around the change. Other
-languages: the innermost enclosing block whose header looks like a function, class or type
-declaration, else the innermost indentation block. A block longer than `max_lines` falls back
-to the innermost block that fits, then to None (the caller keeps the diff hunk itself).
-Blocks are found by indentation, which needs no parser and copes with any language and with
-code that does not compile.
+The innermost function, method, class or type around the change (Python's with its
+decorators); a block longer than `max_lines` falls back to the innermost statement around the
+change that fits, then to None (the caller keeps the diff hunk itself).
+
+Blocks are read from the indentation first (no parser; any language, code that does not
+compile). For the languages with a tree-sitter grammar (syntax.LANGUAGES: Python, JavaScript,
+TypeScript, Go, Java, Rust, C, C++) an answer that does not check out (see _plausible) is
+replaced by the parse tree's: the lines a block that fits can span are parsed then, widened
+to top-level lines (which Python, gofmt and most brace code start at column 0). Parsing
+every version of every file instead would cost more than the rest of mining
+(docs/benchmarks.md). A change inside a syntax error keeps the indentation's answer.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from .. import syntax
+from ..syntax import BlockKind, SyntaxTree
+
+# Languages whose doubtful blocks are taken from a parse tree.
+PARSED = syntax.LANGUAGES
 
 _PYTHON_HEADER = re.compile(r"^\s*(?:async\s+def|def|class)\s")
 _DECLARATION = re.compile(
@@ -28,6 +40,13 @@ _CONTROL = re.compile(
 # A C-like function or method definition: `<type> name(args) {` on one line.
 _C_FUNCTION = re.compile(r"^\s*[\w:<>\[\]*&,. ]+\([^;]*\)\s*(?:const\s*)?(?:->\s*[^{]+)?\{\s*$")
 _ARROW_FUNCTION = re.compile(r"=>\s*\{\s*$")
+# The longest window parsed for a doubtful block (a window holds a top-level block at least).
+_WINDOW_LINES = 400
+# Top-level lines of brace languages besides declarations (imports, variables, exports).
+_TOP_LEVEL = re.compile(
+    r"(?:import|package|var|const|let|use|mod|export|module|namespace|typedef|template|"
+    r"using|#include|#define)\b"
+)
 _COMMENT_STARTS = ("#", "//", "/*", "* ", "*/", "--")
 _CLOSERS = (")", "]", "}")
 _CLOSING_LINE = re.compile(r"^(?:[)\]}]+[;,)\]}]*|end)\s*$")
@@ -51,7 +70,7 @@ class Layout:
     """A file's lines with their indentation, computed once per line on demand (the widening
     of several hunks of one file walks over the same lines)."""
 
-    __slots__ = ("_widths", "extents", "lines")
+    __slots__ = ("_widths", "_windows", "extents", "lines")
 
     def __init__(self, lines: Sequence[str], *, hidden: Iterable[int] = ()) -> None:
         """`hidden`: 1-based lines that say nothing about the structure (inside a string)."""
@@ -61,6 +80,44 @@ class Layout:
         self.extents: dict[tuple[int, int], tuple[int, int] | None] = {}
         for number in hidden:
             self._widths[number - 1] = -1
+        self._windows: dict[tuple[int, int], _Window | None] = {}
+
+    def syntax(self, language: str, first: int, last: int, max_lines: int) -> _Window | None:
+        """The parse tree of the lines a block of at most `max_lines` around first..last can
+        span, widened to top-level lines (column 0) on both sides so that the window parses
+        as the file does; None for a language without a grammar or a window over
+        _WINDOW_LINES lines. Windows are kept: hunks of one file often share theirs."""
+        if language not in PARSED:
+            return None
+        count = len(self.lines)
+        start = max(1, last - max_lines + 1)
+        while start > 1 and not (self._top(start, language) and not self._decorated(start)):
+            start -= 1
+        end = min(count, first + max_lines - 1)
+        while end < count and not self._top(end + 1, language):
+            end += 1
+        if end - start + 1 > _WINDOW_LINES:
+            return None  # one huge top-level block (a Java class): parsing costs too much
+        window = self._windows.get((start, end))
+        if window is None and (start, end) not in self._windows:
+            text = "\n".join(self.lines[start - 1 : end])
+            tree = syntax.parse(text, language)
+            window = self._windows[(start, end)] = _Window(tree, start - 1) if tree else None
+        return window
+
+    def _top(self, number: int, language: str) -> bool:
+        """A line that starts a top-level declaration: at column 0, and in brace languages
+        one that reads as a declaration (column-0 lines inside a string, a Go raw string's
+        shell script, say, made windows that parse only with errors, slowly)."""
+        if self.width(number) != 0:
+            return False
+        line = self.lines[number - 1]
+        if language == "python":
+            return not line.startswith((*_CLOSERS, "else", "elif", "except", "finally"))
+        return bool(_TOP_LEVEL.match(line)) or _is_header(line, language)
+
+    def _decorated(self, number: int) -> bool:
+        return number > 1 and self.lines[number - 2].startswith("@")
 
     @classmethod
     def of_text(cls, text: str, language: str) -> Layout:
@@ -147,6 +204,68 @@ def enclosing_block(
     while first > 1 and layout.width(first) < 0:
         first -= 1
         last = first
+    guess = _indented_block(layout, language, first, last, max_lines)
+    if language not in PARSED or _plausible(layout, language, guess, first):
+        return guess
+    window = layout.syntax(language, first, last, max_lines)
+    if window is not None:
+        shift = window.shift
+        try:
+            found = _parsed_block(window.tree, first - shift, last - shift, max_lines)
+        except _Unparsed:
+            return guess  # the change sits in a syntax error: keep what the indentation says
+        return (found[0] + shift, found[1] + shift) if found else None
+    return guess
+
+
+class _Window(NamedTuple):
+    tree: SyntaxTree
+    shift: int  # lines of the file above the window
+
+
+def _plausible(layout: Layout, language: str, block: tuple[int, int] | None, first: int) -> bool:
+    """Whether the indentation's answer stands without a parse. Doubtful, and so parsed: a
+    Python function right below a decorator or bracket line it left out; a brace block that
+    does not balance its brackets (a string or comment at column 0 cut it, or odd
+    indentation); a change at column 0 inside braces. Only those: parsing every file version
+    would cost more than the rest of mining (docs/benchmarks.md)."""
+    if language == "python":
+        if block is None:
+            return True
+        # the line above at the block's indentation (over comments and a bracket's lines)
+        width, above = layout.width(block[0]), block[0] - 1
+        while above >= 1 and (layout.width(above) < 0 or layout.width(above) > width):
+            above -= 1
+        line = layout.text(above).lstrip() if above >= 1 else ""
+        while line.startswith(_CLOSERS) and above > 1:
+            above -= 1
+            while above > 1 and (layout.width(above) < 0 or layout.width(above) > width):
+                above -= 1
+            line = layout.text(above).lstrip()
+        return not (line.startswith("@") and layout.width(above) == width)
+    if block is None:
+        if layout.width(first) != 0 or layout.text(first).lstrip().startswith(_CLOSERS):
+            return True
+        return _depth("\n".join(layout.lines[: first - 1])) == 0
+    depth, opened = 0, False
+    for number in range(block[0], block[1] + 1):
+        if layout.width(number) < 0:
+            continue  # comment lines may hold unbalanced brackets
+        depth += _depth(layout.text(number))
+        opened = opened or depth > 0
+        if depth < 0 or (opened and depth == 0 and number < block[1]):
+            return False  # closes before its end: another block, or brackets in strings
+    return depth == 0
+
+
+def _depth(text: str) -> int:
+    return text.count("{") + text.count("(") - text.count("}") - text.count(")")
+
+
+def _indented_block(
+    layout: Layout, language: str, first: int, last: int, max_lines: int
+) -> tuple[int, int] | None:
+    """enclosing_block read from the indentation, first..last anchored on code lines."""
     head = _innermost_block(layout, language, first, first, max_lines)
     if head is not None and head[1] >= last:
         return head  # the block of the first changed line holds the whole change
@@ -171,6 +290,61 @@ def enclosing_block(
     if whole is None or siblings[1] - siblings[0] < whole[1] - whole[0]:
         return siblings
     return whole
+
+
+class _Unparsed(Exception):
+    """The tree cannot tell (a syntax error around the change)."""
+
+
+def _parsed_block(
+    tree: SyntaxTree, first: int, last: int, max_lines: int
+) -> tuple[int, int] | None:
+    """enclosing_block from the parse tree; the same rules as by indentation."""
+    head = _parsed_unit(tree, first, first, max_lines)
+    if head is not None and head[1] >= last:
+        return head
+    whole = _parsed_unit(tree, first, last, max_lines)
+    if first == last or head is None or _parsed_unit(tree, last, last, max_lines) is None:
+        return whole
+    # Across sibling blocks (the end of one function and the next one): from the outermost
+    # block of the first line that ends before the last line, to its counterpart.
+    above = [b for b in tree.enclosing(first, first) or () if b.end < last]
+    below = [b for b in tree.enclosing(last, last) or () if b.start > first]
+    if not above or not below:
+        return whole
+    if above[-1].has_error or below[-1].has_error:
+        raise _Unparsed
+    siblings = (above[-1].start, max(below[-1].end, last))
+    if siblings[1] - siblings[0] + 1 > max_lines:
+        return whole
+    if whole is None or siblings[1] - siblings[0] < whole[1] - whole[0]:
+        return siblings
+    return whole
+
+
+def _parsed_unit(tree: SyntaxTree, first: int, last: int, max_lines: int) -> tuple[int, int] | None:
+    """The innermost definition around first..last if it fits, else the innermost statement
+    that spans more than the change and fits, else None (top level, or too long)."""
+    blocks = tree.enclosing(first, last)
+    if blocks is None:
+        raise _Unparsed
+    found = next((b for b in blocks if b.kind is not BlockKind.STATEMENT), None)
+    if found is None or found.lines > max_lines:
+        found = next(
+            (
+                b
+                for b in blocks
+                if b.kind is BlockKind.STATEMENT
+                and b.end > b.start
+                and (b.start < first or b.end > last)
+            ),
+            None,
+        )
+        if found is None or found.lines > max_lines:
+            return None
+    if found.has_error:
+        raise _Unparsed
+    return min(found.start, first), max(found.end, last)
 
 
 def _lift(
