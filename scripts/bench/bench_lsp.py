@@ -40,6 +40,7 @@ from pattern_memory.matching import (
     find_matches,
     tokenize,
 )
+from pattern_memory.matching.roles import anchored_names, pattern_scope
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.text import lookup_text
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
@@ -149,13 +150,17 @@ def build_store(path: Path, count: int) -> None:
 
 
 def rename_all(code: str, prefix: str) -> str:
-    """`code` with every identifier (not keywords, builtins or literals) consistently renamed
-    to a name the store has never seen: only a search by shape can find it."""
+    """`code` with every local name consistently renamed to a name the store has never seen
+    (keywords, builtins, literals and API names stay: attributes, called functions, imports;
+    see matching/roles.py): only a search by shape can find it."""
     fresh: dict[str, str] = {}
     pieces: list[str] = []
     cursor = 0
-    for token in tokenize(code):
-        if token.kind is TokenKind.NAME:
+    tokens = tokenize(code)
+    scope, imported = pattern_scope(tokens, code)
+    anchors = anchored_names(tokens, "python", scope, imported)
+    for index, token in enumerate(tokens):
+        if token.kind is TokenKind.NAME and index not in anchors:
             pieces += [
                 code[cursor : token.start],
                 fresh.setdefault(token.text, f"{prefix}{len(fresh)}"),

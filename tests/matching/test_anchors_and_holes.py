@@ -165,3 +165,13 @@ def test_javascript_object_keys_are_anchors() -> None:
     assert matches(other_key, before, after, "javascript") == []
     renamed = "function build(n) {\n  const o = { limit: n, strict: false };\n  return o;\n}\n"
     assert "strict: true" in apply(renamed, before, after, "javascript")
+
+
+def test_a_parameter_with_a_default_is_a_local_name() -> None:
+    before = "def add(item, bucket=[]):\n    bucket.append(item)\n    return bucket\n"
+    after = (
+        "def add(item, bucket=None):\n    bucket = bucket or []\n    bucket.append(item)\n"
+        "    return bucket\n"
+    )
+    document = "def push(x, acc=[]):\n    acc.append(x)\n    return acc\n"
+    assert "acc = acc or []" in apply(document, before, after)

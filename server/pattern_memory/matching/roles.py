@@ -123,6 +123,7 @@ def bound_names(tokens: Sequence[Token]) -> set[str]:
     """Names the code binds: parameters, assignment targets (`a, b = ...` too), loop and
     `as` variables, definitions, `let`/`const`/`var` declarations."""
     bound = _parameters(tokens)
+    enclosing = _enclosing_brackets(tokens)
     for index, token in enumerate(tokens):
         if token.kind is not TokenKind.NAME:
             continue
@@ -130,8 +131,13 @@ def bound_names(tokens: Sequence[Token]) -> set[str]:
         after = tokens[index + 1].text if index + 1 < len(tokens) else ""
         if before in _MEMBER_ACCESS:
             continue
+        opener = enclosing[index]
+        # `f(timeout=1)` passes an argument; only `:=` assigns inside parentheses.
+        in_parentheses = opener is not None and tokens[opener].text == "("
         declared = before in _BINDING_KEYWORDS or before in _DEFINITION_KEYWORDS
-        assigned = after in _ASSIGNMENTS or (after == "," and _starts_tuple_target(tokens, index))
+        assigned = (after in _ASSIGNMENTS and (after == ":=" or not in_parentheses)) or (
+            after == "," and _starts_tuple_target(tokens, index)
+        )
         if declared or assigned:
             bound.add(token.text)
     return bound
@@ -205,7 +211,7 @@ def anchored_names(
             before in _MEMBER_ACCESS
             or token.text in imported
             or (after == "(" and token.text not in scope and before not in _DEFINITION_KEYWORDS)
-            or (after == "=" and in_call and hash_language)
+            or (after == "=" and in_call and hash_language and token.text not in scope)
             or (after == ":" and bracket == "{" and not hash_language)
             or (_is_constant(token.text) and token.text not in scope)
         ):
