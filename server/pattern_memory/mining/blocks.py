@@ -47,6 +47,7 @@ _TOP_LEVEL = re.compile(
     r"(?:import|package|var|const|let|use|mod|export|module|namespace|typedef|template|"
     r"using|#include|#define)\b"
 )
+_STRINGS = re.compile(r""""(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`[^`\n]*`""")
 _COMMENT_STARTS = ("#", "//", "/*", "* ", "*/", "--")
 _CLOSERS = (")", "]", "}")
 _CLOSING_LINE = re.compile(r"^(?:[)\]}]+[;,)\]}]*|end)\s*$")
@@ -259,6 +260,9 @@ def _plausible(layout: Layout, language: str, block: tuple[int, int] | None, fir
 
 
 def _depth(text: str) -> int:
+    """Brackets opened minus closed, outside one-line string literals (`"{{.Name}}"`)."""
+    if '"' in text or "'" in text or "`" in text:
+        text = _STRINGS.sub("", text)
     return text.count("{") + text.count("(") - text.count("}") - text.count(")")
 
 
