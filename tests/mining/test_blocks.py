@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
+from pattern_memory.mining import blocks
 from pattern_memory.mining.blocks import enclosing_block
 
 
@@ -208,9 +211,14 @@ GO_RAW_STRING = _lines(
 )
 
 
-def test_go_function_with_a_raw_string_at_column_zero() -> None:
-    # The raw string's column-0 lines ended the function early by indentation.
+def test_go_function_with_a_raw_string_at_column_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The raw string's column-0 lines end the function early by indentation (what mining Go
+    # does by default: parsing Go costs too much, see blocks.PARSED); with Go parsed, the
+    # tree gives the whole function.
     assert GO_RAW_STRING[4].strip() == "return long"
+    assert "go" not in blocks.PARSED
+    assert enclosing_block(GO_RAW_STRING, "go", 5, 5, 80) == (3, 7)
+    monkeypatch.setattr(blocks, "PARSED", blocks.PARSED | {"go"})
     assert enclosing_block(GO_RAW_STRING, "go", 5, 5, 80) == (3, 10)
 
 
