@@ -175,3 +175,12 @@ def test_a_parameter_with_a_default_is_a_local_name() -> None:
     )
     document = "def push(x, acc=[]):\n    acc.append(x)\n    return acc\n"
     assert "acc = acc or []" in apply(document, before, after)
+
+
+def test_an_insertion_after_one_ubiquitous_line_has_nothing_to_locate() -> None:
+    # The line stands in every module: it says nothing about where a try block belongs.
+    before = "logger = logging.getLogger(__name__)\n\n\n# Variables set by CI systems.\n"
+    after = before.replace(
+        "\n\n\n", "\n\n\ntry:\n    import keyring\nexcept ImportError:\n    keyring = None\n\n"
+    )
+    assert build_template(before, after, "python") is None

@@ -162,3 +162,30 @@ def test_a_document_with_errors_of_its_own_may_still_be_fixed() -> None:
     typing = "function f(user) {\n  return user.name;\n}\nfunction g( {\n"
     fixed = typing.replace("user.name", "user?.name")
     assert edit_harm(typing, fixed, "javascript") is None
+
+
+def test_an_import_rewrapped_over_several_lines_is_an_import_change() -> None:
+    before = "from pkg.utils import HEADERS, chunks, check\n\nlogger = get(__name__)\n\ndef f(x"
+    after = (
+        "from pkg.utils import (\n    HEADERS,\n    chunks,\n    check,\n)\n\n"
+        "logger = get(__name__)\n\ndef f(x"
+    )
+    assert withheld_reason(before, after, "python", "Resolve lint errors") is Withheld.IMPORTS
+
+
+def test_a_consistent_rename_is_a_refactoring_but_another_name_is_a_fix() -> None:
+    before = "for root, _dirs, files in os.walk(path):\n    use(root, files)\n"
+    after = "for root, _, files in os.walk(path):\n    use(root, files)\n"
+    assert withheld_reason(before, after, "python", "Fix bugbear") is Withheld.RENAME
+    wrong_variable = "total = price * count\nreturn price\n"
+    fixed = "total = price * count\nreturn total\n"
+    assert withheld_reason(wrong_variable, fixed, "python", "fix total") is None
+
+
+def test_inserting_a_new_method_is_new_code() -> None:
+    before = "    @property\n    def name(self):\n        return self._name\n"
+    after = "    @property\n    def slug(self):\n        return self._name.lower()\n\n" + before
+    assert withheld_reason(before, after, "python", "Fix uninstall") is Withheld.NEW_DEFINITION
+    guard = "def f(x):\n    return x.y\n"
+    guarded = "def f(x):\n    if x is None:\n        return None\n    return x.y\n"
+    assert withheld_reason(guard, guarded, "python", "fix crash") is None

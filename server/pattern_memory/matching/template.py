@@ -19,6 +19,9 @@ MIN_TEMPLATE_TOKENS = 6
 # Context is added up to this many tokens when the pattern has it: a match with renamed
 # identifiers needs at least MIN_RENAMED_TOKENS (see match.py).
 PREFERRED_TEMPLATE_TOKENS = 12
+# A pure insertion needs this many lines of code (not blank, not only a comment) around it
+# to be located at all.
+MIN_INSERTION_CONTEXT_LINES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +104,15 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
     if prefix == len(before) and prefix == len(after):
         return None  # no change beyond white space
     lo, before_hi, after_hi = prefix, len(before) - suffix, len(after) - suffix
-    if lo == before_hi and lo > 0 and before_hi < len(before):
-        # A pure insertion is located by the lines on both sides of it.
-        lo, before_hi, after_hi = lo - 1, before_hi + 1, after_hi + 1
+    if lo == before_hi:
+        # A pure insertion is located by its context alone: one line of it
+        # (`logger = logging.getLogger(__name__)`) stands in every module of a code base,
+        # and says nothing about where the insertion belongs.
+        if sum(1 for line in before if tokenize(line, language)) < MIN_INSERTION_CONTEXT_LINES:
+            return None
+        if lo > 0 and before_hi < len(before):
+            # Located by the lines on both sides of it.
+            lo, before_hi, after_hi = lo - 1, before_hi + 1, after_hi + 1
 
     def region_tokens() -> int:
         return len(tokenize("\n".join(before[lo:before_hi]), language))

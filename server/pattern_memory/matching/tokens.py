@@ -59,7 +59,10 @@ def _tokenizer(comment: str, string: str) -> re.Pattern[str]:
 _HASH_COMMENTS = _tokenizer(r"\#[^\n]*", _STRING_PY)
 _C_COMMENTS = _tokenizer(r"//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)", _STRING_C)
 
-_PYTHON_FIXED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+# `_` is a builtin only in an interactive session (the last result); in code it is a name.
+_PYTHON_FIXED = (
+    frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+) - {"_"}
 _GENERIC_FIXED = frozenset(
     """abstract async await break case catch char class const continue default defer delete do
     double else enum export extends false final finally float fn for func function go if impl

@@ -17,7 +17,7 @@ import textwrap
 from enum import StrEnum
 
 from ..patterns import normalize_code
-from .tokens import TokenKind, tokenize
+from .tokens import Token, TokenKind, tokenize
 
 
 class Withheld(StrEnum):
@@ -27,6 +27,8 @@ class Withheld(StrEnum):
     STRINGS = "string text or docstrings only"
     VERSION = "version or licence bump"
     TYPO = "typo fix"
+    RENAME = "renames a local name only"
+    NEW_DEFINITION = "adds a definition"
 
 
 _TYPO_MESSAGE = re.compile(
@@ -44,16 +46,33 @@ _VERSION_LINE = re.compile(
 )
 
 
-def _changed_lines(before: str, after: str) -> list[str]:
-    """The lines removed or added (white space inside a line ignored)."""
-    left = [line.strip() for line in before.split("\n")]
-    right = [line.strip() for line in after.split("\n")]
-    changed: list[str] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, left, right).get_opcodes():
+def _changed_lines(before: str, after: str) -> list[tuple[str, bool]]:
+    """The lines removed or added (white space inside a line ignored), each with whether
+    it belongs to an import statement (a continuation line of `from m import (` too)."""
+    left, right = _import_marked(before), _import_marked(after)
+    changed: list[tuple[str, bool]] = []
+    matcher = difflib.SequenceMatcher(
+        None, [line for line, _ in left], [line for line, _ in right], False
+    )
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag != "equal":
             changed.extend(left[i1:i2])
             changed.extend(right[j1:j2])
-    return [line for line in changed if line]
+    return [(line, in_import) for line, in_import in changed if line]
+
+
+def _import_marked(code: str) -> list[tuple[str, bool]]:
+    """Each line stripped, with whether it is part of an import statement."""
+    marked: list[tuple[str, bool]] = []
+    depth = 0
+    for raw in code.split("\n"):
+        line = raw.strip()
+        starts = bool(_IMPORT_LINE.match(line))
+        marked.append((line, starts or depth > 0))
+        if starts or depth > 0:
+            depth = max(0, depth + line.count("(") + line.count("{"))
+            depth = max(0, depth - line.count(")") - line.count("}"))
+    return marked
 
 
 def _python_without_imports_and_docstrings(code: str) -> str | None:
@@ -95,13 +114,13 @@ def withheld_reason(
     if [t.text for t in before_tokens] == [t.text for t in after_tokens]:
         return Withheld.FORMATTING
     changed = _changed_lines(before, after)
-    if changed and all(_IMPORT_LINE.match(line) for line in changed):
+    if changed and all(in_import for _, in_import in changed):
         return Withheld.IMPORTS
     if language == "python" and before.strip() and after.strip():
         left = _python_without_imports_and_docstrings(before)
         if left is not None and left == _python_without_imports_and_docstrings(after):
             return Withheld.IMPORTS  # multi-line imports or docstrings, or both
-    if changed and all(_VERSION_LINE.search(line) for line in changed):
+    if changed and all(_VERSION_LINE.search(line) for line, _ in changed):
         return Withheld.VERSION
     code_before = [t.text for t in before_tokens if t.kind is not TokenKind.STRING]
     code_after = [t.text for t in after_tokens if t.kind is not TokenKind.STRING]
@@ -110,7 +129,54 @@ def withheld_reason(
     subject = commit_msg.strip().split("\n", 1)[0]
     if _TYPO_MESSAGE.search(subject):
         return Withheld.TYPO
+    if _renamed_only(before_tokens, after_tokens):
+        return Withheld.RENAME
+    if _adds_definition(before, after, language):
+        return Withheld.NEW_DEFINITION
     return None
+
+
+def _renamed_only(before: list[Token], after: list[Token]) -> bool:
+    """Whether the after-code is the before-code with names consistently renamed (`_dirs`
+    -> `_` everywhere): a refactoring. A fix that uses another, existing name instead
+    (`return x` -> `return y`) is no bijection, and stays."""
+    if len(before) != len(after):
+        return False
+    forward: dict[str, str] = {}
+    backward: dict[str, str] = {}
+    for left, right in zip(before, after, strict=True):
+        if left.kind is not right.kind:
+            return False
+        if left.kind is TokenKind.NAME:
+            if forward.setdefault(left.text, right.text) != right.text:
+                return False
+            if backward.setdefault(right.text, left.text) != left.text:
+                return False
+        elif left.text != right.text:
+            return False
+    return True
+
+
+_DEFINITION_START = re.compile(
+    r"^\s*(?:@\w|(?:async\s+)?def\s|class\s|(?:export\s+)?(?:async\s+)?function\b|func\s"
+    r"|(?:pub\s+)?fn\s)"
+)
+
+
+def _adds_definition(before: str, after: str, language: str) -> bool:
+    """Whether the change only inserts lines and they start with a new definition (a
+    function, class or method): new code, not a bug a look-alike repeats."""
+    left = [line.strip() for line in before.split("\n")]
+    right = after.split("\n")
+    matcher = difflib.SequenceMatcher(None, left, [line.strip() for line in right], False)
+    inserted: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "insert":
+            inserted.extend(right[j1:j2])
+        elif tag != "equal" and any(left[i1:i2]):
+            return False
+    code = [line for line in inserted if tokenize(line, language)]
+    return bool(code) and bool(_DEFINITION_START.match(code[0]))
 
 
 # The same abstract edit in this many files of one commit is a codemod, not a bug fix.
