@@ -148,3 +148,33 @@ def test_one_site_of_a_mass_edit_is_not_flagged(tmp_path: Path) -> None:
     assert _find(tmp_path / "a", sites, DOCUMENT) == []
     # Two files are not a mass edit.
     assert len(_find(tmp_path / "b", sites[:2], DOCUMENT)) == 1
+
+
+def test_a_stale_fix_is_still_offered_in_the_editor(tmp_path: Path) -> None:
+    # decayAfterDays gates injection; in the editor age only ranks a fix that still matches.
+    old = dataclasses.replace(_pattern("guard"), repository="/w", date="2019-01-01 10:00:00")
+    newer = dataclasses.replace(
+        _pattern("later", before="x = 1\n", after="x = 2\n"),
+        repository="/w",
+        date="2024-01-01 10:00:00",
+    )
+    settings = Settings(db_path=tmp_path / "p.db", similarity=0.0, decay_after_days=90)
+    with PatternMemory.open(settings) as memory:
+        memory.store.upsert(
+            [(p, p.commit_msg) for p in (old, newer)], "local", "2099-01-01 00:00:00"
+        )
+        stored = memory.get(old.pattern_id)
+        assert stored is not None and stored.stale
+        assert all(
+            h.stored.pattern.pattern_id != old.pattern_id for h in memory.search_code(DOCUMENT)
+        )
+        fixes = FixFinder.create().find(
+            memory,
+            settings,
+            DOCUMENT,
+            language="python",
+            codec=PositionCodec(),
+            cancel=threading.Event(),
+            path="/w/app/x.py",
+        )
+    assert [fix.pattern_id for fix in fixes] == [old.pattern_id]

@@ -151,8 +151,13 @@ class FixFinder:
             if hits is None:
                 hits = tuple(
                     hit.stored
+                    # Decay gates injection (the seed's rule); in the editor a fix that
+                    # still matches the code is its own evidence, and age only ranks it.
                     for hit in memory.search_code(
-                        window.text, k=CANDIDATES_PER_WINDOW, language=language or None
+                        window.text,
+                        k=CANDIDATES_PER_WINDOW,
+                        language=language or None,
+                        include_stale=True,
                     )
                 )
                 self.lookups.put(key, hits)
