@@ -35,7 +35,9 @@ Figures (per repository and pooled):
 - precedent: fixes one of whose hunks has an abstract edit (removed and added tokens with
   names as ID and literals as LIT) that occurs in a hunk of the learning commits' own git
   diffs (computed from git, not from the store): the ceiling. Recall and accuracy are also
-  given over the fixes with a precedent.
+  given over the fixes with a precedent;
+- concrete precedent: the same with the tokens as written (nothing abstracted): the ceiling
+  for a matcher that keeps API names and changed literals verbatim.
 
 With --living, a second pass on the first --living-max-fixes fixes (by time) learns
 incrementally: before each fix, the clone is checked out at the fix's parent and
@@ -350,6 +352,9 @@ class Fix:
     files: list[FixFile]
     precedent: bool = False
     identity_precedent: bool = False  # the matching abstract edit changes only names/literals
+    # The very same edit (removed and added tokens as written) is in the learning history:
+    # the ceiling for a matcher that keeps API names and changed literals verbatim.
+    concrete_precedent: bool = False
 
 
 def code_size(hunks: list[Hunk]) -> int:
@@ -361,6 +366,19 @@ def hunk_keys(hunks: Iterable[Hunk], language: str) -> Iterator[tuple[tuple[str,
         removed, added = abstract(hunk.removed, language), abstract(hunk.added, language)
         if removed or added:
             yield (removed, added)
+
+
+CONCRETE = ("\x00concrete",)
+
+
+def concrete_keys(hunks: Iterable[Hunk], language: str) -> Iterator[tuple[tuple[str, ...], ...]]:
+    """The hunks' edits as written (tokens, white space and comments aside), marked apart
+    from the abstract keys so that one set holds both."""
+    for hunk in hunks:
+        removed = tuple(t for _, t in regex_tokens("\n".join(hunk.removed), language))
+        added = tuple(t for _, t in regex_tokens("\n".join(hunk.added), language))
+        if removed != added:
+            yield (CONCRETE, removed, added)
 
 
 def find_fixes(repo: Path, split: str, tip: str, split_time: int, max_lines: int) -> list[Fix]:
@@ -426,6 +444,7 @@ def learning_edits(repo: Path, split: str, max_lines: int) -> set[tuple[tuple[st
                 continue
             small = [h for h in diff.hunks if max(len(h.removed), len(h.added)) <= max_lines]
             keys.update(hunk_keys(small, language))
+            keys.update(concrete_keys(small, language))
     return keys
 
 
@@ -436,6 +455,8 @@ def mark_precedents(fixes: list[Fix], keys: set[tuple[tuple[str, ...], ...]]) ->
                 if key in keys:
                     fix.precedent = True
                     fix.identity_precedent = fix.identity_precedent or key[0] == key[1]
+            if any(key in keys for key in concrete_keys(file.hunks, file.language)):
+                fix.concrete_precedent = True
 
 
 # --- a small LSP client ------------------------------------------------------------------------
@@ -830,6 +851,7 @@ class FixResult:
     identity_precedent: bool
     changed_lines: int
     documents: list[DocumentResult]
+    concrete_precedent: bool = False
 
     @property
     def detected(self) -> bool:
@@ -921,7 +943,13 @@ class Session:
             )
         size = code_size([h for f in fix.files for h in f.hunks])
         return FixResult(
-            fix.commit, fix.subject, fix.precedent, fix.identity_precedent, size, documents
+            fix.commit,
+            fix.subject,
+            fix.precedent,
+            fix.identity_precedent,
+            size,
+            documents,
+            fix.concrete_precedent,
         )
 
     async def sample(self, repo: Path, commit: str, path: str) -> DocumentResult:
@@ -1055,6 +1083,7 @@ def figures(fixes: list[FixResult], noise: list[DocumentResult]) -> dict[str, An
     documents = [d for f in fixes for d in f.documents]
     offered = [o for d in [*documents, *noise] for o in d.offered]
     with_precedent = [f for f in fixes if f.precedent]
+    with_concrete = [f for f in fixes if f.concrete_precedent]
     diagnostics = sum(d.diagnostics for d in documents)
     return {
         "fixes": len(fixes),
@@ -1066,6 +1095,9 @@ def figures(fixes: list[FixResult], noise: list[DocumentResult]) -> dict[str, An
         "precedent detected": sum(f.detected for f in with_precedent),
         "precedent top1": sum(f.top(1) for f in with_precedent),
         "precedent top5": sum(f.top(5) for f in with_precedent),
+        "concrete precedent": len(with_concrete),
+        "concrete detected": sum(f.detected for f in with_concrete),
+        "concrete top5": sum(f.top(5) for f in with_concrete),
         "diagnostics": diagnostics,
         "on changed": sum(d.on_changed for d in documents),
         "fix lines": sum(d.lines for d in documents),
@@ -1132,7 +1164,9 @@ def describe(result: RepoResult) -> None:
         f"after the split, {f['fixes']} evaluated; {f['sample files']} sample files "
         f"({f['sample lines']:,} lines); {spent}\n  index: {result.index_report}\n"
         f"  precedents: {f['precedent']} (of which the abstract edit only changes names or "
-        f"literals: {f['identity precedent']}); diagnostics on fix files {f['diagnostics']} "
+        f"literals: {f['identity precedent']}); the same edit as written: "
+        f"{f['concrete precedent']}, of which detected {f['concrete detected']}, top-5 "
+        f"{f['concrete top5']}; diagnostics on fix files {f['diagnostics']} "
         f"over {f['fix lines']:,} lines; harmful: {f['harmful parse']} do not parse, "
         f"{f['harmful names']} remove a used name, {f['parse not checked']} of "
         f"{f['offered']} not parse-checked; timeouts {f['timeouts']}",
@@ -1146,6 +1180,11 @@ def report(results: list[RepoResult], living: bool) -> None:
     pooled = figures([x for r in results for x in r.fixes], [x for r in results for x in r.noise])
     rows.append(row("pooled", pooled))
     print_table("Replay (memory learned up to the split):", rows)
+    print(
+        f"pooled: {pooled['concrete precedent']} fixes repeat an edit of the learning history "
+        f"as written; detected {share(pooled['concrete detected'], pooled['concrete precedent'])}"
+        f", top-5 {share(pooled['concrete top5'], pooled['concrete precedent'])}"
+    )
     if living:
         rows = []
         for r in results:
