@@ -4,6 +4,7 @@ fixes with random names."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import textwrap
 
@@ -58,6 +59,12 @@ def random_name(rng: random.Random) -> str:
     )
 
 
+def own_commit(message: str) -> str:
+    """A commit sha of the fix's own: fixes of one shape from one commit would be a mass
+    edit (a codemod), which the editor never flags."""
+    return hashlib.sha1(message.encode()).hexdigest()
+
+
 def unrelated_patterns(count: int, seed: int = 11) -> list[Pattern]:
     rng = random.Random(seed)
     out: list[Pattern] = []
@@ -76,6 +83,7 @@ def unrelated_patterns(count: int, seed: int = 11) -> list[Pattern]:
                 f"{header}{body_before}\n    return {names['a']}\n",
                 f"{header}{body_after}\n    return {names['a']}\n",
                 path=f"app/{function}.py",
+                commit=own_commit(f"Fix {function} number {len(out)}"),
             )
         )
     return out
@@ -94,6 +102,7 @@ def same_shape_as_target(count: int, seed: int = 13) -> list[Pattern]:
                 f"Fix lookup in {f} number {len(out)}",
                 f"def {f}({b}, {c}):\n    {a} = {b}[{c}]\n    return {a}\n",
                 f"def {f}({b}, {c}):\n    {a} = {b}.get({c})\n    return {a}\n",
+                commit=own_commit(f"Fix lookup in {f} number {len(out)}"),
             )
         )
     return out
