@@ -189,3 +189,23 @@ def test_inserting_a_new_method_is_new_code() -> None:
     guard = "def f(x):\n    return x.y\n"
     guarded = "def f(x):\n    if x is None:\n        return None\n    return x.y\n"
     assert withheld_reason(guard, guarded, "python", "fix crash") is None
+
+
+def test_deleting_a_whole_definition_is_moved_code() -> None:
+    before = (
+        "func stringInSlice(a string, list []string) bool {\n\tfor _, b := range list {\n"
+        "\t\tif b == a {\n\t\t\treturn true\n\t\t}\n\t}\n\treturn false\n}\n"
+    )
+    assert withheld_reason(before, "", "go", "Refactor args") is Withheld.REMOVED_DEFINITION
+    var_before = "// Global map.\nvar handlers = map[string]int{}\n\ntype Kind int\n"
+    var_after = "type Kind int\n"
+    assert withheld_reason(var_before, var_after, "go", "fix race") is Withheld.REMOVED_DEFINITION
+
+
+def test_removing_a_go_declaration_still_used_is_harmful() -> None:
+    original = (
+        "package main\n\nvar handlers = map[string]int{}\n\n"
+        "func get(k string) int {\n\treturn handlers[k]\n}\n"
+    )
+    edited = "package main\n\nfunc get(k string) int {\n\treturn handlers[k]\n}\n"
+    assert "`handlers`" in str(edit_harm(original, edited, "go"))

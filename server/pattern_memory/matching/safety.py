@@ -14,6 +14,8 @@ import builtins
 from dataclasses import dataclass, field
 
 from .. import syntax
+from .roles import bound_names
+from .tokens import TokenKind, tokenize
 
 _BUILTINS = frozenset(dir(builtins)) | frozenset({"__file__", "__name__", "__doc__"})
 
@@ -85,6 +87,9 @@ def edit_harm(original: str, edited: str, language: str) -> str | None:
     name still used, or uses an undefined one), or None when the edit is safe."""
     if language == "python":
         return _python_harm(original, edited)
+    lost = _lost_declarations(original, edited, language)
+    if lost:
+        return f"the fix removes `{lost[0]}`, which the document still uses"
     errors_before = syntax.error_lines(original, language)
     if errors_before is None:
         return None  # no parser for this language: matching's own checks only
@@ -93,3 +98,15 @@ def edit_harm(original: str, edited: str, language: str) -> str | None:
     if errors_after is not None and len(errors_after) > len(errors_before):
         return "the fixed code would not parse"
     return None
+
+
+def _lost_declarations(original: str, edited: str, language: str) -> list[str]:
+    """Names the original declares (`var x`, `func f`, `x :=`, `const x`, parameters) that
+    the edited document no longer declares but still uses: read from tokens, so an
+    approximation for languages without a name resolver here."""
+    before_tokens, after_tokens = tokenize(original, language), tokenize(edited, language)
+    gone = bound_names(before_tokens) - bound_names(after_tokens)
+    if not gone:
+        return []
+    used = {t.text for t in after_tokens if t.kind is TokenKind.NAME}
+    return sorted(gone & used)

@@ -29,6 +29,7 @@ class Withheld(StrEnum):
     TYPO = "typo fix"
     RENAME = "renames a local name only"
     NEW_DEFINITION = "adds a definition"
+    REMOVED_DEFINITION = "removes a definition (moved or dropped code)"
 
 
 _TYPO_MESSAGE = re.compile(
@@ -131,8 +132,10 @@ def withheld_reason(
         return Withheld.TYPO
     if _renamed_only(before_tokens, after_tokens):
         return Withheld.RENAME
-    if _adds_definition(before, after, language):
+    if _only_a_definition(before, after, language, inserted=True):
         return Withheld.NEW_DEFINITION
+    if _only_a_definition(before, after, language, inserted=False):
+        return Withheld.REMOVED_DEFINITION
     return None
 
 
@@ -159,23 +162,28 @@ def _renamed_only(before: list[Token], after: list[Token]) -> bool:
 
 _DEFINITION_START = re.compile(
     r"^\s*(?:@\w|(?:async\s+)?def\s|class\s|(?:export\s+)?(?:async\s+)?function\b|func\s"
-    r"|(?:pub\s+)?fn\s)"
+    r"|(?:pub\s+)?fn\s|type\s+\w+\s|var\s+\w+\s*=?)"
 )
 
 
-def _adds_definition(before: str, after: str, language: str) -> bool:
-    """Whether the change only inserts lines and they start with a new definition (a
-    function, class or method): new code, not a bug a look-alike repeats."""
-    left = [line.strip() for line in before.split("\n")]
-    right = after.split("\n")
-    matcher = difflib.SequenceMatcher(None, left, [line.strip() for line in right], False)
-    inserted: list[str] = []
+def _only_a_definition(before: str, after: str, language: str, *, inserted: bool) -> bool:
+    """Whether the change only inserts (or only deletes) lines and they start with a
+    definition (a function, class, method, type or global): new code, or code moved away,
+    not a bug a look-alike repeats."""
+    left, right = before.split("\n"), after.split("\n")
+    matcher = difflib.SequenceMatcher(
+        None, [line.strip() for line in left], [line.strip() for line in right], False
+    )
+    touched: list[str] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "insert":
-            inserted.extend(right[j1:j2])
-        elif tag != "equal" and any(left[i1:i2]):
+        if tag == "equal":
+            continue
+        added, removed = right[j1:j2], left[i1:i2]
+        kept_side, other_side = (added, removed) if inserted else (removed, added)
+        if any(line.strip() for line in other_side):
             return False
-    code = [line for line in inserted if tokenize(line, language)]
+        touched.extend(kept_side)
+    code = [line for line in touched if tokenize(line, language)]
     return bool(code) and bool(_DEFINITION_START.match(code[0]))
 
 
