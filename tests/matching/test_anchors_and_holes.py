@@ -184,3 +184,9 @@ def test_an_insertion_after_one_ubiquitous_line_has_nothing_to_locate() -> None:
         "\n\n\n", "\n\n\ntry:\n    import keyring\nexcept ImportError:\n    keyring = None\n\n"
     )
     assert build_template(before, after, "python") is None
+
+
+def test_an_insertion_located_by_imports_only_has_nothing_to_locate() -> None:
+    before = "var accepts = require('accepts');\nvar debug = require('debug')('x');\n"
+    after = before + "\nvar hasOwnProperty = Object.prototype.hasOwnProperty;\n"
+    assert build_template(before, after, "javascript") is None

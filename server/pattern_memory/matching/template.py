@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..patterns import normalize_code
 from .roles import anchored_names, literal_holes, pattern_scope
 from .tokens import Token, TokenKind, tokenize
+from .withheld import is_import_line
 
 # Fewer significant tokens than this would match all over a document (`x = 1`).
 MIN_TEMPLATE_TOKENS = 6
@@ -108,7 +109,9 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         # A pure insertion is located by its context alone: one line of it
         # (`logger = logging.getLogger(__name__)`) stands in every module of a code base,
         # and says nothing about where the insertion belongs.
-        if sum(1 for line in before if tokenize(line, language)) < MIN_INSERTION_CONTEXT_LINES:
+        # Import lines place nothing either: every module starts with them.
+        context = [line for line in before if tokenize(line, language)]
+        if sum(1 for line in context if not is_import_line(line)) < MIN_INSERTION_CONTEXT_LINES:
             return None
         if lo > 0 and before_hi < len(before):
             # Located by the lines on both sides of it.

@@ -47,6 +47,12 @@ _VERSION_LINE = re.compile(
 )
 
 
+def is_import_line(line: str) -> bool:
+    """Whether a line starts an import (`import`, `from m import`, `#include`, `using`,
+    `require(...)`, `use`)."""
+    return bool(_IMPORT_LINE.match(line))
+
+
 def _changed_lines(before: str, after: str) -> list[tuple[str, bool]]:
     """The lines removed or added (white space inside a line ignored), each with whether
     it belongs to an import statement (a continuation line of `from m import (` too)."""
