@@ -190,3 +190,10 @@ def test_an_insertion_located_by_imports_only_has_nothing_to_locate() -> None:
     before = "var accepts = require('accepts');\nvar debug = require('debug')('x');\n"
     after = before + "\nvar hasOwnProperty = Object.prototype.hasOwnProperty;\n"
     assert build_template(before, after, "javascript") is None
+
+
+def test_comment_lines_are_no_context_for_an_insertion() -> None:
+    # Inserted between two lines of a doc comment, after the imports: nothing to locate.
+    before = "var debug = require('debug')('x');\n\n/**\n * Expose `Layer`.\n */\n"
+    after = before.replace("/**\n", "/**\n * Module variables.\n */\n\nvar own = 1;\n\n/**\n")
+    assert build_template(before, after, "javascript") is None

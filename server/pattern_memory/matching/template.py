@@ -76,6 +76,16 @@ def _bound(tokens: Sequence[Token]) -> set[str]:
     return bound
 
 
+def _code_lines(lines: list[str], language: str) -> list[int]:
+    """Indices of the lines on which a token starts (not blank, not inside a comment or a
+    docstring's continuation), from one tokenization of the whole text."""
+    text = "\n".join(lines)
+    starts: set[int] = set()
+    for token in tokenize(text, language):
+        starts.add(text.count("\n", 0, token.start))
+    return sorted(starts)
+
+
 def _leading_ws(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
@@ -110,7 +120,7 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         # (`logger = logging.getLogger(__name__)`) stands in every module of a code base,
         # and says nothing about where the insertion belongs.
         # Import lines place nothing either: every module starts with them.
-        context = [line for line in before if tokenize(line, language)]
+        context = [before[number] for number in _code_lines(before, language)]
         if sum(1 for line in context if not is_import_line(line)) < MIN_INSERTION_CONTEXT_LINES:
             return None
         if lo > 0 and before_hi < len(before):
