@@ -209,3 +209,14 @@ def test_removing_a_go_declaration_still_used_is_harmful() -> None:
     )
     edited = "package main\n\nfunc get(k string) int {\n\treturn handlers[k]\n}\n"
     assert "`handlers`" in str(edit_harm(original, edited, "go"))
+
+
+def test_a_type_annotation_change_is_not_a_bug_a_look_alike_repeats() -> None:
+    before = (
+        "def run(ctx: dict[str, Any] | None = None) -> Any:\n"
+        "    value: int = ctx.get('n')\n    return value\n"
+    )
+    after = "def run(ctx: Any | None = None) -> int:\n    value: float = ctx.get('n')\n    return value\n"
+    assert withheld_reason(before, after, "python", "Fixed type hint of context") is Withheld.TYPES
+    default = after.replace("= None", "= {}")
+    assert withheld_reason(after, default, "python", "fix default") is None

@@ -24,6 +24,7 @@ class Withheld(StrEnum):
     MASS_EDIT = "the same edit across many files of one commit"
     FORMATTING = "formatting or comments only"
     IMPORTS = "imports only"
+    TYPES = "type annotations only"
     STRINGS = "string text or docstrings only"
     VERSION = "version or licence bump"
     TYPO = "typo fix"
@@ -82,29 +83,38 @@ def _import_marked(code: str) -> list[tuple[str, bool]]:
     return marked
 
 
-def _python_without_imports_and_docstrings(code: str) -> str | None:
-    """The code's syntax tree with imports and docstrings left out, or None when the code
-    does not parse on its own (a fragment)."""
+def _python_tree(code: str, *, annotations: bool) -> str | None:
+    """The code's syntax tree with imports and docstrings left out (and type annotations,
+    unless `annotations`), or None when the code does not parse on its own (a fragment)."""
     try:
         tree = ast.parse(textwrap.dedent(code))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
 
     class Strip(ast.NodeTransformer):
         def generic_visit(self, node: ast.AST) -> ast.AST:
             super().generic_visit(node)
+            if not annotations:
+                if isinstance(node, ast.arg):
+                    node.annotation = None
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    node.returns = None
             body = getattr(node, "body", None)
             if isinstance(body, list):
-                kept = [
-                    child
-                    for child in body
-                    if not isinstance(child, ast.Import | ast.ImportFrom)
-                    and not (
+                kept: list[ast.stmt] = []
+                for child in body:
+                    if isinstance(child, ast.Import | ast.ImportFrom) or (
                         isinstance(child, ast.Expr)
                         and isinstance(child.value, ast.Constant)
                         and isinstance(child.value.value, str)
-                    )
-                ]
+                    ):
+                        continue
+                    if not annotations and isinstance(child, ast.AnnAssign):
+                        if child.value is None:
+                            continue  # a declaration only: `x: int`
+                        kept.append(ast.Assign(targets=[child.target], value=child.value))
+                    else:
+                        kept.append(child)
                 node.body = kept or [ast.Pass()]  # type: ignore[attr-defined]
             return node
 
@@ -124,9 +134,12 @@ def withheld_reason(
     if changed and all(in_import for _, in_import in changed):
         return Withheld.IMPORTS
     if language == "python" and before.strip() and after.strip():
-        left = _python_without_imports_and_docstrings(before)
-        if left is not None and left == _python_without_imports_and_docstrings(after):
+        left = _python_tree(before, annotations=True)
+        if left is not None and left == _python_tree(after, annotations=True):
             return Withheld.IMPORTS  # multi-line imports or docstrings, or both
+        left = _python_tree(before, annotations=False)
+        if left is not None and left == _python_tree(after, annotations=False):
+            return Withheld.TYPES
     if changed and all(_VERSION_LINE.search(line) for line, _ in changed):
         return Withheld.VERSION
     code_before = [t.text for t in before_tokens if t.kind is not TokenKind.STRING]
