@@ -216,7 +216,10 @@ def test_a_type_annotation_change_is_not_a_bug_a_look_alike_repeats() -> None:
         "def run(ctx: dict[str, Any] | None = None) -> Any:\n"
         "    value: int = ctx.get('n')\n    return value\n"
     )
-    after = "def run(ctx: Any | None = None) -> int:\n    value: float = ctx.get('n')\n    return value\n"
+    after = (
+        "def run(ctx: Any | None = None) -> int:\n"
+        "    value: float = ctx.get('n')\n    return value\n"
+    )
     assert withheld_reason(before, after, "python", "Fixed type hint of context") is Withheld.TYPES
     default = after.replace("= None", "= {}")
     assert withheld_reason(after, default, "python", "fix default") is None
