@@ -197,3 +197,26 @@ def test_comment_lines_are_no_context_for_an_insertion() -> None:
     before = "var debug = require('debug')('x');\n\n/**\n * Expose `Layer`.\n */\n"
     after = before.replace("/**\n", "/**\n * Module variables.\n */\n\nvar own = 1;\n\n/**\n")
     assert build_template(before, after, "javascript") is None
+
+
+def test_a_literal_of_the_unchanged_context_is_an_anchor() -> None:
+    # The guard's context `return f"..."` says where the fix applies: not any string.
+    before = "def __str__(self):\n    return f'{self.name} <{self.email}>'\n"
+    after = (
+        "def __str__(self):\n    if '@' in self.name:\n        return f'\"{self.name}\"'\n"
+        "    return f'{self.name} <{self.email}>'\n"
+    )
+    other = "def __repr__(self):\n    return f'{self.kind}({self.args})'\n"
+    assert matches(other, before, after) == []
+    assert (
+        len(matches("class Email:\n    " + before.replace("\n    ", "\n        "), before, after))
+        == 1
+    )
+
+
+def test_a_string_quoted_otherwise_is_the_same_string_and_keeps_its_quotes() -> None:
+    document = "def read_timeout(config):\n    value = config['timeout']\n    return value * 2\n"
+    fixed = apply(document, CONFIG_BEFORE, CONFIG_AFTER)
+    assert "value = config.get('timeout')" in fixed
+    [match] = matches(document, CONFIG_BEFORE, CONFIG_AFTER)
+    assert match.score == 1.0

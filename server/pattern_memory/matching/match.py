@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .template import FixTemplate
-from .tokens import Token, TokenKind, tokenize
+from .tokens import Token, TokenKind, same_string, tokenize
 
 MIN_RENAMED_TOKENS = 10
 
@@ -86,7 +86,11 @@ def _renaming_at(doc: list[Token], start: int, template: FixTemplate) -> _Bindin
             return None
         if want.kind is TokenKind.NAME and offset not in anchors:
             forward, backward = names, taken_names
-        elif offset in holes:
+        elif offset in holes or (
+            want.kind is TokenKind.STRING and same_string(want.text, got.text)
+        ):
+            # A hole, or the same string quoted otherwise ('name' for "name"): the document's
+            # text is carried into the after-code.
             forward, backward = literals, taken_literals
         elif got.text != want.text:
             return None
@@ -106,7 +110,9 @@ def _candidate_starts(document: DocumentTokens, template: FixTemplate) -> list[i
     last_start = len(document.tokens) - len(pattern)
     anchor: tuple[int, list[int]] | None = None
     for index, token in enumerate(pattern):
-        if index in holes or (token.kind is TokenKind.NAME and index not in anchors):
+        if index in holes or token.kind is TokenKind.STRING:
+            continue  # strings may be holes or quoted otherwise: no position to rely on
+        if token.kind is TokenKind.NAME and index not in anchors:
             continue
         positions = document.positions(token.text)
         if not positions:
@@ -206,7 +212,11 @@ def find_matches(
         next_free = start + len(pattern)
         first, last = doc[start], doc[next_free - 1]
         changed = {old: new for old, new in binding.names.items() if old != new}
-        other_literals = {old: new for old, new in binding.literals.items() if old != new}
+        other_literals = {
+            old: new
+            for old, new in binding.literals.items()
+            if old != new and not same_string(old, new)
+        }
         if template.new_names & set(changed.values()):
             continue  # a name the fix introduces already means something else here
         if changed or other_literals:

@@ -219,12 +219,19 @@ def anchored_names(
     return anchors
 
 
-def literal_holes(before: Sequence[Token], after: Sequence[Token]) -> set[int]:
-    """Indices of the literal tokens of `before` that the fix carries unchanged into
-    `after` (the same text on both sides): those may stand for any literal of their kind."""
-    carried = {t.text for t in after if t.kind in (TokenKind.STRING, TokenKind.NUMBER)}
+def literal_holes(
+    before: Sequence[Token], after_core: Sequence[Token], core: tuple[int, int]
+) -> set[int]:
+    """Indices of the literal tokens of `before` that stand on the changed lines (offsets
+    `core` of the template's before-code) and that the fix carries unchanged into its
+    changed lines (`after_core`): the key of `config["timeout"]` -> `config.get("timeout")`.
+    A literal of the unchanged context is part of where the fix applies, not a hole."""
+    carried = {t.text for t in after_core if t.kind in (TokenKind.STRING, TokenKind.NUMBER)}
+    start, end = core
     return {
         index
         for index, token in enumerate(before)
-        if token.kind in (TokenKind.STRING, TokenKind.NUMBER) and token.text in carried
+        if token.kind in (TokenKind.STRING, TokenKind.NUMBER)
+        and token.text in carried
+        and start <= token.start < end
     }

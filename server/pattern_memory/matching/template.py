@@ -105,6 +105,23 @@ def _common_prefix(a: list[str], b: list[str]) -> int:
     return count
 
 
+def _locatable_insertion(before: list[str], language: str) -> bool:
+    """Whether a pure insertion has context enough to be located by: one line of code
+    (`logger = logging.getLogger(__name__)`) stands in every module of a code base and
+    says nothing about where the insertion belongs; import lines place nothing either."""
+    context = [before[number] for number in _code_lines(before, language)]
+    return sum(1 for line in context if not is_import_line(line)) >= MIN_INSERTION_CONTEXT_LINES
+
+
+def _core_offsets(before: list[str], lo: int, hi: int, prefix: int, suffix: int) -> tuple[int, int]:
+    """Where the changed lines (prefix .. len - suffix) stand in the template's before-text
+    (lines lo .. hi, blank lines at its ends stripped): only their literals may be holes."""
+    joined = "\n".join(before[lo:hi])
+    leading = len(joined) - len(joined.lstrip("\n"))
+    start = len("\n".join(before[lo:prefix])) + (1 if prefix > lo else 0) - leading
+    return start, start + len("\n".join(before[prefix : len(before) - suffix]))
+
+
 def build_template(before_code: str, after_code: str, language: str) -> FixTemplate | None:
     """The template of one change, or None when there is nothing to locate (the change only
     touches white space, or too little code is left to be found with any specificity)."""
@@ -116,12 +133,7 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         return None  # no change beyond white space
     lo, before_hi, after_hi = prefix, len(before) - suffix, len(after) - suffix
     if lo == before_hi:
-        # A pure insertion is located by its context alone: one line of it
-        # (`logger = logging.getLogger(__name__)`) stands in every module of a code base,
-        # and says nothing about where the insertion belongs.
-        # Import lines place nothing either: every module starts with them.
-        context = [before[number] for number in _code_lines(before, language)]
-        if sum(1 for line in context if not is_import_line(line)) < MIN_INSERTION_CONTEXT_LINES:
+        if not _locatable_insertion(before, language):
             return None
         if lo > 0 and before_hi < len(before):
             # Located by the lines on both sides of it.
@@ -182,5 +194,11 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         free_names=frozenset(_variables(after_tokens) - before_names - introduced),
         new_names=frozenset(introduced),
         anchors=frozenset(anchored_names(before_tokens, language, scope, imported)),
-        holes=frozenset(literal_holes(before_tokens, after_tokens)),
+        holes=frozenset(
+            literal_holes(
+                before_tokens,
+                tokenize("\n".join(after[prefix : len(after) - suffix]), language),
+                core=_core_offsets(before, lo, before_hi, prefix, suffix),
+            )
+        ),
     )

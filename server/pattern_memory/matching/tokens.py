@@ -126,3 +126,19 @@ def tokenize(code: str, language: str = "python") -> list[Token]:
             kind = TokenKind(group)
         tokens.append(Token(kind, text, found.start(), found.end()))
     return tokens
+
+
+_SIMPLE_STRING = re.compile(r"""^([a-zA-Z]{0,2})('|")(.*)\2$""", re.DOTALL)
+
+
+def same_string(left: str, right: str) -> bool:
+    """Whether two string literals are the same string quoted otherwise (`'name'` and
+    `"name"`, same prefix, no quote of either kind inside): the same value in Python and
+    JavaScript alike."""
+    if left == right:
+        return True
+    a, b = _SIMPLE_STRING.match(left), _SIMPLE_STRING.match(right)
+    if a is None or b is None or a.group(1).lower() != b.group(1).lower():
+        return False
+    body = a.group(3)
+    return body == b.group(3) and "'" not in body and '"' not in body and "\\" not in body
