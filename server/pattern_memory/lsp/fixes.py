@@ -24,7 +24,6 @@ from ..matching import (
     Withheld,
     abstract_edit,
     build_template,
-    edit_harm,
     find_matches,
     is_test_path,
     mass_edits,
@@ -32,6 +31,7 @@ from ..matching import (
     tokenize,
     withheld_reason,
 )
+from ..matching.safety import DocumentSafety
 from ..memory.service import PatternMemory
 from ..memory.types import StoredPattern
 from ..patterns import ProblemType
@@ -247,8 +247,7 @@ class FixFinder:
             matches = find_matches(document, template, min_renamed_score=settings.similarity)
             if len(matches) <= MAX_SITES_PER_PATTERN:
                 located.extend((stored, match) for match in matches)
-        safe = [(stored, match) for stored, match in located if _harmless(text, match, language)]
-        return _rank(safe, index)
+        return _rank(located, index, DocumentSafety(text, language))
 
 
 def _digest(text: str) -> str:
@@ -267,12 +266,6 @@ def _usable(stored: StoredPattern, settings: Settings, language: str) -> bool:
     )
 
 
-def _harmless(text: str, match: CodeMatch, language: str) -> bool:
-    """Whether the document with the fix applied is no worse (safety.py)."""
-    edited = text[: match.replace_start] + match.replacement + text[match.replace_end :]
-    return edit_harm(text, edited, language) is None
-
-
 def _evidence(stored: StoredPattern, match: CodeMatch) -> tuple[float, ...]:
     """How strongly a fix is backed here: how closely it matches, then how often the change
     was made (a fix repeated by several commits), its track record, how recent its latest
@@ -286,7 +279,9 @@ def _evidence(stored: StoredPattern, match: CodeMatch) -> tuple[float, ...]:
     )
 
 
-def _rank(located: list[tuple[StoredPattern, CodeMatch]], index: LineIndex) -> list[FoundFix]:
+def _rank(
+    located: list[tuple[StoredPattern, CodeMatch]], index: LineIndex, safety: DocumentSafety
+) -> list[FoundFix]:
     """Group fixes by the code they cover (overlapping matches are one place); keep the best
     few of each as alternatives, the best one preferred when it is strictly better than the
     next; only the best of each place carries a diagnostic, and only the best-evidenced
@@ -311,8 +306,14 @@ def _rank(located: list[tuple[StoredPattern, CodeMatch]], index: LineIndex) -> l
             if edit in replacements:
                 continue  # the same edit learned from another commit: one is enough
             replacements.add(edit)
+            # Checked only for the fixes that are kept (re-parsing costs a statement each).
+            if safety.harm(*edit) is not None:
+                continue
             kept.append((stored, match))
-        ranked_places.append(kept[:MAX_FIXES_PER_RANGE])
+            if len(kept) == MAX_FIXES_PER_RANGE:
+                break
+        if kept:
+            ranked_places.append(kept)
     best_first = sorted(ranked_places, key=lambda kept: _evidence(*kept[0]), reverse=True)
     shown = {id(kept[0][1]) for kept in best_first[:MAX_DIAGNOSTICS_PER_DOCUMENT]}
     fixes: list[FoundFix] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .. import syntax
@@ -22,64 +23,174 @@ _BUILTINS = frozenset(dir(builtins)) | frozenset({"__file__", "__name__", "__doc
 
 @dataclass
 class _Names:
-    bound: set[str] = field(default_factory=set)
-    loaded: set[str] = field(default_factory=set)
-    star_import: bool = False
+    """How often a piece of code binds and reads each name (scopes folded: a check of what an
+    edit adds or removes, not a full resolver)."""
+
+    bound: Counter[str] = field(default_factory=Counter)
+    loaded: Counter[str] = field(default_factory=Counter)
+    star_imports: int = 0
+
+    def __add__(self, other: _Names) -> _Names:
+        return _Names(
+            self.bound + other.bound,
+            self.loaded + other.loaded,
+            self.star_imports + other.star_imports,
+        )
+
+    def __sub__(self, other: _Names) -> _Names:
+        return _Names(
+            self.bound - other.bound,
+            self.loaded - other.loaded,
+            self.star_imports - other.star_imports,
+        )
 
 
 def _python_names(tree: ast.AST) -> _Names:
-    """Every name the module binds anywhere, and every name it reads (scopes folded: a
-    check of what an edit adds or removes, not a full resolver)."""
     names = _Names()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            (names.loaded if isinstance(node.ctx, ast.Load) else names.bound).add(node.id)
+            (names.loaded if isinstance(node.ctx, ast.Load) else names.bound)[node.id] += 1
         elif isinstance(node, ast.arg):
-            names.bound.add(node.arg)
+            names.bound[node.arg] += 1
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.bound.add(node.name)
+            names.bound[node.name] += 1
         elif isinstance(node, ast.Import | ast.ImportFrom):
             for alias in node.names:
                 if alias.name == "*":
-                    names.star_import = True
+                    names.star_imports += 1
                 else:
-                    names.bound.add(alias.asname or alias.name.split(".")[0])
+                    names.bound[alias.asname or alias.name.split(".")[0]] += 1
         elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.bound.add(node.name)
+            names.bound[node.name] += 1
         elif isinstance(node, ast.Global | ast.Nonlocal):
             names.bound.update(node.names)
         elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
-            names.bound.add(node.name)
+            names.bound[node.name] += 1
         elif isinstance(node, ast.MatchMapping) and node.rest:
-            names.bound.add(node.rest)
+            names.bound[node.rest] += 1
     return names
 
 
-def _parse_python(text: str) -> ast.AST | None:
+def _parse_python(text: str) -> ast.Module | None:
     try:
         return ast.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
 
 
-def _python_harm(original: str, edited: str) -> str | None:
-    before_tree = _parse_python(original)
-    if before_tree is None:
-        return "the document does not parse, so the fix cannot be checked"
-    after_tree = _parse_python(edited)
-    if after_tree is None:
-        return "the fixed code would not parse"
-    before, after = _python_names(before_tree), _python_names(after_tree)
-    lost = sorted((before.bound - after.bound) & after.loaded)
+def _compare_python(before: _Names, after: _Names) -> str | None:
+    lost = sorted(set(before.bound) - set(after.bound) & set(after.loaded))
     if lost:
         return f"the fix removes `{lost[0]}`, which the document still uses"
-    if not after.star_import:
-        unresolved_before = before.loaded - before.bound - _BUILTINS
-        unresolved_after = after.loaded - after.bound - _BUILTINS
+    if not after.star_imports:
+        unresolved_before = set(before.loaded) - set(before.bound) - _BUILTINS
+        unresolved_after = set(after.loaded) - set(after.bound) - _BUILTINS
         new = sorted(unresolved_after - unresolved_before)
         if new:
             return f"the fix refers to `{new[0]}`, which the document does not define"
     return None
+
+
+def _python_harm(original: str, edited: str) -> str | None:
+    before_tree = _parse_python(original)
+    if before_tree is None:
+        return _UNCHECKABLE
+    after_tree = _parse_python(edited)
+    if after_tree is None:
+        return _NO_PARSE
+    return _compare_python(_python_names(before_tree), _python_names(after_tree))
+
+
+_UNCHECKABLE = "the document does not parse, so the fix cannot be checked"
+_NO_PARSE = "the fixed code would not parse"
+
+
+@dataclass(frozen=True)
+class _Statement:
+    start: int  # offsets of its lines in the document (decorators included)
+    end: int
+    names: _Names
+
+
+class DocumentSafety:
+    """The safety check of many edits of one document: the document is parsed once, and
+    each edit re-parses only the top-level statements it touches (a function, say), so a
+    check costs what that statement costs, not what the document does."""
+
+    def __init__(self, text: str, language: str) -> None:
+        self.text = text
+        self.language = language
+        self._tree: ast.Module | None = None
+        self._statements: list[_Statement] | None = None
+        self._total: _Names | None = None
+
+    def harm(self, start: int, end: int, replacement: str) -> str | None:
+        """Why replacing text[start:end] with `replacement` makes the document worse."""
+        edited = self.text[:start] + replacement + self.text[end:]
+        if self.language != "python":
+            return edit_harm(self.text, edited, self.language)
+        statements, total = self._python()
+        if statements is None or total is None:
+            return _UNCHECKABLE
+        touched = [st for st in statements if st.start < max(end, start + 1) and st.end > start]
+        segment_start = min([_line_start(self.text, start), *(st.start for st in touched)])
+        segment_end = max([_line_end(self.text, end), *(st.end for st in touched)])
+        segment = self.text[segment_start:start] + replacement + self.text[end:segment_end]
+        tree = _parse_python(segment)
+        if tree is None:
+            return _python_harm(self.text, edited)  # e.g. an edit that joins statements
+        removed = _Names()
+        for statement in touched:
+            removed = removed + statement.names
+        return _compare_python(total, total - removed + _python_names(tree))
+
+    def _python(self) -> tuple[list[_Statement] | None, _Names | None]:
+        if self._statements is None:
+            self._tree = _parse_python(self.text)
+            if self._tree is None:
+                return None, None
+            starts = _line_offsets(self.text)
+            statements = []
+            for node in self._tree.body:
+                first = min([node.lineno, *(d.lineno for d in _decorators(node))])
+                last = node.end_lineno or node.lineno
+                statements.append(
+                    _Statement(
+                        starts[first - 1],
+                        _line_end(self.text, starts[last - 1]),
+                        _python_names(node),
+                    )
+                )
+            self._statements = statements
+            total = _Names()
+            for statement in statements:
+                total = total + statement.names
+            self._total = total
+        return self._statements, self._total
+
+
+def _decorators(node: ast.stmt) -> list[ast.expr]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return node.decorator_list
+    return []
+
+
+def _line_offsets(text: str) -> list[int]:
+    offsets = [0]
+    position = text.find("\n")
+    while position >= 0:
+        offsets.append(position + 1)
+        position = text.find("\n", position + 1)
+    return offsets
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+def _line_end(text: str, offset: int) -> int:
+    end = text.find("\n", offset)
+    return len(text) if end < 0 else end
 
 
 def edit_harm(original: str, edited: str, language: str) -> str | None:

@@ -194,15 +194,19 @@ class HybridSearch:
             )
         ranked.sort(key=lambda r: (-r[0], -r[1], r[3].evidence_age_days, r[3].pattern.pattern_id))
         if shape:
+            # Code lookups (the editor's): among candidates that can match, the one sharing
+            # more of the code's own tokens first, then the track record and recency; a
+            # recency factor must not push a verbatim-named candidate out of the top k.
+            ranked.sort(key=lambda r: (-r[2], -r[1], -r[0], r[3].pattern.pattern_id))
             turns = shape_turns(ranked, lambda r: _whole_shape(shape, r[4]))
             decayed = {
-                id(r): r[0] * SAME_SHAPE_DECAY**t for r, t in zip(ranked, turns, strict=True)
+                id(r): r[2] * SAME_SHAPE_DECAY**t for r, t in zip(ranked, turns, strict=True)
             }
             ranked.sort(
                 key=lambda r: (
                     -decayed[id(r)],
                     -r[1],
-                    r[3].evidence_age_days,
+                    -r[0],
                     r[3].pattern.pattern_id,
                 )
             )
