@@ -34,7 +34,7 @@ from ..matching import (
 from ..matching.safety import DocumentSafety
 from ..memory.service import PatternMemory
 from ..memory.types import StoredPattern
-from ..patterns import ProblemType
+from ..patterns import Pattern, ProblemType
 from ..settings import Settings
 from .convert import LineIndex
 from .windows import Window, split_windows
@@ -116,6 +116,7 @@ class FixFinder:
     commit_mass_edits: LruCache[str, frozenset[tuple[str, ...]]] = field(
         default_factory=lambda: LruCache(4096)
     )
+    mass_edit_patterns: LruCache[str, bool] = field(default_factory=lambda: LruCache(20_000))
 
     @classmethod
     def create(cls) -> FixFinder:
@@ -200,6 +201,13 @@ class FixFinder:
         pattern = stored.pattern
         if not pattern.commit:
             return False
+        known = self.mass_edit_patterns.get(pattern.pattern_id)
+        if known is None:
+            known = self._is_mass_edit(memory, pattern)
+            self.mass_edit_patterns.put(pattern.pattern_id, known)
+        return known
+
+    def _is_mass_edit(self, memory: PatternMemory, pattern: Pattern) -> bool:
         edits = self.commit_mass_edits.get(pattern.commit)
         if edits is None:
             siblings = memory.commit_patterns(pattern.commit)
