@@ -9,20 +9,25 @@ their handlers so that `pattern-memory --help` stays instant.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
+from types import ModuleType
 
 from . import __version__
+from .adapters import commands as adapters_commands
+from .assist import commands as assist_commands
 from .errors import PatternMemoryError
+from .lsp import commands as lsp_commands
+from .memory import commands as memory_commands
+from .mining import commands as mining_commands
 
-# One entry per capability; each module defines register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = (
-    "mining.commands",
-    "memory.commands",
-    "lsp.commands",
-    "adapters.commands",
-    "assist.commands",
+# One entry per capability, in the order `--help` lists them; each defines register(subparsers).
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    mining_commands,
+    memory_commands,
+    lsp_commands,
+    adapters_commands,
+    assist_commands,
 )
 
 
@@ -33,8 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"pattern_memory.{name}")
+    for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
 
