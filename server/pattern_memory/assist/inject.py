@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape as xml_escape
 
 from ..memory.metrics import INJECTED
 from ..memory.types import SearchHit
@@ -35,6 +36,7 @@ INSTRUCTION = (
 
 # C0 controls other than tab and newline have no business in a prompt.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_QUOTE = {'"': "&quot;"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +49,7 @@ class InjectionBlock:
 def escape(text: str, *, quote: bool = False) -> str:
     """XML-escape text (with `quote`, an attribute value), dropping control characters.
     Code keeps its quotes readable: only `&`, `<` and `>` can end an element."""
-    text = _CONTROL.sub("", text)
-    # "&" first, so that the entities the other replacements add stay intact.
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace('"', "&quot;") if quote else text
+    return xml_escape(_CONTROL.sub("", text), _QUOTE if quote else {})
 
 
 def escape_bounded(text: str, limit: int, *, quote: bool = False) -> str:
