@@ -6,6 +6,14 @@ ourselves before reading any data (size limit, dtypes, offsets in range, no over
 fall back to pickle, and read each tensor with one `readinto`, so that memory holds one
 tensor at a time rather than the files. bfloat16 has no NumPy dtype: it is read as uint16 and
 widened to float32 (and narrowed back with round-to-nearest-even on write).
+
+The header is checked as strictly as the `safetensors` library checks it (no duplicate names,
+the tensors' byte ranges cover the data section exactly: no gap, no overlap, no trailing
+bytes) and more (nesting depth, non-finite values, only regular files: a FIFO would block).
+We keep this reader rather than `safetensors.safe_open(..., framework="numpy")`: that reader
+has no NumPy type for bfloat16 (the commonest adapter dtype) and refuses such tensors, it
+maps the whole file rather than reading one tensor into a buffer we reuse, and it is an
+optional extra (`.[adapters]`) while merging must work without it.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import itertools
 import json
 import math
 import os
+import stat
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -80,7 +89,7 @@ def _sniff_other_format(first_bytes: bytes) -> str | None:
 def read_header(path: Path) -> SafetensorsHeader:
     """Parse and validate a file's header; AdapterError naming the file (and tensor) if not."""
     try:
-        with open(path, "rb") as stream:
+        with _open_regular(path) as stream:
             file_size = stream.seek(0, 2)
             stream.seek(0)
             prefix = stream.read(9)
@@ -110,7 +119,11 @@ def read_header(path: Path) -> SafetensorsHeader:
     except OSError as exc:
         raise AdapterError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKeyError as exc:
+        raise _not_safetensors(path, f"its header names {exc.args[0]!r} twice") from None
+    except RecursionError:  # the C parser's own depth guard: `[[[[...` 100 MB deep
+        raise _not_safetensors(path, "its header nests too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise _not_safetensors(path, "its header is not JSON") from None
     if not isinstance(header, dict):
@@ -122,6 +135,40 @@ def read_header(path: Path) -> SafetensorsHeader:
         tensors=_parse_entries(path, header, file_size - data_offset),
         metadata=_parse_metadata(path, header.pop("__metadata__", None)),
     )
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys; the safetensors library refuses the file.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+@contextmanager
+def _open_regular(path: Path) -> Iterator[Any]:
+    """The file opened for reading, if it is a regular file. O_NONBLOCK: opening a FIFO that
+    no one writes to would otherwise block forever; the flag does not affect regular files."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise AdapterError(f"{path}: not a regular file (a FIFO, device or socket)")
+        os.set_blocking(fd, True)
+        stream = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
+        yield stream
 
 
 def _parse_metadata(path: Path, metadata: object) -> dict[str, str]:
@@ -172,6 +219,18 @@ def _parse_entries(path: Path, header: dict[str, Any], data_size: int) -> dict[s
             raise AdapterError(
                 f"{path}: tensors {before.name!r} and {after.name!r} overlap in the file"
             )
+        if after.start > before.end:
+            raise AdapterError(
+                f"{path}: {after.start - before.end} bytes between tensors {before.name!r} "
+                f"and {after.name!r} belong to no tensor"
+            )
+    covered_from = ordered[0].start if ordered else 0
+    covered_to = ordered[-1].end if ordered else 0
+    if covered_from != 0 or covered_to != data_size:
+        raise AdapterError(
+            f"{path}: the tensors cover bytes {covered_from}-{covered_to} of a data section "
+            f"of {data_size} bytes (the rest belongs to no tensor)"
+        )
     return tensors
 
 
