@@ -44,6 +44,21 @@ def register(subparsers: Any) -> None:
     add_db_argument(p)
     p.set_defaults(handler=_forge)
 
+    p = subparsers.add_parser(
+        "proxy",
+        help="serve an OpenAI/Anthropic-compatible proxy that injects and forges patterns",
+        description="Forward /v1/chat/completions and /v1/messages to UPSTREAM with the "
+        "<learned-patterns> block in the system prompt, forge fixes from the answers, track "
+        "their outcomes; other paths pass through. GET /metrics, GET /health.",
+    )
+    p.add_argument("--upstream", required=True, help="the model API's base URL")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8787)
+    p.add_argument("--config", type=Path, help="a YAML file in the seed's 'patterns:' form")
+    p.add_argument("--timeout", type=float, default=600.0, help="upstream timeout, seconds")
+    add_db_argument(p)
+    p.set_defaults(handler=_proxy)
+
 
 def _inject(args: argparse.Namespace) -> int:
     from .inject import build_injection_block
@@ -69,6 +84,20 @@ def _forge(args: argparse.Namespace) -> int:
     for pattern_id in ids:
         print(pattern_id)
     print(f"forged {len(ids)} pattern(s)", file=sys.stderr)
+    return 0
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    from .proxy.server import serve
+
+    settings = settings_from_args(args)
+    if args.config:
+        if not args.config.is_file():
+            raise InputError(f"{args.config}: no such file")
+        settings = settings.with_file(args.config)
+    if not args.upstream.startswith(("http://", "https://")):
+        raise InputError(f"--upstream: expected an http(s) URL, got {args.upstream!r}")
+    serve(settings, args.upstream, args.host, args.port, args.timeout)
     return 0
 
 

@@ -1,0 +1,104 @@
+"""Which patterns were injected into (and forged from) which conversation, so that the user's
+next turn can reinforce or charge them.
+
+A conversation is known by a hash of its user and its first user message: every request of a
+chat carries the whole history, so the first message is stable from turn to turn, and two
+users with the same opening line stay apart. Kept in memory, bounded (oldest dropped): an
+outcome matters only on the very next turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+MAX_CONVERSATIONS = 10_000
+
+
+class Verdict(StrEnum):
+    WORKED = "worked"
+    FAILED = "failed"
+
+
+def conversation_key(user_id: str, first_user_message: str) -> str:
+    digest = hashlib.sha256()
+    digest.update(user_id.encode("utf-8", "replace") + b"\0")
+    digest.update(first_user_message.strip().encode("utf-8", "replace"))
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class Turn:
+    user_turns: int  # user messages in the request these patterns went with
+    injected: list[str] = field(default_factory=list)
+    forged: list[str] = field(default_factory=list)
+
+
+class Conversations:
+    def __init__(self, limit: int = MAX_CONVERSATIONS) -> None:
+        self._turns: OrderedDict[str, Turn] = OrderedDict()
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def remember(self, key: str, turn: Turn) -> None:
+        with self._lock:
+            self._turns[key] = turn
+            self._turns.move_to_end(key)
+            while len(self._turns) > self._limit:
+                self._turns.popitem(last=False)
+
+    def add_forged(self, key: str, pattern_ids: list[str]) -> None:
+        with self._lock:
+            turn = self._turns.get(key)
+            if turn is not None:
+                turn.forged.extend(i for i in pattern_ids if i not in turn.forged)
+
+    def take_previous(self, key: str, user_turns: int) -> Turn | None:
+        """The turn before this one (fewer user messages), removed so it is judged once."""
+        with self._lock:
+            turn = self._turns.get(key)
+            if turn is None or turn.user_turns >= user_turns:
+                return None
+            del self._turns[key]
+            return turn
+
+
+# Used only until assist/outcome.py (the outcome classifier) is present.
+_FAILED = re.compile(
+    r"\b(still (fails|failing|broken|crash\w*|errors?)|same (error|problem|issue)|"
+    r"(didn't|did not|doesn't|does not) (work|help|fix)|not working|no,? now)\b",
+    re.I,
+)
+_WORKED = re.compile(
+    r"\b(that worked|it worked|works now|worked|fixed it|that fixed|perfect|thanks?,? (that|it)"
+    r" (works|worked|fixed))\b",
+    re.I,
+)
+
+
+def judge_reply(text: str) -> Verdict | None:
+    """WORKED, FAILED or None for the user's reply to an answer."""
+    try:
+        from . import outcome  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        outcome = None
+    if outcome is not None:
+        result = outcome.reply_outcome(text)
+        if result is None:
+            return None
+        name = str(getattr(result, "name", result)).upper()
+        if "WORK" in name or "SUCCESS" in name:
+            return Verdict.WORKED
+        if "FAIL" in name:
+            return Verdict.FAILED
+        return None
+    head = text[:500]
+    if _FAILED.search(head):
+        return Verdict.FAILED
+    if _WORKED.search(head):
+        return Verdict.WORKED
+    return None

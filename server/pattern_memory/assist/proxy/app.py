@@ -1,0 +1,334 @@
+"""The proxy's ASGI app (Starlette + httpx).
+
+Per request: the user is the `X-Pattern-Memory-User` header, else a hash of the credential
+(the credential itself is forwarded and never logged or stored); the previous turn's patterns
+get the outcome the user's new message states; the `<learned-patterns>` block for the last
+user message goes into the system prompt; the answer passes through unchanged (streamed
+chunks at once) and is forged once complete. Any failure of the memory is logged and the
+request goes upstream as it came: the proxy never loses or blocks a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ...memory.service import PatternMemory
+from ...memory.types import Outcome
+from ...settings import Settings
+from ..conversations import Conversations, Turn, Verdict, conversation_key, judge_reply
+from .metrics import ProxyMetrics
+from .shapes import Shape, StreamText, answer_text, inject, user_texts
+
+log = logging.getLogger(__name__)
+
+USER_HEADER = "x-pattern-memory-user"
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key")
+# Hop-by-hop headers and the ones httpx sets itself.
+_DROP_REQUEST = {
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "accept-encoding",
+    USER_HEADER,
+}
+_DROP_RESPONSE = {
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "content-encoding",
+    "keep-alive",
+}
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+@dataclasses.dataclass
+class ProxyConfig:
+    upstream: str
+    settings: Settings
+    timeout_seconds: float = 600.0
+
+
+MemoryFactory = Callable[[Settings], PatternMemory]
+
+
+class ProxyState:
+    """The memories (one per user, sharing one store and one model), the conversations, the
+    metrics and the upstream client."""
+
+    def __init__(self, config: ProxyConfig, base: PatternMemory) -> None:
+        self.config = config
+        self.base = base
+        self.metrics = ProxyMetrics()
+        self.conversations = Conversations()
+        self._memories: dict[str, PatternMemory] = {}
+        self._lock = threading.Lock()
+        self.pending: set[asyncio.Future[None]] = set()
+        self.client = httpx.AsyncClient(
+            base_url=config.upstream.rstrip("/"),
+            timeout=httpx.Timeout(
+                config.timeout_seconds, connect=min(10.0, config.timeout_seconds)
+            ),
+        )
+
+    def spawn(self, function: Callable[..., None], *args: Any) -> None:
+        """Run a post-hook on a worker thread without holding the response."""
+        future = asyncio.get_running_loop().run_in_executor(None, function, *args)
+        self.pending.add(future)
+        future.add_done_callback(self.pending.discard)
+
+    def memory_for(self, user_id: str) -> PatternMemory:
+        with self._lock:
+            memory = self._memories.get(user_id)
+            if memory is None:
+                settings = dataclasses.replace(self.base.settings, user_id=user_id)
+                memory = PatternMemory(settings, self.base.store, self.base._embedder)
+                self._memories[user_id] = memory
+            return memory
+
+
+def user_id_of(request: Request) -> str:
+    named = request.headers.get(USER_HEADER, "").strip()
+    if named:
+        return named[:200]
+    for header in CREDENTIAL_HEADERS:
+        value = request.headers.get(header)
+        if value:
+            return "key-" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:16]
+    return "anonymous"
+
+
+def _forward_headers(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST}
+
+
+def _response_headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.lower() not in _DROP_RESPONSE}
+
+
+def create_app(config: ProxyConfig, memory: PatternMemory) -> Starlette:
+    state = ProxyState(config, memory)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "upstream": config.upstream})
+
+    async def metrics(_: Request) -> Response:
+        return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def openai(request: Request) -> Response:
+        return await _chat(state, request, "openai")
+
+    async def anthropic(request: Request) -> Response:
+        return await _chat(state, request, "anthropic")
+
+    async def passthrough(request: Request) -> Response:
+        body = await request.body()
+        return await _forward(state, request, body, None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await state.client.aclose()
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/v1/chat/completions", openai, methods=["POST"]),
+            Route("/v1/messages", anthropic, methods=["POST"]),
+            Route("/{path:path}", passthrough, methods=methods),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.proxy = state
+    return app
+
+
+@dataclasses.dataclass
+class _Context:
+    shape: Shape
+    user_id: str
+    key: str
+    request_text: str
+    user_turns: int
+
+
+async def _chat(state: ProxyState, request: Request, shape: Shape) -> Response:
+    state.metrics.count("proxy_requests_total")
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return await _forward(state, request, raw, None)
+    user_id = user_id_of(request)
+    first, last, turns = user_texts(body)
+    context = _Context(shape, user_id, conversation_key(user_id, first), last, turns)
+    try:
+        block, injected = await run_in_threadpool(_before, state, context)
+    except Exception:  # the memory must never cost the user a request
+        log.exception("pattern memory failed: forwarding without injection")
+        state.metrics.count("proxy_memory_errors_total")
+        block, injected = "", []
+    if block:
+        raw = json.dumps(inject(shape, body, block)).encode("utf-8")
+    if turns:
+        state.conversations.remember(context.key, Turn(turns, injected))
+    return await _forward(state, request, raw, context, stream=body.get("stream") is True)
+
+
+def _before(state: ProxyState, context: _Context) -> tuple[str, list[str]]:
+    """Judge the previous turn by the user's new message, then build the block."""
+    from ..inject import format_injection_block
+
+    memory = state.memory_for(context.user_id)
+    previous = state.conversations.take_previous(context.key, context.user_turns)
+    if previous is not None and (previous.injected or previous.forged):
+        verdict = judge_reply(context.request_text)
+        if verdict is not None:
+            outcome = Outcome.HELPFUL if verdict is Verdict.WORKED else Outcome.NOT_HELPFUL
+            for pattern_id in dict.fromkeys(previous.injected + previous.forged):
+                try:
+                    memory.record_outcome(pattern_id, outcome)
+                    state.metrics.count("patterns_outcomes_total")
+                except Exception as exc:  # a forgotten pattern, say
+                    log.info("outcome not recorded for %s: %s", pattern_id, exc)
+    if not context.request_text.strip():
+        return "", []
+    started = time.perf_counter()
+    hits = memory.search(context.request_text, k=memory.settings.max_injected)
+    block = format_injection_block(hits)
+    state.metrics.observe_lookup((time.perf_counter() - started) * 1000.0)
+    if not block.injected:
+        return "", []
+    state.metrics.count("patterns_injected_total", block.injected)
+    ids = [hit.stored.pattern.pattern_id for hit in hits[: block.injected]]
+    return block.text, ids
+
+
+def _forge(state: ProxyState, context: _Context, answer: str) -> None:
+    """The post-hook, off the request's path; failures are logged."""
+    if not answer.strip():
+        return
+    try:
+        from ..forge import forge_patterns
+
+        memory = state.memory_for(context.user_id)
+        if not memory.settings.forge_on_success:
+            return
+        before = memory.metrics.snapshot().get("patterns.forged", 0)
+        ids = forge_patterns(memory, answer, context.request_text or None)
+        added = memory.metrics.snapshot().get("patterns.forged", 0) - before
+        if added:
+            state.metrics.count("patterns_forged_total", int(added))
+        if ids:
+            state.conversations.add_forged(context.key, ids)
+    except Exception:
+        log.exception("forging from an answer failed")
+        state.metrics.count("proxy_memory_errors_total")
+
+
+async def _forward(
+    state: ProxyState,
+    request: Request,
+    body: bytes,
+    context: _Context | None,
+    *,
+    stream: bool = False,
+) -> Response:
+    url = httpx.URL(path=request.url.path, query=request.url.query.encode("utf-8"))
+    upstream_request = state.client.build_request(
+        request.method, url, headers=_forward_headers(request), content=body
+    )
+    started = time.perf_counter()
+    try:
+        response = await state.client.send(upstream_request, stream=True)
+    except httpx.TimeoutException:
+        state.metrics.count("proxy_upstream_errors_total")
+        return JSONResponse({"error": {"message": "upstream timed out", "type": "timeout"}}, 504)
+    except httpx.HTTPError as exc:
+        state.metrics.count("proxy_upstream_errors_total")
+        log.warning("upstream unreachable: %s", type(exc).__name__)
+        return JSONResponse(
+            {"error": {"message": "upstream unreachable", "type": "bad_gateway"}}, 502
+        )
+    state.metrics.observe_upstream(time.perf_counter() - started)
+    headers = _response_headers(response)
+    ok = context is not None and 200 <= response.status_code < 300
+    if stream and ok and context is not None:
+        return StreamingResponse(
+            _relay(state, response, context),
+            status_code=response.status_code,
+            headers=headers,
+        )
+    if not stream or not ok:
+        try:
+            content = await response.aread()
+        except httpx.TimeoutException:
+            await response.aclose()
+            return JSONResponse(
+                {"error": {"message": "upstream timed out", "type": "timeout"}}, 504
+            )
+        finally:
+            await response.aclose()
+        task = None
+        if ok and context is not None:
+            try:
+                answer = answer_text(context.shape, json.loads(content))
+            except ValueError:
+                answer = ""
+            task = BackgroundTask(run_in_threadpool, _forge, state, context, answer)
+        return Response(content, status_code=response.status_code, headers=headers, background=task)
+    return StreamingResponse(
+        _plain_relay(response), status_code=response.status_code, headers=headers
+    )
+
+
+async def _plain_relay(response: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    finally:
+        await response.aclose()
+
+
+async def _relay(
+    state: ProxyState, response: httpx.Response, context: _Context
+) -> AsyncIterator[bytes]:
+    """Every chunk goes to the client as it comes; the text is accumulated on the side and
+    forged once the stream ends. A client that goes away cancels this generator, which
+    closes the upstream request."""
+    text = StreamText(context.shape)
+    complete = False
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+            try:
+                text.feed(chunk)
+            except Exception:  # accumulation must never break the stream
+                log.exception("could not read a streamed chunk")
+        complete = True
+    finally:
+        await response.aclose()
+    if complete:
+        # Not awaited: the client's stream ends now, the forging runs beside it.
+        state.spawn(_forge, state, context, text.text())
