@@ -59,6 +59,17 @@ def register(subparsers: Any) -> None:
     add_db_argument(p)
     p.set_defaults(handler=_proxy)
 
+    p = subparsers.add_parser(
+        "hook",
+        help="coding-agent hooks (Claude Code UserPromptSubmit / Stop JSON on stdin)",
+        description="user-prompt: print the <learned-patterns> block as additionalContext; "
+        "stop: forge from the transcript's last answer and record the previous turn's outcome. "
+        "Never fails the agent's turn: errors go to standard error, the exit status is 0.",
+    )
+    p.add_argument("event", choices=["user-prompt", "stop"])
+    add_db_argument(p)
+    p.set_defaults(handler=_hook)
+
 
 def _inject(args: argparse.Namespace) -> int:
     from .inject import build_injection_block
@@ -99,6 +110,17 @@ def _proxy(args: argparse.Namespace) -> int:
         raise InputError(f"--upstream: expected an http(s) URL, got {args.upstream!r}")
     serve(settings, args.upstream, args.host, args.port, args.timeout)
     return 0
+
+
+def _hook(args: argparse.Namespace) -> int:
+    from .hooks import run
+
+    try:
+        settings = settings_from_args(args)
+    except Exception as exc:
+        print(f"pattern-memory hook: {exc}", file=sys.stderr)
+        return 0
+    return run(args.event, settings)
 
 
 def _read_stdin(what: str) -> str:
