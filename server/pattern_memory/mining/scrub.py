@@ -384,8 +384,8 @@ _RULES: tuple[_Rule, ...] = (
         # HTTPBasicAuth("u", "p"), user.set_password("...")
         "password",
         re.compile(
-            r"(?i)\b(\w*(?:login|log_in|logon|signin|sign_in|authenticate|basicauth|"
-            r"set_password|check_password|passwd)|auth)[^\S\n]*=?[^\S\n]*\(([^()\n]{3,400})\)"
+            r"(?i)((?:login|log_in|logon|signin|sign_in|authenticate|basicauth|set_password|"
+            r"check_password|passwd)|\bauth)[^\S\n]*=?[^\S\n]*\(([^()\n]{3,400})\)"
         ),
         0,
         ("login", "log_in", "logon", "signin", "sign_in", "authenticate", "auth", "passw"),
@@ -397,7 +397,7 @@ _RULES: tuple[_Rule, ...] = (
         "url_query_secret",
         re.compile(r"[?&;]([A-Za-z0-9_.\[\]-]{1,64})=([^&\s\"'#<>\\]{4,400})"),
         0,
-        ("?", "&"),
+        ("?",),  # a query string starts with one
         spans=_query_secrets,
     ),
     _Rule(
@@ -476,13 +476,14 @@ def scrub_text(text: str) -> ScrubResult:
     """`text` with every recognised secret replaced, and what was found where."""
     lowered = text.lower()
     triggered = {trigger for trigger in _ALL_TRIGGERS if trigger in lowered}
-    if not triggered and not _MAYBE_KEY_BODY.search(text):
+    maybe_key_body = _MAYBE_KEY_BODY.search(text) is not None
+    if not triggered and not maybe_key_body:
         return ScrubResult(text, ())
     spans: list[tuple[int, int, int, str]] = []
     lines = _trigger_lines(text, lowered, triggered)
     # At one position the earlier rule wins: a JWT after `Bearer` is reported as a JWT.
     for order, rule in enumerate(_RULES):
-        if rule.triggers and triggered.isdisjoint(rule.triggers):
+        if triggered.isdisjoint(rule.triggers) if rule.triggers else not maybe_key_body:
             continue
         windows = [(0, len(text))] if rule.multiline else lines
         for start, end in windows:
