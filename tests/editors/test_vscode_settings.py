@@ -1,0 +1,69 @@
+"""client-vscode/package.json is the one source of the extension's settings: every server
+setting (Python `Settings`) is declared under `patternMemory.*` with the server's default,
+range and choices, and a description; nothing else but the client's own keys. And the
+extension's VS Code-free parts pass their node unit tests (`npm test`)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import MISSING, fields
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pattern_memory.settings import Settings
+
+CLIENT = Path(__file__).resolve().parents[2] / "client-vscode"
+CLIENT_ONLY = {"interpreter"}
+# The server computes these defaults at run time; the extension's empty value means "the
+# server's default".
+RUNTIME_DEFAULTS = {"dbPath": ""}
+
+
+def declared() -> dict[str, dict[str, Any]]:
+    package = json.loads((CLIENT / "package.json").read_text())
+    properties: dict[str, dict[str, Any]] = package["contributes"]["configuration"]["properties"]
+    return {key.removeprefix("patternMemory."): spec for key, spec in properties.items()}
+
+
+def _closure(parse: Any) -> dict[str, Any]:
+    """The bounds a parser was built with (_int_in(low, high) / _float_in(low, high))."""
+    names = parse.__code__.co_freevars
+    return {n: c.cell_contents for n, c in zip(names, parse.__closure__ or (), strict=True)}
+
+
+def test_every_server_setting_is_declared_with_its_default() -> None:
+    specs = declared()
+    server_keys = {f.metadata["key"] for f in fields(Settings)}
+    assert set(specs) - CLIENT_ONLY == server_keys  # a key added to Settings must appear here
+    for f in fields(Settings):
+        key = f.metadata["key"]
+        spec = specs[key]
+        assert spec.get("description"), key
+        if f.default is MISSING:
+            assert spec["default"] == RUNTIME_DEFAULTS[key], key
+            continue
+        default = f.default.value if isinstance(f.default, Enum) else f.default
+        assert spec["default"] == default, key
+        assert type(spec["default"]) is type(default) or default is None, key
+        bounds = _closure(f.metadata["parse"])
+        if "low" in bounds:
+            assert (spec.get("minimum"), spec.get("maximum")) == (bounds["low"], bounds["high"]), (
+                key
+            )
+        if isinstance(f.default, Enum):
+            assert spec["enum"] == [member.value for member in type(f.default)], key
+
+
+def test_the_extensions_unit_tests_pass() -> None:
+    if shutil.which("node") is None or not (CLIENT / "node_modules").is_dir():
+        pytest.skip("node or client-vscode/node_modules missing: `cd client-vscode && npm ci`")
+    run = subprocess.run(
+        ["npm", "test"], cwd=CLIENT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "# fail 0" in run.stdout and "# pass 3" in run.stdout, run.stdout[-2000:]
