@@ -70,6 +70,15 @@ def register(subparsers: Any) -> None:
     add_db_argument(p)
     p.set_defaults(handler=_hook)
 
+    p = subparsers.add_parser(
+        "mcp",
+        help="serve the memory as MCP tools over stdio (for coding agents)",
+        description="A Model Context Protocol server on standard input/output: tools "
+        "search_patterns, get_pattern, record_fix, record_outcome; prompt learned_patterns.",
+    )
+    add_db_argument(p)
+    p.set_defaults(handler=_mcp)
+
 
 def _inject(args: argparse.Namespace) -> int:
     from .inject import build_injection_block
@@ -121,6 +130,13 @@ def _hook(args: argparse.Namespace) -> int:
         print(f"pattern-memory hook: {exc}", file=sys.stderr)
         return 0
     return run(args.event, settings)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from .mcp_server import serve
+
+    serve(settings_from_args(args))
+    return 0
 
 
 def _read_stdin(what: str) -> str:
