@@ -114,6 +114,8 @@ def main() -> int:
             ttfb_direct = first_bytes(client, upstream + "/v1/chat/completions", bodies)
             ttfb_proxy = first_bytes(client, proxy + "/v1/chat/completions", bodies)
         injected = app.state.proxy.metrics.counters["patterns_injected_total"]
+        lookups = app.state.proxy.metrics.lookup_ms
+        lookup_mean = lookups.total / max(1, lookups.observed)
     memory.close()
     d50, p50 = statistics.median(direct), statistics.median(through)
     added = p50 - d50
@@ -124,7 +126,7 @@ def main() -> int:
     print(f"plain: added p50 {added:.2f} ms (target <= 10), added p95 {added95:.2f} ms")
     print(f"stream: first byte direct p50 {t_direct:.2f} ms, proxy {t_proxy:.2f} ms")
     print(f"stream: added {ttfb_added:.2f} ms (target <= 5)")
-    print(f"patterns injected over the run: {injected}")
+    print(f"patterns injected over the run: {injected}; memory lookup mean {lookup_mean:.2f} ms")
     return 0 if added <= 10 and ttfb_added <= 5 else 1
 
 
