@@ -387,3 +387,20 @@ def test_the_seeds_configuration_examples(
             assert not [p for p in base.iter_patterns() if p.source.value == "forge"]
     finally:
         base.close()
+
+
+def test_a_client_that_disconnects_mid_stream_closes_the_upstream_request(
+    memory: PatternMemory, proxy_for: Callable[..., Proxy]
+) -> None:
+    proxy = proxy_for()
+    proxy.stub.answer = FIX_ANSWER
+    proxy.stub.hold_after_first = threading.Event()  # never set: the stub waits forever
+    headers = {"Authorization": "Bearer k", "X-Pattern-Memory-User": "alice"}
+    body = openai_body(QUESTION, stream=True)
+    with httpx.stream(
+        "POST", proxy.url + "/v1/chat/completions", json=body, headers=headers, timeout=30
+    ) as response:
+        next(response.iter_raw())
+    assert proxy.stub.stream_closed.wait(10)
+    proxy.settle()
+    assert proxy.metric("patterns_forged_total") == 0  # half an answer is not forged
