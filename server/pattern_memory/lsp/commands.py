@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..errors import InputError
@@ -43,7 +44,9 @@ def _serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     else:
-        server.start_io()
+        from .frames import CappedStdin
+
+        server.start_io(stdin=CappedStdin(sys.stdin.buffer))  # type: ignore[arg-type]
     # The connection is over (exit, or the client's end closed): stop background work now
     # rather than when the whole history is indexed.
     server.abandon_work()
