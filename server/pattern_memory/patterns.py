@@ -70,10 +70,20 @@ def normalize_code(text: str) -> str:
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """The one rule for text that was not clean UTF-8 (argument, file, stdin, LSP): each
+    undecodable byte (a surrogate escape) or lone surrogate becomes U+FFFD, as decoding with
+    errors="replace" would, so nothing downstream (hashing, the tokenizer) meets surrogates."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
 def solution_hash(before_code: str, after_code: str) -> str:
     """The seed's dedupe key: the same change text gives the same 64-hex-char hash, wherever
     and whenever it was learned."""
-    payload = normalize_code(before_code) + "\n\x00\n" + normalize_code(after_code)
+    payload = clean_text(normalize_code(before_code) + "\n\x00\n" + normalize_code(after_code))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

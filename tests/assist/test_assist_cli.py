@@ -70,19 +70,34 @@ def test_forge_reads_files_and_says_when_forging_is_off(
     assert captured.out == "" and "forgeOnSuccess is false" in captured.err
 
 
-@pytest.mark.parametrize(
-    ("setup", "message"),
-    [
-        (lambda p: None, "cannot read"),
-        (lambda p: p.write_bytes(b"\xff\xfe\x00bad"), "not UTF-8"),
-    ],
-)
-def test_bad_input_files_are_one_clear_line(tmp_path: Path, setup: object, message: str) -> None:
-    answer = tmp_path / "answer.md"
-    setup(answer)  # type: ignore[operator]
-    result = _run("forge", str(answer), db=tmp_path / "p.db")
+def test_a_missing_input_file_is_one_clear_line(tmp_path: Path) -> None:
+    result = _run("forge", str(tmp_path / "answer.md"), db=tmp_path / "p.db")
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert result.stderr.count("\n") == 1 and "cannot read" in result.stderr
+
+
+def test_invalid_utf8_is_decoded_with_replacement_from_stdin_dash_and_file(
+    tmp_path: Path,
+) -> None:
+    # One rule for every input: undecodable bytes become U+FFFD (no surrogates reach
+    # solution_hash or the tokenizer), so stdin, `forge -` and a file forge the same pattern.
+    raw = ANSWER.encode() + b"\nnote: \xff\xfe bytes \xc3 here\n"
+    answer = tmp_path / "answer.md"
+    answer.write_bytes(raw)
+    db = tmp_path / "p.db"
+    ids = []
+    for args in (["forge"], ["forge", "-"], ["forge", str(answer)]):
+        result = subprocess.run(
+            [sys.executable, "-m", "pattern_memory", *args, "--request", REQUEST, "--db", str(db)],
+            input=raw,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert b"Traceback" not in result.stderr
+        ids.append(result.stdout.split())
+    assert len(ids[0]) == 1 and ids[0] == ids[1] == ids[2]
 
 
 def test_no_text_on_a_terminal_or_argument_is_an_error(

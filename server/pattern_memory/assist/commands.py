@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..memory.commands import add_db_argument, open_memory, settings_from_args
+from ..patterns import clean_text
 
 MAX_INPUT_CHARS = 2_000_000  # an assistant answer or user message, generously
 
@@ -83,7 +84,7 @@ def register(subparsers: Any) -> None:
 def _inject(args: argparse.Namespace) -> int:
     from .inject import build_injection_block
 
-    query = args.query if args.query is not None else _read_stdin("the user's message")
+    query = clean_text(args.query) if args.query is not None else _read_stdin("the user's message")
     with open_memory(settings_from_args(args)) as memory:
         block = build_injection_block(memory, query)
     if block:
@@ -94,7 +95,8 @@ def _inject(args: argparse.Namespace) -> int:
 def _forge(args: argparse.Namespace) -> int:
     from .forge import forge_patterns
 
-    response = _read_file(args.response) if args.response else _read_stdin("the assistant's answer")
+    from_stdin = not args.response or str(args.response) == "-"  # `forge -`: the Unix convention
+    response = _read_stdin("the assistant's answer") if from_stdin else _read_file(args.response)
     request = _read_file(args.request_file) if args.request_file else args.request
     with open_memory(settings_from_args(args)) as memory:
         if not memory.settings.forge_on_success:
@@ -142,15 +144,18 @@ def _mcp(args: argparse.Namespace) -> int:
 def _read_stdin(what: str) -> str:
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError(f"give {what} as an argument or on standard input")
-    return _bounded(sys.stdin.read(MAX_INPUT_CHARS + 1), "standard input")
+    # Bytes decoded here with replacement: the same rule as files and arguments (clean_text).
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # a text stream stands in for stdin (embedding callers)
+        return _bounded(clean_text(sys.stdin.read(MAX_INPUT_CHARS + 1)), "standard input")
+    raw = buffer.read(4 * MAX_INPUT_CHARS + 4)
+    return _bounded(clean_text(raw.decode("utf-8", errors="replace")), "standard input")
 
 
 def _read_file(path: Path) -> str:
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8", errors="replace") as handle:
             return _bounded(handle.read(MAX_INPUT_CHARS + 1), str(path))
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 

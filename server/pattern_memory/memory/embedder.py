@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ..errors import ModelError, PatternMemoryError
+from ..patterns import clean_text
 from . import model_files
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ class FastEmbedEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         char_cap = self.max_tokens * CHARS_PER_TOKEN_CAP
-        clipped = [text[:char_cap] for text in texts]
+        clipped = [clean_text(text[:char_cap]) for text in texts]
         batches = plan_batches(clipped, self.max_tokens, self.token_budget, self.batch_size)
         result = np.empty((len(clipped), self.dim), dtype=np.float32)
         with self._lock:
