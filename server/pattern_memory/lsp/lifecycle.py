@@ -13,7 +13,7 @@ from pygls.uris import to_fs_path
 from ..errors import PatternMemoryError
 from ..settings import Settings, load_settings
 from .options import SECTION, apply_options
-from .server import PatternMemoryServer
+from .server import PatternMemoryProtocol, PatternMemoryServer
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -114,6 +114,8 @@ def register(server: PatternMemoryServer) -> None:
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: PatternMemoryServer, params: None) -> None:
         ls.shutdown_requested = True
+        if isinstance(ls.protocol, PatternMemoryProtocol):
+            ls.protocol.cancel_pending()
         await ls.indexer.stop(SHUTDOWN_GRACE_SECONDS)
         ls.analysis.stop()
         for memory in (ls.memory, ls.code_lookup):

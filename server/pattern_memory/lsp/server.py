@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
@@ -21,6 +22,7 @@ from ..errors import PatternMemoryError, StoreError
 from ..memory.embedder import Embedder, load_embedder
 from ..memory.service import PatternMemory
 from ..settings import Settings
+from . import gate
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,6 +78,79 @@ class CancellableRequests:
 
 
 class PatternMemoryProtocol(LanguageServerProtocol):
+    """pygls' protocol with every request answered (lsp/gate.py): malformed messages and
+    params, requests before `initialize` and after `shutdown` get their JSON-RPC error."""
+
+    initialize_seen = False
+    shutdown_id: Any = None
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        # Called by json.loads for every object, innermost first: only messages carry
+        # "jsonrpc" (a top-level object without it reaches handle_message as a dict).
+        if "jsonrpc" not in data:
+            return data
+        if (problem := gate.shape_error(data)) is not None:
+            return self._refuse(data, gate.INVALID_REQUEST, problem)
+        try:
+            return super().structure_message(data)
+        except JsonRpcException:
+            if self.get_message_type(data.get("method", "")) is None:
+                return self._refuse(data, gate.METHOD_NOT_FOUND, "unknown method")
+            return self._refuse(data, gate.INVALID_PARAMS, "the params do not fit the method")
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, gate.Answered):
+            return
+        if isinstance(message, dict):  # no "jsonrpc" member: not a JSON-RPC 2.0 message
+            self._refuse(message, gate.INVALID_REQUEST, 'the "jsonrpc" member is missing')
+            return
+        if not hasattr(message, "jsonrpc"):  # a batch, a string, a number: not supported
+            self._send_data(gate.error_response(None, gate.INVALID_REQUEST, "not a message"))
+            return
+        method = getattr(message, "method", None)
+        is_request = method is not None and hasattr(message, "id")
+        if method == types.SHUTDOWN and is_request:
+            self.shutdown_id = message.id
+        if method == types.INITIALIZE:
+            self.initialize_seen = True
+        elif is_request and not self.initialize_seen:
+            self._send_data(
+                gate.error_response(
+                    message.id, gate.SERVER_NOT_INITIALIZED, "the server is not initialized"
+                )
+            )
+            return
+        elif method is not None and not self.initialize_seen and method != types.EXIT:
+            logger.warning("notification %r before initialize: ignored", method)
+            return
+        if is_request and self._shutdown and method != types.EXIT:
+            self._send_data(
+                gate.error_response(message.id, gate.INVALID_REQUEST, "the server is shut down")
+            )
+            return
+        super().handle_message(message)
+
+    def _refuse(self, data: dict[str, Any], code: int, problem: str) -> gate.Answered:
+        logger.warning("refused a message: %s", problem)
+        if gate.is_request(data):
+            self._send_data(gate.error_response(data["id"], code, problem))
+        return gate.ANSWERED
+
+    def _send_response(
+        self, msg_id: Any, result: Any | None = None, error: types.ResponseError | None = None
+    ) -> None:
+        if error is not None:
+            error = gate.without_traceback(error)
+        super()._send_response(msg_id, result, error)
+
+    def cancel_pending(self) -> None:
+        """Cancel every request still running but this one (`shutdown`). pygls does this
+        over the live dict, which a cancelled thread future's callback changes at once."""
+        running: object = asyncio.current_task()  # the shutdown handler itself
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != self.shutdown_id and future is not running and not future.done():
+                future.cancel()
+
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         super()._handle_cancel_notification(msg_id)
         server = self._server

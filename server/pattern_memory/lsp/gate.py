@@ -1,0 +1,60 @@
+"""Which incoming JSON-RPC messages the server may handle, and the error that answers the
+others (JSON-RPC 2.0 and LSP): every request gets a response, whatever its shape.
+
+pygls itself drops a message whose `jsonrpc` is not "2.0", whose params do not fit the
+method's schema (the decoding error is only logged) or that comes after `shutdown`, so a
+client waits forever; and before `initialize` it fails inside the handler (-32603)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+
+INVALID_REQUEST = -32600
+INVALID_PARAMS = -32602
+METHOD_NOT_FOUND = -32601
+SERVER_NOT_INITIALIZED = -32002
+INTERNAL_ERROR = -32603
+
+
+class Answered:
+    """Stands in for a message that was already answered with an error: not handled."""
+
+
+ANSWERED = Answered()
+
+
+def valid_id(value: Any) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def shape_error(data: dict[str, Any]) -> str | None:
+    """Why a decoded top-level message is not a JSON-RPC 2.0 message, or None."""
+    if data.get("jsonrpc") != "2.0":
+        return 'the "jsonrpc" member must be exactly "2.0"'
+    if "method" in data and not isinstance(data["method"], str):
+        return 'the "method" member must be a string'
+    if "id" in data and data["id"] is not None and not valid_id(data["id"]):
+        return 'the "id" member must be a number or a string'
+    if "params" in data and not isinstance(data["params"], (dict, list, type(None))):
+        return 'the "params" member must be an object or an array'
+    return None
+
+
+def is_request(data: dict[str, Any]) -> bool:
+    return "method" in data and "id" in data
+
+
+def error_response(msg_id: Any, code: int, message: str) -> types.ResponseErrorMessage:
+    return types.ResponseErrorMessage(
+        id=msg_id if valid_id(msg_id) else None,
+        error=types.ResponseError(code=code, message=message),
+    )
+
+
+def without_traceback(error: types.ResponseError) -> types.ResponseError:
+    """pygls puts the server's traceback (its file paths) in `data`: logged, never sent."""
+    if isinstance(error.data, dict) and "traceback" in error.data:
+        return types.ResponseError(code=error.code, message=error.message)
+    return error
