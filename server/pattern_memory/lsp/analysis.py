@@ -4,7 +4,6 @@ per document version so that hover and code actions answer from memory in micros
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -12,9 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from .convert import contains, document_language, overlaps
+from ..matching.finder import Cancelled, FixFinder
+from .convert import LocatedFix, contains, document_language, locate, overlaps
 from .diagnostics import publish_diagnostics
-from .fixes import Cancelled, FixFinder, FoundFix
 
 if TYPE_CHECKING:
     from lsprotocol import types
@@ -33,19 +32,19 @@ MAX_ANALYZED_CHARS = 2_000_000
 class DocumentResult:
     uri: str
     version: int | None
-    fixes: tuple[FoundFix, ...]
+    fixes: tuple[LocatedFix, ...]
 
-    def at(self, position: types.Position) -> list[FoundFix]:
+    def at(self, position: types.Position) -> list[LocatedFix]:
         return [fix for fix in self.fixes if contains(fix.range, position)]
 
-    def within(self, code_range: types.Range) -> list[FoundFix]:
+    def within(self, code_range: types.Range) -> list[LocatedFix]:
         return [fix for fix in self.fixes if overlaps(fix.range, code_range)]
 
 
 class DocumentAnalyzer:
     def __init__(self, server: PatternMemoryServer) -> None:
         self.server = server
-        self.finder = FixFinder.create()
+        self.finder: FixFinder[StoredPattern] = FixFinder.create()
         self.debounce = DEBOUNCE_SECONDS
         self._results: dict[str, DocumentResult] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -110,7 +109,7 @@ class DocumentAnalyzer:
         if document is None or memory is None:
             return
         version, text = document.version, document.source
-        fixes: list[FoundFix] = []
+        fixes: tuple[LocatedFix, ...] = ()
         if len(text) > MAX_ANALYZED_CHARS:
             server.report_once(
                 f"too-large:{uri}",
@@ -120,23 +119,22 @@ class DocumentAnalyzer:
         else:
             language = document_language(uri, document.language_id)
             settings, codec = server.settings, server.workspace.position_codec
+            path = unquote(urlparse(uri).path)
+
+            def analyse() -> tuple[LocatedFix, ...]:
+                found = self.finder.find(
+                    memory, settings, text, language=language, cancel=cancel, path=path
+                )
+                return locate(found, text, codec)
+
             try:
-                find = functools.partial(
-                    self.finder.find,
-                    language=language,
-                    codec=codec,
-                    cancel=cancel,
-                    path=unquote(urlparse(uri).path),
-                )
-                fixes = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, find, memory, settings, text
-                )
+                fixes = await asyncio.get_running_loop().run_in_executor(self._executor, analyse)
             except Cancelled:
                 return
         current = server.workspace.text_documents.get(uri)
         if cancel.is_set() or current is None or current.version != version:
             return
-        result = DocumentResult(uri, version, tuple(fixes))
+        result = DocumentResult(uri, version, fixes)
         self._results[uri] = result
         publish_diagnostics(server, result)
 

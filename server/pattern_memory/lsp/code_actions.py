@@ -7,10 +7,9 @@ import re
 from lsprotocol import types
 
 from ..memory.types import Outcome
-from .convert import SEVERITIES, subject
+from .convert import SEVERITIES, LocatedFix, subject
 from .diagnostics import to_diagnostic
 from .execute import FEEDBACK
-from .fixes import FoundFix
 from .server import PatternMemoryServer
 
 APPLY_TITLE = "Apply learned fix: {}"
@@ -30,7 +29,7 @@ def action_subject(commit_msg: str) -> str:
 
 
 def _edit(
-    ls: PatternMemoryServer, uri: str, version: int | None, fix: FoundFix
+    ls: PatternMemoryServer, uri: str, version: int | None, fix: LocatedFix
 ) -> types.WorkspaceEdit:
     """The fix as a workspace edit; versioned (documentChanges) when the client supports
     it, so that a client rejects the action once the document has changed since."""
@@ -47,7 +46,7 @@ def _edit(
     )
 
 
-def _feedback(fix: FoundFix, outcome: Outcome, title: str) -> types.Command:
+def _feedback(fix: LocatedFix, outcome: Outcome, title: str) -> types.Command:
     return types.Command(
         title=title,
         command=FEEDBACK,
@@ -56,7 +55,7 @@ def _feedback(fix: FoundFix, outcome: Outcome, title: str) -> types.Command:
 
 
 def _actions(
-    ls: PatternMemoryServer, uri: str, version: int | None, fix: FoundFix
+    ls: PatternMemoryServer, uri: str, version: int | None, fix: LocatedFix
 ) -> list[types.CodeAction]:
     message = action_subject(fix.stored.pattern.commit_msg)
     diagnostic = to_diagnostic(fix, SEVERITIES[ls.settings.diagnostic_severity])

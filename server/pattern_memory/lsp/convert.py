@@ -5,12 +5,16 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
+from ..matching.finder import FoundFix
+from ..matching.match import CodeMatch
 from ..matching.tokens import KNOWN_LANGUAGES, normalize_language
 from ..memory.types import StoredPattern
 from ..mining.files import language_of
@@ -51,6 +55,49 @@ class LineIndex:
 
     def range(self, start: int, end: int) -> types.Range:
         return types.Range(self.position(start), self.position(end))
+
+
+@dataclass(frozen=True)
+class LocatedFix:
+    """A found fix with its places as LSP ranges of the document version it was found in."""
+
+    found: FoundFix[StoredPattern]
+    range: types.Range  # the code that resembles the before-code
+    edit_range: types.Range  # the span the fix replaces
+
+    @property
+    def stored(self) -> StoredPattern:
+        return self.found.stored
+
+    @property
+    def match(self) -> CodeMatch:
+        return self.found.match
+
+    @property
+    def preferred(self) -> bool:
+        return self.found.preferred
+
+    @property
+    def shown(self) -> bool:
+        return self.found.shown
+
+    @property
+    def pattern_id(self) -> str:
+        return self.found.pattern_id
+
+
+def locate(
+    fixes: Iterable[FoundFix[StoredPattern]], text: str, codec: PositionCodec
+) -> tuple[LocatedFix, ...]:
+    index = LineIndex(text, codec)
+    return tuple(
+        LocatedFix(
+            fix,
+            index.range(fix.match.start, fix.match.end),
+            index.range(fix.match.replace_start, fix.match.replace_end),
+        )
+        for fix in fixes
+    )
 
 
 def contains(outer: types.Range, position: types.Position) -> bool:

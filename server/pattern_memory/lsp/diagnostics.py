@@ -10,7 +10,7 @@ from .convert import SEVERITIES, subject
 
 if TYPE_CHECKING:
     from .analysis import DocumentResult
-    from .fixes import FoundFix
+    from .convert import LocatedFix
     from .server import PatternMemoryServer
 
 SOURCE = "pattern-memory"
@@ -18,7 +18,7 @@ CODE = "learned-fix"
 MAX_MESSAGE_CHARS = 1000
 
 
-def to_diagnostic(fix: FoundFix, severity: types.DiagnosticSeverity) -> types.Diagnostic:
+def to_diagnostic(fix: LocatedFix, severity: types.DiagnosticSeverity) -> types.Diagnostic:
     # The commit's subject; the whole message is in the hover.
     message = subject(fix.stored.pattern.commit_msg)
     if len(message) > MAX_MESSAGE_CHARS:

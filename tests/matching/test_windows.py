@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pattern_memory.lsp.windows import MAX_WINDOW_LINES, split_windows
+from pattern_memory.matching.windows import MAX_WINDOW_LINES, split_windows
 
 
 def _module(functions: int) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 from pygls.workspace.position_codec import PositionCodec
 
 from pattern_memory.assist.forge import forge_patterns
-from pattern_memory.lsp.convert import document_language
-from pattern_memory.lsp.fixes import FixFinder
+from pattern_memory.lsp.convert import document_language, locate
+from pattern_memory.matching.finder import FixFinder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import Outcome
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
@@ -41,7 +41,6 @@ def _find(memory: PatternMemory, settings: Settings, finder: FixFinder) -> list[
         settings,
         DOCUMENT,
         language="python",
-        codec=PositionCodec(),
         cancel=threading.Event(),
     )
     return [fix.stored.pattern.commit_msg for fix in fixes]
@@ -69,19 +68,24 @@ def test_only_trusted_bug_fixes_become_fixes(tmp_path: Path) -> None:
         assert _find(memory, lenient, finder) == ["bug_fix: guard missing rows"]
 
 
-def test_fix_ranges_and_edit_in_client_units(tmp_path: Path) -> None:
+def test_fix_places_are_offsets_that_the_server_turns_into_client_ranges(
+    tmp_path: Path,
+) -> None:
     settings = Settings(db_path=tmp_path / "p.db", similarity=0.0)
     bug = _pattern("guard missing rows", ProblemType.BUG_FIX)
     with PatternMemory.open(settings) as memory:
         memory.store.upsert([(bug, bug.commit_msg)], "local", "2099-01-01 00:00:00")
-        [fix] = FixFinder.create().find(
+        [found] = FixFinder.create().find(
             memory,
             settings,
             DOCUMENT,
             language="python",
-            codec=PositionCodec(),
             cancel=threading.Event(),
         )
+    match = found.match
+    assert DOCUMENT[match.start : match.end].startswith("record = ")
+    assert DOCUMENT[match.replace_start : match.replace_end].strip()
+    [fix] = locate([found], DOCUMENT, PositionCodec())
     assert (fix.range.start.line, fix.range.start.character) == (1, 4)
     assert (fix.range.end.line, fix.range.end.character) == (2, 25)
     assert (fix.edit_range.start.line, fix.edit_range.end.line) == (1, 3)
@@ -103,7 +107,6 @@ def test_a_pattern_only_fixes_documents_of_its_language(tmp_path: Path) -> None:
                     settings,
                     DOCUMENT,
                     language=language,
-                    codec=PositionCodec(),
                     cancel=threading.Event(),
                 )
             ]
@@ -156,7 +159,6 @@ def test_forged_fixes_are_offered_only_when_both_sides_are_code(tmp_path: Path) 
                         settings,
                         FORGE_DOCUMENT,
                         language="python",
-                        codec=PositionCodec(),
                         cancel=threading.Event(),
                     )
                 ],

@@ -1,8 +1,10 @@
-"""Finding learned fixes in one document version (runs in a worker thread).
+"""Finding learned fixes in one document version (the editor runs it in a worker thread;
+`pattern-memory check` in the foreground).
 
-Candidates come from the store's lexical code search over windows of the document (see
-windows.py; no embedding: fast); each candidate's before-code is then located token by token
-with the matching engine. Lookups, tokens and templates are cached.
+Candidates come from a lexical code lookup over windows of the document (see windows.py; no
+embedding: fast); each candidate's before-code is then located token by token with the
+matching engine. Lookups, tokens and templates are cached. Protocol-free: places are offsets
+into the document; the language server converts them to LSP ranges at its edge.
 """
 
 from __future__ import annotations
@@ -10,34 +12,18 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from lsprotocol import types
-from pygls.workspace.position_codec import PositionCodec
-
-from ..matching import (
-    CodeMatch,
-    DocumentTokens,
-    FixTemplate,
-    Token,
-    Withheld,
-    abstract_edit,
-    build_template,
-    find_matches,
-    is_test_path,
-    mass_edits,
-    normalize_language,
-    tokenize,
-    withheld_reason,
-)
-from ..matching.safety import DocumentSafety
-from ..memory.service import PatternMemory
-from ..memory.types import StoredPattern
 from ..patterns import Pattern, ProblemType
 from ..settings import Settings
-from .convert import LineIndex
+from .match import CodeMatch, DocumentTokens, find_matches
+from .safety import DocumentSafety
+from .template import FixTemplate, build_template
+from .tokens import Token, normalize_language, tokenize
 from .windows import Window, split_windows
+from .withheld import Withheld, abstract_edit, is_test_path, mass_edits, withheld_reason
 
 CANDIDATES_PER_WINDOW = 20
 # Alternatives offered as code actions on one range; only the best becomes a diagnostic.
@@ -50,6 +36,42 @@ MAX_SITES_PER_PATTERN = 2
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+class Candidate(Protocol):
+    """What the finder needs to know of a stored pattern (memory.types.StoredPattern is one):
+    the pattern and the evidence that ranks it."""
+
+    @property
+    def pattern(self) -> Pattern: ...
+    @property
+    def retired(self) -> bool: ...
+    @property
+    def evidence_count(self) -> int: ...
+    @property
+    def evidence_age_days(self) -> float: ...
+    @property
+    def success_rate(self) -> float: ...
+    def meets_success_rate(self, minimum: float, /) -> bool: ...
+
+
+C = TypeVar("C", bound=Candidate)
+C_co = TypeVar("C_co", bound=Candidate, covariant=True)
+
+
+class CodeHit(Protocol[C_co]):
+    @property
+    def stored(self) -> C_co: ...
+
+
+class CodeLookup(Protocol[C_co]):
+    """Where candidates come from (memory.service.PatternMemory is one)."""
+
+    def change_token(self) -> int: ...
+    def search_code(
+        self, code: str, *, k: int, language: str | None, include_stale: bool
+    ) -> Sequence[CodeHit[C_co]]: ...
+    def commit_patterns(self, commit_sha: str) -> Sequence[Pattern]: ...
 
 
 class LruCache(Generic[K, V]):
@@ -78,13 +100,13 @@ class LruCache(Generic[K, V]):
 
 
 @dataclass(frozen=True)
-class FoundFix:
-    """A learned fix that applies at one place of one document version."""
+class FoundFix(Generic[C]):
+    """A learned fix that applies at one place of one document version. Its places are the
+    match's offsets: start..end resembles the before-code, replace_start..replace_end is
+    the span the fix replaces with match.replacement."""
 
-    stored: StoredPattern
+    stored: C
     match: CodeMatch
-    range: types.Range  # the code that resembles the before-code
-    edit_range: types.Range  # the span the fix replaces
     preferred: bool  # the single best fix for its range
     # Whether this fix carries its range's diagnostic (the best of overlapping fixes, within
     # the document's cap); the others are alternatives in hovers and code actions.
@@ -100,17 +122,17 @@ class Cancelled(Exception):
 
 
 @dataclass
-class FixFinder:
+class FixFinder(Generic[C]):
     """Caches shared by the analyses of all documents, keyed by window text: after an edit
     only the windows it touched are looked up and tokenized again."""
 
-    lookups: LruCache[tuple[int, str, str], tuple[StoredPattern, ...]]
+    lookups: LruCache[tuple[int, str, str], tuple[C, ...]]
     tokens: LruCache[tuple[str, str], tuple[Token, ...]]
     templates: LruCache[tuple[str, str, str], FixTemplate | Withheld | None]
     generation: int = 0  # bumped when the store changes: the lookups are then stale
     store_version: int | None = None  # the store's change token when last looked at
     # Patterns whose counts changed since they were looked up (feedback): these win.
-    updated: dict[str, StoredPattern] = field(default_factory=dict)
+    updated: dict[str, C] = field(default_factory=dict)
     # Per commit, the abstract edits it made in many files (a codemod); kept across store
     # changes: a commit's patterns do not change once mined.
     commit_mass_edits: LruCache[str, frozenset[tuple[str, ...]]] = field(
@@ -119,7 +141,7 @@ class FixFinder:
     mass_edit_patterns: LruCache[str, bool] = field(default_factory=lambda: LruCache(20_000))
 
     @classmethod
-    def create(cls) -> FixFinder:
+    def create(cls) -> FixFinder[C]:
         return cls(lookups=LruCache(4096), tokens=LruCache(4096), templates=LruCache(20_000))
 
     def store_changed(self) -> None:
@@ -129,15 +151,15 @@ class FixFinder:
 
     def candidates(
         self,
-        memory: PatternMemory,
+        memory: CodeLookup[C],
         settings: Settings,
         windows: list[Window],
         cancel: threading.Event,
         language: str,
-    ) -> dict[str, StoredPattern]:
+    ) -> dict[str, C]:
         """Patterns worth locating: looked up by the windows' text, of the document's
         language (a Python fix never rewrites JavaScript), still trusted."""
-        found: dict[str, StoredPattern] = {}
+        found: dict[str, C] = {}
         version = memory.change_token()
         if version != self.store_version:
             # Patterns or feedback changed (the CLI, another editor, our own indexer): every
@@ -181,7 +203,7 @@ class FixFinder:
             tokens.extend(Token(t.kind, t.text, t.start + shift, t.end + shift) for t in relative)
         return DocumentTokens(text, language, tokens)
 
-    def template(self, stored: StoredPattern, language: str) -> FixTemplate | None:
+    def template(self, stored: C, language: str) -> FixTemplate | None:
         """What to locate of the pattern; None when it has nothing to locate or is one of
         the changes an editor never flags (withheld.py)."""
         pattern = stored.pattern
@@ -195,7 +217,7 @@ class FixFinder:
             self.templates.put(key, found)
         return found if isinstance(found, FixTemplate) else None
 
-    def is_mass_edit(self, memory: PatternMemory, stored: StoredPattern) -> bool:
+    def is_mass_edit(self, memory: CodeLookup[C], stored: C) -> bool:
         """Whether the pattern is one site of a codemod: its commit made the same abstract
         edit in many files. Learned once and searchable, never a per-site diagnostic."""
         pattern = stored.pattern
@@ -207,7 +229,7 @@ class FixFinder:
             self.mass_edit_patterns.put(pattern.pattern_id, known)
         return known
 
-    def _is_mass_edit(self, memory: PatternMemory, pattern: Pattern) -> bool:
+    def _is_mass_edit(self, memory: CodeLookup[C], pattern: Pattern) -> bool:
         edits = self.commit_mass_edits.get(pattern.commit)
         if edits is None:
             siblings = memory.commit_patterns(pattern.commit)
@@ -223,15 +245,17 @@ class FixFinder:
 
     def find(
         self,
-        memory: PatternMemory,
+        memory: CodeLookup[C],
         settings: Settings,
         text: str,
         *,
         language: str,
-        codec: PositionCodec,
-        cancel: threading.Event,
+        cancel: threading.Event | None = None,
         path: str = "",
-    ) -> list[FoundFix]:
+    ) -> list[FoundFix[C]]:
+        """The fixes that apply to `text` (a document of `language`, at `path`), best
+        first per place; `cancel` set: Cancelled is raised at the next step."""
+        cancel = cancel or threading.Event()
         windows = split_windows(text)
         candidates = self.candidates(memory, settings, windows, cancel, language)
         # A fix learned in test code is about tests: offered in test code only.
@@ -244,8 +268,7 @@ class FixFinder:
         if not candidates:
             return []
         document = self.document_tokens(text, windows, language)
-        index = LineIndex(text, codec)
-        located: list[tuple[StoredPattern, CodeMatch]] = []
+        located: list[tuple[C, CodeMatch]] = []
         for stored in candidates.values():
             if cancel.is_set():
                 raise Cancelled
@@ -255,14 +278,14 @@ class FixFinder:
             matches = find_matches(document, template, min_renamed_score=settings.similarity)
             if len(matches) <= MAX_SITES_PER_PATTERN:
                 located.extend((stored, match) for match in matches)
-        return _rank(located, index, DocumentSafety(text, language))
+        return _rank(located, DocumentSafety(text, language))
 
 
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _usable(stored: StoredPattern, settings: Settings, language: str) -> bool:
+def _usable(stored: Candidate, settings: Settings, language: str) -> bool:
     """Only bug fixes of the document's language are offered in an editor (a forged fix
     stated in prose has the language "text": never), and only those still trusted."""
     return (
@@ -274,7 +297,7 @@ def _usable(stored: StoredPattern, settings: Settings, language: str) -> bool:
     )
 
 
-def _evidence(stored: StoredPattern, match: CodeMatch) -> tuple[float, ...]:
+def _evidence(stored: Candidate, match: CodeMatch) -> tuple[float, ...]:
     """How strongly a fix is backed here: how closely it matches, then how often the change
     was made (a fix repeated by several commits), its track record, how recent its latest
     evidence is on its repository's clock, and the miner's confidence."""
@@ -287,15 +310,13 @@ def _evidence(stored: StoredPattern, match: CodeMatch) -> tuple[float, ...]:
     )
 
 
-def _rank(
-    located: list[tuple[StoredPattern, CodeMatch]], index: LineIndex, safety: DocumentSafety
-) -> list[FoundFix]:
+def _rank(located: list[tuple[C, CodeMatch]], safety: DocumentSafety) -> list[FoundFix[C]]:
     """Group fixes by the code they cover (overlapping matches are one place); keep the best
     few of each as alternatives, the best one preferred when it is strictly better than the
     next; only the best of each place carries a diagnostic, and only the best-evidenced
     places of the document, and one per change (the same fix learned twice)."""
     ordered = sorted(located, key=lambda sm: (sm[1].start, sm[1].end))
-    places: list[list[tuple[StoredPattern, CodeMatch]]] = []
+    places: list[list[tuple[C, CodeMatch]]] = []
     place_end = -1
     for stored, match in ordered:
         if places and match.start < place_end:
@@ -304,10 +325,10 @@ def _rank(
         else:
             places.append([(stored, match)])
             place_end = match.end
-    ranked_places: list[list[tuple[StoredPattern, CodeMatch]]] = []
+    ranked_places: list[list[tuple[C, CodeMatch]]] = []
     for members in places:
         members.sort(key=lambda sm: _evidence(*sm), reverse=True)
-        kept: list[tuple[StoredPattern, CodeMatch]] = []
+        kept: list[tuple[C, CodeMatch]] = []
         replacements: set[tuple[int, int, str]] = set()
         for stored, match in members:
             edit = (match.replace_start, match.replace_end, match.replacement)
@@ -324,7 +345,7 @@ def _rank(
             ranked_places.append(kept)
     best_first = sorted(ranked_places, key=lambda kept: _evidence(*kept[0]), reverse=True)
     shown = {id(kept[0][1]) for kept in best_first[:MAX_DIAGNOSTICS_PER_DOCUMENT]}
-    fixes: list[FoundFix] = []
+    fixes: list[FoundFix[C]] = []
     for kept in ranked_places:
         ranks = [_evidence(s, m) for s, m in kept]
         single_best = len(ranks) == 1 or ranks[0] > ranks[1]
@@ -333,8 +354,6 @@ def _rank(
                 FoundFix(
                     stored=stored,
                     match=match,
-                    range=index.range(match.start, match.end),
-                    edit_range=index.range(match.replace_start, match.replace_end),
                     preferred=position == 0 and single_best,
                     shown=position == 0 and id(match) in shown,
                 )

@@ -9,9 +9,7 @@ import textwrap
 import threading
 from pathlib import Path
 
-from pygls.workspace.position_codec import PositionCodec
-
-from pattern_memory.lsp.fixes import MAX_DIAGNOSTICS_PER_DOCUMENT, FixFinder, FoundFix
+from pattern_memory.matching.finder import MAX_DIAGNOSTICS_PER_DOCUMENT, FixFinder, FoundFix
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
@@ -65,7 +63,6 @@ def _find(
             settings,
             text,
             language="python",
-            codec=PositionCodec(),
             cancel=threading.Event(),
             path=path,
         )
@@ -173,7 +170,6 @@ def test_a_stale_fix_is_still_offered_in_the_editor(tmp_path: Path) -> None:
             settings,
             DOCUMENT,
             language="python",
-            codec=PositionCodec(),
             cancel=threading.Event(),
             path="/w/app/x.py",
         )
