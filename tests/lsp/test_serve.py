@@ -68,3 +68,34 @@ def test_a_bad_address_is_one_clear_line() -> None:
     assert run.returncode == 2
     assert "expected HOST:PORT" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+async def test_accepts_stdio_flag(tmp_path: Path, fix_repo: Path) -> None:
+    # vscode-languageclient's TransportKind.stdio starts `serve --stdio`.
+    client = LanguageClient("stdio-test", "1")
+    await client.start_io(sys.executable, "-m", "pattern_memory", "serve", "--stdio")
+    try:
+        result = await client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(),
+                root_uri=fix_repo.as_uri(),
+                initialization_options={"dbPath": str(tmp_path / "io.db"), "indexOnStart": False},
+            )
+        )
+        assert result.server_info is not None and result.server_info.name == "pattern-memory"
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()
+
+
+def test_stdio_and_tcp_exclude_each_other() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "pattern_memory", "serve", "--stdio", "--tcp", "127.0.0.1:2087"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "not allowed with argument" in run.stderr and "Traceback" not in run.stderr

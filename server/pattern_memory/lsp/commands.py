@@ -22,12 +22,15 @@ def register(subparsers: Any) -> None:
         help="run the language server (stdio by default)",
         description="Run the Pattern Memory language server for an editor.",
     )
-    parser.add_argument(
+    transport = parser.add_mutually_exclusive_group()
+    transport.add_argument(
         "--tcp",
         metavar="HOST:PORT",
         type=_host_port,
         help="listen on TCP instead of stdio (one client)",
     )
+    # vscode-languageclient's stdio transport appends --stdio: accepted, stdio is the default.
+    transport.add_argument("--stdio", action="store_true", help="talk over stdio (the default)")
     parser.set_defaults(handler=_serve)
 
 

@@ -1,4 +1,4 @@
-"""`workspace/executeCommand`: index, search, forge, inject, feedback, stats.
+"""`workspace/executeCommand`: index, search, get, forge, inject, feedback, stats.
 
 Every command validates its arguments (see arguments.py) and runs its work in a worker
 thread; a command cancelled with `$/cancelRequest` before it starts does nothing, and one
@@ -32,6 +32,7 @@ FORGE = "patternMemory.forge"
 INJECT_BLOCK = "patternMemory.injectBlock"
 FEEDBACK = "patternMemory.feedback"
 STATS = "patternMemory.stats"
+GET = "patternMemory.get"
 
 MAX_TEXT_CHARS = 1_000_000
 
@@ -154,6 +155,16 @@ def register(server: PatternMemoryServer) -> None:
         return await _in_worker(
             ls, lambda memory, _: [_hit(h) for h in memory.search(args["text"], k=args.get("k"))]
         )
+
+    @_command(server, GET, [Arg("patternId", str)])
+    async def get(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+        # A lookup, not an action: an id the user does not see (unknown, another user's,
+        # decayed) is null rather than an error, so editors can show "gone" quietly.
+        def work(memory: PatternMemory, _: threading.Event) -> StoredPattern | None:
+            return memory.get(args["patternId"])
+
+        stored: StoredPattern | None = await _in_worker(ls, work)
+        return None if stored is None else {**pattern_summary(stored), "retired": stored.retired}
 
     @_command(server, FORGE, [Arg("response", str), Arg("request", str, required=False)])
     async def forge(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
