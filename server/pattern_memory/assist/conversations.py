@@ -10,11 +10,12 @@ outcome matters only on the very next turn.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from .outcome import ReplyOutcome, reply_outcome
 
 MAX_CONVERSATIONS = 10_000
 
@@ -67,38 +68,11 @@ class Conversations:
             return turn
 
 
-# Used only until assist/outcome.py (the outcome classifier) is present.
-_FAILED = re.compile(
-    r"\b(still (fails|failing|broken|crash\w*|errors?)|same (error|problem|issue)|"
-    r"(didn't|did not|doesn't|does not) (work|help|fix)|not working|no,? now)\b",
-    re.I,
-)
-_WORKED = re.compile(
-    r"\b(that worked|it worked|works now|worked|fixed it|that fixed|perfect|thanks?,? (that|it)"
-    r" (works|worked|fixed))\b",
-    re.I,
-)
-
-
 def judge_reply(text: str) -> Verdict | None:
-    """WORKED, FAILED or None for the user's reply to an answer."""
-    try:
-        from . import outcome  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        outcome = None
-    if outcome is not None:
-        result = outcome.reply_outcome(text)
-        if result is None:
-            return None
-        name = str(getattr(result, "name", result)).upper()
-        if "WORK" in name or "SUCCESS" in name:
-            return Verdict.WORKED
-        if "FAIL" in name:
-            return Verdict.FAILED
-        return None
-    head = text[:500]
-    if _FAILED.search(head):
-        return Verdict.FAILED
-    if _WORKED.search(head):
+    """WORKED, FAILED or None (no outcome) for the user's reply to an answer."""
+    result = reply_outcome(text)
+    if result is ReplyOutcome.WORKED:
         return Verdict.WORKED
+    if result is ReplyOutcome.FAILED:
+        return Verdict.FAILED
     return None
