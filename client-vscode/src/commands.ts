@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest } from 'vscode-languageclient/node';
 import { diffTitle, fixPath, Hit, parseFixPath, fixText, pickItem, SCHEME } from './fixdoc';
+import { statsMessage, syncSummary } from './messages';
 import { ServerManager, TEAM_KEY_SECRET } from './server';
 
 export async function serverCommand<T>(manager: ServerManager, command: string, args: unknown[] = []): Promise<T> {
@@ -58,13 +59,14 @@ async function search(manager: ServerManager, docs: FixDocuments): Promise<void>
   pick.show();
 }
 
-async function forge(manager: ServerManager): Promise<void> {
+async function forge(manager: ServerManager, learned: () => void): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   let text = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : '';
   const from = text ? 'selection' : 'clipboard';
   if (!text) text = await vscode.env.clipboard.readText();
   if (!text.trim()) { void vscode.window.showInformationMessage('Pattern Memory: select an answer or copy it first.'); return; }
   const ids = await serverCommand<string[]>(manager, 'patternMemory.forge', [{ response: text }]);
+  if (ids.length) learned();
   void vscode.window.showInformationMessage(ids.length
     ? `Pattern Memory: forged ${ids.length} pattern${ids.length > 1 ? 's' : ''} from the ${from}.`
     : `Pattern Memory: no before/after fix found in the ${from}.`);
@@ -82,7 +84,7 @@ async function stats(manager: ServerManager): Promise<void> {
   const result = await serverCommand<Record<string, unknown>>(manager, 'patternMemory.stats');
   manager.output.info(`stats: ${JSON.stringify(result, null, 2)}`);
   manager.output.show(true);
-  void vscode.window.showInformationMessage(`Pattern Memory: ${result.patterns} patterns (${result.active} active, ${result.retired} retired).`);
+  void vscode.window.showInformationMessage(statsMessage(result));
 }
 
 async function setTeamKey(manager: ServerManager, context: vscode.ExtensionContext): Promise<void> {
@@ -92,7 +94,11 @@ async function setTeamKey(manager: ServerManager, context: vscode.ExtensionConte
   await manager.restart('the team API key changed');  // the key goes to the server at start
 }
 
-export function registerCommands(context: vscode.ExtensionContext, manager: ServerManager, docs: FixDocuments, indexing: (run: () => Promise<unknown>) => Promise<void>): void {
+export function registerCommands(
+  context: vscode.ExtensionContext, manager: ServerManager, docs: FixDocuments,
+  indexing: (run: () => Promise<unknown>) => Promise<void>,
+  learned: () => void,  // the memory changed: the count and the view are refreshed
+): void {
   const guarded = (fn: () => Promise<unknown>) => async () => {
     try { await fn(); } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -104,13 +110,14 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Serv
     context.subscriptions.push(vscode.commands.registerCommand(`patternMemory.client.${name}`, guarded(fn)));
   on('indexWorkspace', () => indexing(() => serverCommand(manager, 'patternMemory.indexWorkspace')));
   on('search', () => search(manager, docs));
-  on('forge', () => forge(manager));
+  on('forge', () => forge(manager, learned));
   on('copyInjectBlock', () => copyBlock(manager));
   on('stats', () => stats(manager));
   on('setTeamApiKey', () => setTeamKey(manager, context));
   on('sync', async () => {
     const result = await serverCommand<unknown>(manager, 'patternMemory.sync');
-    void vscode.window.showInformationMessage(`Pattern Memory: synced ${JSON.stringify(result)}`);
+    learned();
+    void vscode.window.showInformationMessage(`Pattern Memory: synced with the team${syncSummary(result)}.`);
   });
   on('restart', () => manager.restart('asked by the user'));
   on('showLogs', async () => manager.output.show());

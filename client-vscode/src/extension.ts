@@ -2,23 +2,23 @@
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification } from 'vscode-languageclient/node';
 import { FixDocuments, registerCommands, serverCommand } from './commands';
-import { Hit, SCHEME } from './fixdoc';
+import { SCHEME, StoredFix } from './fixdoc';
 import { currentOptions, ServerManager } from './server';
 import { Status } from './status';
-import { LearnedFixes, patternId, revealRange } from './views';
+import { LearnedFixes, revealRange } from './views';
 
 let manager: ServerManager | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('Pattern Memory', { log: true });
-  manager = new ServerManager(context, output);
   const status = new Status();
+  manager = new ServerManager(context, output, (token, value) => status.progress(token, value));
   const docs = new FixDocuments();
-  const fixes = new LearnedFixes(async (d) => {
-    const id = patternId(d);
-    const hits = await serverCommand<Hit[]>(manager!, 'patternMemory.search', [{ text: d.message, k: 50 }]).catch(() => []);
-    return hits.find((h) => h.patternId === id);
-  });
+  const fixes = new LearnedFixes((id) =>
+    serverCommand<StoredFix | null>(manager!, 'patternMemory.get', [{ patternId: id }]).catch((e) => {
+      output.warn(`patternMemory.get ${id}: ${e instanceof Error ? e.message : e}`);
+      return undefined;
+    }));
   context.subscriptions.push(output, manager, status,
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, docs),
     vscode.window.registerTreeDataProvider('patternMemory.learnedFixes', fixes),
@@ -35,6 +35,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }, 500);
   };
   context.subscriptions.push(vscode.languages.onDidChangeDiagnostics(() => { fixes.refresh(); refreshCount(); }));
+  // a server run (indexing, sync) that ended may have learned patterns
+  context.subscriptions.push(status.onDidEndRun(() => { refreshCount(); fixes.refresh(); }));
   const poll = setInterval(refreshCount, 30000);
   context.subscriptions.push({ dispose: () => clearInterval(poll) });
 
@@ -50,7 +52,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const result = await status.whileIndexing(run);
     output.info(`indexed: ${JSON.stringify(result)}`);
     refreshCount();
-  });
+  }, () => { refreshCount(); fixes.refresh(); });
 
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
     if (!e.affectsConfiguration('patternMemory') || !manager) return;

@@ -15,6 +15,9 @@ export interface Hit {
   problemType?: string;
 }
 
+// What patternMemory.get returns: a stored pattern, without a search score.
+export type StoredFix = Omit<Hit, 'score'> & { retired: boolean };
+
 export type Side = 'before' | 'after';
 
 export function fixPath(hit: Hit, side: Side): string {

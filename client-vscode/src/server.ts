@@ -1,7 +1,7 @@
 // Starting and restarting the language server (`python -m pattern_memory serve`).
 import * as cp from 'child_process';
 import * as vscode from 'vscode';
-import { LanguageClient, LanguageClientOptions, ServerOptions, State } from 'vscode-languageclient/node';
+import { LanguageClient, LanguageClientOptions, ProgressToken, ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
 import { PythonExtension } from '@vscode/python-extension';
 import { chooseInterpreter, installCommand, isMissingPackage, serverArgs } from './interpreter';
 import { initializationOptions, serverOptions } from './settings';
@@ -15,7 +15,12 @@ export class ServerManager implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LanguageClient | undefined>();
   readonly onDidChangeClient = this.changed.event;
 
-  constructor(private readonly context: vscode.ExtensionContext, readonly output: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly output: vscode.LogOutputChannel,
+    // every $/progress value the server sends (work-done progress), before VS Code shows it
+    private readonly onProgress: (token: ProgressToken, value: unknown) => void = () => undefined,
+  ) {}
 
   private async pythonExtension(): Promise<PythonExtension | undefined> {
     if (this.python) return this.python;
@@ -48,13 +53,16 @@ export class ServerManager implements vscode.Disposable {
     const python = await this.interpreter();
     if (!(await this.hasPackage(python))) return;
     const teamKey = await this.context.secrets.get(TEAM_KEY_SECRET);
-    // no `transport`: TransportKind.stdio would append --stdio, which `serve` does not take
-    const run = { command: python, args: serverArgs(), options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath } };
+    // TransportKind.stdio appends --stdio, which `serve` accepts
+    const run = { command: python, args: serverArgs(), transport: TransportKind.stdio, options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath } };
     const server: ServerOptions = { run, debug: run };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }],
       outputChannel: this.output,
       initializationOptions: initializationOptions(currentOptions(), teamKey),
+      middleware: {
+        handleWorkDoneProgress: (token, params, next) => { this.onProgress(token, params); next(token, params); },
+      },
     };
     this.client = new LanguageClient('patternMemory', 'Pattern Memory', server, clientOptions);
     try {

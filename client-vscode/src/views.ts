@@ -1,17 +1,22 @@
-// "Learned Fixes": the fixes the server found in the open file (its diagnostics), with
-// their success rates; a click reveals the range.
+// "Learned Fixes": the fixes the server found in the open file (its diagnostics), each with
+// its pattern's success rate (patternMemory.get by the diagnostic's pattern id); a click
+// reveals the range.
 import * as vscode from 'vscode';
-import { Hit, subject } from './fixdoc';
+import { StoredFix, subject } from './fixdoc';
+import { fixDescription } from './messages';
 
 export const SOURCE = 'pattern-memory';
 
 export class LearnedFixes implements vscode.TreeDataProvider<vscode.Diagnostic> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly rates = new Map<string, number>();
-  constructor(private readonly lookup: (d: vscode.Diagnostic) => Promise<Hit | undefined>) {}
+  // pattern id -> the stored fix (null: the server no longer has it); cleared on refresh so
+  // that rates recorded since show up
+  private readonly patterns = new Map<string, StoredFix | null>();
+  private readonly pending = new Set<string>();
+  constructor(private readonly lookup: (patternId: string) => Promise<StoredFix | null | undefined>) {}
 
-  refresh(): void { this.changed.fire(); }
+  refresh(): void { this.patterns.clear(); this.changed.fire(); }
 
   getChildren(): vscode.Diagnostic[] {
     const editor = vscode.window.activeTextEditor;
@@ -22,12 +27,24 @@ export class LearnedFixes implements vscode.TreeDataProvider<vscode.Diagnostic> 
   getTreeItem(d: vscode.Diagnostic): vscode.TreeItem {
     const id = patternId(d);
     const item = new vscode.TreeItem(subject(d.message));
-    const rate = id ? this.rates.get(id) : undefined;
-    if (id && rate === undefined) void this.lookup(d).then((hit) => { if (hit) { this.rates.set(id, hit.successRate); this.refresh(); } });
-    item.description = `line ${d.range.start.line + 1}` + (rate === undefined ? '' : ` · ${Math.round(rate * 100)}% success`);
+    const stored = id ? this.patterns.get(id) : undefined;
+    if (id && stored === undefined) this.fetch(id);
+    item.description = fixDescription(d.range.start.line, stored);
+    item.tooltip = stored ? `${stored.commitMsg}\n\n${stored.filePath} · ${stored.date.slice(0, 10)}` : d.message;
     item.iconPath = new vscode.ThemeIcon('lightbulb');
     item.command = { title: 'Reveal', command: 'patternMemory.client.revealFix', arguments: [d.range] };
     return item;
+  }
+
+  private fetch(id: string): void {
+    if (this.pending.has(id)) return;
+    this.pending.add(id);
+    void this.lookup(id).then((stored) => {
+      this.pending.delete(id);
+      if (stored === undefined) return;  // the server is not running: try on the next refresh
+      this.patterns.set(id, stored);
+      this.changed.fire();
+    });
   }
 }
 
@@ -41,4 +58,5 @@ export function revealRange(range: vscode.Range): void {
   if (!editor) return;
   editor.selection = new vscode.Selection(range.start, range.end);
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  void vscode.window.showTextDocument(editor.document, editor.viewColumn);
 }
