@@ -20,6 +20,7 @@ from .errors import PatternMemoryError
 from .lsp import commands as lsp_commands
 from .memory import commands as memory_commands
 from .mining import commands as mining_commands
+from .team import commands as team_commands
 
 # One entry per capability, in the order `--help` lists them; each defines register(subparsers).
 COMMAND_MODULES: tuple[ModuleType, ...] = (
@@ -28,6 +29,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     lsp_commands,
     adapters_commands,
     assist_commands,
+    team_commands,
 )
 
 

@@ -1,0 +1,148 @@
+"""The team database's schema: named migrations, applied in order, recorded in a table.
+
+Several app processes may start at once (`--workers`, several hosts): the whole upgrade runs
+in one transaction under a PostgreSQL advisory lock, so exactly one applies each migration
+and the others find it recorded. Never edit a migration that has shipped: add a new one.
+
+The seed's tables (`patterns`, `pattern_feedback`, `adapter_versions`) keep its column names
+and types; its inline `INDEX` lines are not PostgreSQL and become CREATE INDEX statements.
+Every row belongs to a team (`team_id`), and the seed's `UNIQUE (solution_hash)` is per team.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sql import Connection, fetch_all
+
+EMBEDDING_DIMENSIONS = 384
+# Any constant; two processes asking for it wait for each other.
+_MIGRATION_LOCK = 0x7061_7474_6D65_6D  # "pattmem"
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sql: str
+
+
+_INITIAL = f"""
+CREATE EXTENSION IF NOT EXISTS vector;
+
+CREATE TABLE teams (
+    id          UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    name        VARCHAR(100) NOT NULL UNIQUE,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+CREATE TABLE users (
+    id          UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    team_id     UUID NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    name        VARCHAR(255) NOT NULL,
+    is_admin    BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (team_id, name)
+);
+
+-- A key is "pm_<key_id>_<secret>": key_id finds the row, only sha256(secret) is stored.
+CREATE TABLE api_keys (
+    id            UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    key_id        VARCHAR(32) NOT NULL UNIQUE,
+    user_id       UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    secret_hash   BYTEA NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+    revoked_at    TIMESTAMPTZ
+);
+
+CREATE TABLE patterns (
+    id              UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    team_id         UUID NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    problem_type    VARCHAR(50) NOT NULL,
+    solution_hash   VARCHAR(64) NOT NULL,
+    code_before     TEXT NOT NULL,
+    code_after      TEXT NOT NULL,
+    commit_msg      TEXT NOT NULL DEFAULT '',
+    language        VARCHAR(50) NOT NULL DEFAULT '',
+    repository      VARCHAR(500) NOT NULL DEFAULT '',
+    file_path       VARCHAR(1000) NOT NULL DEFAULT '',
+    confidence      DOUBLE PRECISION,
+    success_count   INTEGER NOT NULL DEFAULT 0,
+    failure_count   INTEGER NOT NULL DEFAULT 0,
+    upload_count    INTEGER NOT NULL DEFAULT 1,
+    last_used       TIMESTAMPTZ,
+    created_by      VARCHAR(255) NOT NULL,
+    created_by_user UUID REFERENCES users(id) ON DELETE SET NULL,
+    created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at      TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    embedding       vector({EMBEDDING_DIMENSIONS}),
+    search_tsv      tsvector GENERATED ALWAYS AS (
+        to_tsvector('simple', commit_msg || ' ' || code_before || ' ' || code_after)
+    ) STORED,
+    CONSTRAINT unique_solution UNIQUE (team_id, solution_hash)
+);
+CREATE INDEX idx_problem_type ON patterns (team_id, problem_type);
+CREATE INDEX idx_success_count ON patterns (team_id, success_count DESC, updated_at DESC, id);
+-- Sync mode pages on (updated_at, id) within a team.
+CREATE INDEX idx_patterns_sync ON patterns (team_id, updated_at, id);
+CREATE INDEX idx_patterns_text ON patterns USING gin (search_tsv);
+CREATE INDEX idx_patterns_embedding ON patterns USING hnsw (embedding vector_cosine_ops);
+
+-- Everyone who uploaded a pattern (the same solution_hash), first first.
+CREATE TABLE pattern_contributors (
+    pattern_id      UUID NOT NULL REFERENCES patterns(id) ON DELETE CASCADE,
+    user_id         UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    user_name       VARCHAR(255) NOT NULL,
+    uploads         INTEGER NOT NULL DEFAULT 1,
+    first_at        TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (pattern_id, user_id)
+);
+
+CREATE TABLE pattern_feedback (
+    id          UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    pattern_id  UUID NOT NULL REFERENCES patterns(id) ON DELETE CASCADE,
+    user_id     UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    helpful     BOOLEAN NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (pattern_id, user_id)
+);
+
+CREATE TABLE adapter_versions (
+    id            UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    team_id       UUID NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    version_name  VARCHAR(100) NOT NULL,
+    adapter_path  VARCHAR(500) NOT NULL,
+    created_by    VARCHAR(255) NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+    is_active     BOOLEAN NOT NULL DEFAULT FALSE,
+    kind          VARCHAR(10) NOT NULL,
+    parents       UUID[] NOT NULL DEFAULT '{{}}',
+    method        VARCHAR(10),
+    weights       DOUBLE PRECISION[],
+    UNIQUE (team_id, version_name)
+);
+CREATE UNIQUE INDEX one_active_adapter ON adapter_versions (team_id) WHERE is_active;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _INITIAL),)
+
+
+async def migrate(conn: Connection) -> list[str]:
+    """Apply the migrations this database lacks; returns the names applied."""
+    applied: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        rows = await fetch_all(conn, "SELECT name FROM schema_migrations")
+        done = {str(row["name"]) for row in rows}
+        for migration in MIGRATIONS:
+            if migration.name in done:
+                continue
+            await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO schema_migrations (name) VALUES (%s)", (migration.name,)
+            )
+            applied.append(migration.name)
+    return applied
