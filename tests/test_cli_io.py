@@ -21,6 +21,13 @@ def test_clean_text_replaces_surrogate_escapes_and_lone_surrogates() -> None:
 
 def test_search_with_an_invalid_utf8_argument_is_not_a_model_failure(tmp_path: Path) -> None:
     db = tmp_path / "p.db"
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    subprocess.run(
+        [sys.executable, "-m", "pattern_memory", "import", str(empty), "--db", str(db)],
+        check=True,
+        timeout=120,
+    )
     query = os.fsdecode(b"crash \xff on None")  # as the shell passes $'crash \xff on None'
     result = subprocess.run(
         [sys.executable, "-m", "pattern_memory", "search", query, "--db", str(db)],
@@ -29,3 +36,4 @@ def test_search_with_an_invalid_utf8_argument_is_not_a_model_failure(tmp_path: P
         check=False,
     )
     assert b"model failed" not in result.stderr and b"Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr

@@ -49,7 +49,9 @@ def test_forge_from_stdin_then_inject_finds_it(tmp_path: Path) -> None:
 
 
 def test_inject_prints_nothing_when_nothing_is_relevant(tmp_path: Path) -> None:
-    result = _run("inject", "how do I center a div", db=tmp_path / "p.db")
+    db = tmp_path / "p.db"
+    assert _run("forge", "--request", REQUEST, stdin=ANSWER, db=db).returncode == 0
+    result = _run("inject", "how do I center a div", db=db)
     assert (result.returncode, result.stdout) == (0, "")
 
 

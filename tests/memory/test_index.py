@@ -344,7 +344,8 @@ def test_two_processes_index_and_search_at_once(tmp_path: Path, settings: Settin
     build_history(second, 80, start=500)
     env = _env(settings)
     # Create the schema first so that both indexers start on equal terms.
-    subprocess.run([*CLI, "stats"], env=env, check=True, capture_output=True)
+    (tmp_path / "empty.jsonl").write_text("")
+    subprocess.run([*CLI, "import", str(tmp_path / "empty.jsonl")], env=env, check=True)
     processes = [
         subprocess.Popen(
             [*CLI, "index", str(repo)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -200,14 +200,14 @@ def test_cli_search_at_a_file_line(
     ],
 )
 def test_cli_bad_input_is_one_line(
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    memory: PatternMemory,
     argv: list[str],
     message: str,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PATTERN_MEMORY_DB_PATH", str(tmp_path / "p.db"))
+    monkeypatch.chdir(memory.settings.db_path.parent)
+    monkeypatch.setenv("PATTERN_MEMORY_DB_PATH", str(memory.settings.db_path))
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("pattern-memory: error:") and message in err

@@ -98,7 +98,7 @@ def _forge(args: argparse.Namespace) -> int:
     from_stdin = not args.response or str(args.response) == "-"  # `forge -`: the Unix convention
     response = _read_stdin("the assistant's answer") if from_stdin else _read_file(args.response)
     request = _read_file(args.request_file) if args.request_file else args.request
-    with open_memory(settings_from_args(args)) as memory:
+    with open_memory(settings_from_args(args), create=True) as memory:
         if not memory.settings.forge_on_success:
             print("forgeOnSuccess is false: nothing forged", file=sys.stderr)
             return 0

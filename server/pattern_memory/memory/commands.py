@@ -90,10 +90,18 @@ def settings_from_args(args: argparse.Namespace, repo: Path | None = None) -> Se
 
 
 @contextmanager
-def open_memory(settings: Settings) -> Iterator[PatternMemory]:
-    """The memory for one command, closed however the command ends."""
+def open_memory(settings: Settings, *, create: bool = False) -> Iterator[PatternMemory]:
+    """The memory for one command, closed however the command ends. Only commands that
+    add patterns (create=True: index, import, forge) make a database that is missing; for
+    the others a missing one is an error naming the path (a mistyped --db makes nothing)."""
+    from ..errors import StoreError
     from .service import PatternMemory
 
+    if not create and not settings.db_path.exists():
+        raise StoreError(
+            f"no pattern database at {settings.db_path}: check --db (setting dbPath), or "
+            "create one with `pattern-memory index` or `pattern-memory import`"
+        )
     memory = PatternMemory.open(settings)
     try:
         yield memory
@@ -151,7 +159,7 @@ def _index(args: argparse.Namespace) -> int:
     path = repository_root(path)  # not a repository: fails before any database is made
     settings = settings_from_args(args, path)
     bar = ProgressBar(sys.stderr, enabled=not args.no_progress)
-    with open_memory(settings) as memory:
+    with open_memory(settings, create=True) as memory:
         try:
             report = memory.index_repository(
                 path,
@@ -229,14 +237,16 @@ def _search(args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise InputError("-k must be at least 1")
     settings = settings_from_args(args)
+    window = code_window(args.file, args.line) if args.file is not None else None
     with open_memory(settings) as memory:
-        if args.file is not None:
+        if window is not None:
             # Stale and reverted patterns too, flagged: the editor and injection skip them.
             hits = memory.search_code(
-                code_window(args.file, args.line),
+                window,
                 k=args.k or settings.max_injected,
                 include_stale=True,
                 include_reverted=True,
+                min_relevance=settings.similarity,
             )
         else:
             hits = memory.search(args.text, k=args.k, include_stale=True, include_reverted=True)
@@ -388,7 +398,7 @@ def _import(args: argparse.Namespace) -> int:
     from .transfer import read_export
 
     lines = list(read_export(args.input))  # a bad line fails before anything is stored
-    with open_memory(settings_from_args(args)) as memory:
+    with open_memory(settings_from_args(args), create=True) as memory:
         report = memory.import_patterns([p for p, _ in lines], [s for _, s in lines])
         print(describe_import(report, args.input), flush=True)
     return 0

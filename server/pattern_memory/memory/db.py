@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +91,8 @@ class Database:
         self._pid = os.getpid()
         self.vec_version: str | None = None
         self._vec_checked = False
+        # Set by `reindex` while it rebuilds: a failure then is not advised to reindex again.
+        self.rebuilding = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -128,7 +131,7 @@ class Database:
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
         except apsw.Error as exc:
-            raise StoreError(f"cannot open the pattern database {self.path}: {exc}") from None
+            raise self.failure(exc, f"cannot open the pattern database {self.path}") from None
         version = _load_sqlite_vec(connection)
         with self._lock:
             if not self._vec_checked:
@@ -183,12 +186,54 @@ class Database:
     def damaged(self, exc: apsw.Error) -> StoreError:
         """The one-line error for a failure inside SQLite (the store's boundary: no apsw
         exception reaches the callers)."""
+        return self.failure(exc, f"the pattern database {self.path} cannot be read or written")
+
+    def failure(self, exc: apsw.Error, what: str) -> StoreError:
+        """`what` failed because of `exc`: the error with advice that fits the cause. A
+        read-only file or folder is not damage; damage to the file itself is not something
+        `reindex` (which rebuilds the vector index and code shapes) can repair."""
+        path = self.path
         if isinstance(exc, apsw.BusyError):
-            return StoreError(f"the pattern database {self.path} is locked by another process")
+            return StoreError(f"the pattern database {path} is locked by another process")
+        if isinstance(exc, apsw.ReadOnlyError) or (
+            isinstance(exc, apsw.CantOpenError | apsw.PermissionsError) and not self._writable()
+        ):
+            return StoreError(
+                f"{what}: it is read-only ({exc}); it is not damaged. SQLite needs to write "
+                f"the file and to create {path.name}-wal and {path.name}-shm beside it: make "
+                "both writable, or copy the file somewhere writable and use --db COPY"
+            )
+        if isinstance(exc, apsw.FullError):
+            return StoreError(f"{what}: the disk is full ({exc}); free some space, then retry")
+        if isinstance(exc, apsw.CorruptError | apsw.NotADBError) or self.rebuilding:
+            return StoreError(
+                f"{what} ({exc}): the file itself is damaged, which `reindex` cannot repair. "
+                f"Move it aside, save what it still holds with `pattern-memory export --db "
+                f"MOVED saved.jsonl`, then build a new database with `pattern-memory import "
+                f"saved.jsonl` and/or `pattern-memory index REPO` (re-learns from git)"
+            )
         return StoreError(
-            f"the pattern database {self.path} cannot be read or written ({exc}); it may be "
-            "damaged: run `pattern-memory reindex`, or restore it from a backup"
+            f"{what} ({exc}); its vector index or code shapes may be damaged: run "
+            "`pattern-memory reindex` (rebuilds them from the patterns table), or restore "
+            "it from a backup"
         )
+
+    def _writable(self) -> bool:
+        """Whether this process may write the file and create files beside it (tried, not
+        guessed from mode bits: root, read-only mounts and chattr +i defy those). Only called
+        on a failure's path."""
+        try:
+            os.close(os.open(self.path, os.O_WRONLY))  # opened, nothing written
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+        try:
+            with tempfile.TemporaryFile(dir=self.path.parent if str(self.path.parent) else "."):
+                pass
+        except OSError:
+            return False
+        return True
 
     def close(self) -> None:
         """Close every connection this process opened (call once no thread uses them)."""

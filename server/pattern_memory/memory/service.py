@@ -223,6 +223,7 @@ class PatternMemory:
         language: str | None = None,
         include_stale: bool = False,
         include_reverted: bool = False,
+        min_relevance: float = 0.0,
     ) -> list[SearchHit]:
         """Lexical (FTS5 over the patterns' before-code tokens) and by shape (the code with
         its identifiers as placeholders, so renamed code is found too): fast, no embedding.
@@ -232,9 +233,11 @@ class PatternMemory:
         `code` (an editor language id or a suffix); unknown, it is read both ways.
         Stale patterns and those of reverted commits only with include_stale /
         include_reverted (the CLI's `search --file --line`, which flags them; never the
-        editor)."""
+        editor). min_relevance: hits scoring less are cut (the CLI passes `similarity`; the
+        editor none: its token matcher decides)."""
         started = time.perf_counter()
         query = self._with_hidden(self._query(code, k, None), include_stale, include_reverted)
+        query = dataclasses.replace(query, similarity=min_relevance)
         hits = self._search.search(
             query,
             None,
@@ -282,9 +285,14 @@ class PatternMemory:
         """Rebuild the code shapes and the vector index from the patterns table; the
         embedding cache spares the model every text it has seen (`embedded` counts the
         texts the model had to embed)."""
-        self._store.shapes.rebuild()
-        self._store.vectors.reset_vectors(self._embedder.model_id, self._embedder.dim)
-        return vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
+        db = self._store.db
+        db.rebuilding = True  # a failure now must not advise running reindex again
+        try:
+            self._store.shapes.rebuild()
+            self._store.vectors.reset_vectors(self._embedder.model_id, self._embedder.dim)
+            return vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
+        finally:
+            db.rebuilding = False
 
     def change_token(self) -> int:
         """A number that changes whenever any pattern or feedback changes, in this process
