@@ -36,6 +36,12 @@ Figures (per repository and pooled):
   names as ID and literals as LIT) that occurs in a hunk of the learning commits' own git
   diffs (computed from git, not from the store): the ceiling. Recall and accuracy are also
   given over the fixes with a precedent;
+- flaggable precedent (the strict ceiling, printed beside the generous one): the same, but
+  the learning hunk must be one an editor may flag: of a commit the seed's keywords or
+  FIX_INTENT's words ("prevent", "avoid", "handle", "crash", "ensure", ...) call a fix (not
+  a typo or wording fix), outside test files, changing more than imports, and
+  changing more than names or literals (abstract before != abstract after). Recall and
+  accuracy are also given over these fixes (rec|flag, top5|flag);
 - concrete precedent: the same with the tokens as written (nothing abstracted): the ceiling
   for a matcher that keeps API names and changed literals verbatim.
 
@@ -51,6 +57,7 @@ this checkout instead of the working tree (other engineers edit it while the ben
 
 Usage: python scripts/bench/bench_replay.py REPO [REPO ...] [--max-fixes 40]
        [--noise-files 25] [--seed 1] [--code REV] [--living] [--json FILE] [--work DIR]
+       [--reuse-index]
 """
 
 from __future__ import annotations
@@ -107,6 +114,23 @@ BUG_WORDS = re.compile(
     re.IGNORECASE,
 )
 TRAILER = re.compile(r"^[A-Za-z-]+-by:.*$", re.MULTILINE)
+# What else says a commit mends something (issue 9's list of fixes the seed's keywords miss,
+# and a few more): the learning commits whose edits count for the strict ceiling are those
+# with a seed keyword or one of these, since `index` learns both.
+FIX_INTENT = re.compile(
+    r"(?<![A-Za-z0-9_])(prevent\w*|disallow\w*|(?:don'?t|do not|does not|doesn'?t) allow"
+    r"|avoid\w*|handl(?:e|es|ed)|crash\w*|regression|ensure[sd]?|correct(?:ly|s|ed)?"
+    r"|incorrect\w*|wrong\w*|CVE-\d+-\d+|security|closes #\d+)(?![A-Za-z0-9_])",
+    re.IGNORECASE,
+)
+# Subjects of typo and wording fixes: learned, never flagged by an editor.
+TYPO_SUBJECT = re.compile(r"\b(?:typos?|spelling|misspell\w*|grammar|wording)\b", re.IGNORECASE)
+# Lines of an import (Python, JavaScript `require`/`import`, Go): a hunk of nothing else is
+# an import change, which an editor never flags.
+IMPORT_LINE = re.compile(
+    r"^\s*(?:import\b|from\s+\S+\s+import\b|\)\s*$|[\w.]+,\s*$|\"[\w./-]+\"\s*$"
+    r"|(?:const|let|var)\s+[\w{},\s]+=\s*require\(|require\()"
+)
 MAX_FILES_PER_FIX = 3
 MAX_SAMPLE_BYTES = 200_000
 PUBLISH_TIMEOUT = 120.0
@@ -352,6 +376,8 @@ class Fix:
     files: list[FixFile]
     precedent: bool = False
     identity_precedent: bool = False  # the matching abstract edit changes only names/literals
+    # The strict ceiling: a precedent an editor may flag (see learning_edits).
+    flaggable_precedent: bool = False
     # The very same edit (removed and added tokens as written) is in the learning history:
     # the ceiling for a matcher that keeps API names and changed literals verbatim.
     concrete_precedent: bool = False
@@ -433,28 +459,57 @@ def code_changes(repo: Path, fix: Fix) -> bool:
     return False
 
 
-def learning_edits(repo: Path, split: str, max_lines: int) -> set[tuple[tuple[str, ...], ...]]:
+Keys = set[tuple[tuple[str, ...], ...]]
+
+
+def learning_edits(repo: Path, split: str, max_lines: int) -> tuple[Keys, Keys]:
     """The abstract edits of every small hunk of every code file in the learning history
-    (test files included: the memory learns from them too)."""
-    keys: set[tuple[tuple[str, ...], ...]] = set()
-    for _, diffs in log_diffs(repo, split):
+    (test files included: the memory learns from them too), and the flaggable ones: the
+    abstract edits of hunks an editor may flag (flaggable_hunk)."""
+    subjects: dict[str, tuple[str, bool]] = {}
+    for record in git(repo, "log", "--no-merges", "--format=%H%x1f%B%x1e", split).split("\x1e"):
+        sha, _, message = record.strip("\n").partition("\x1f")
+        mends = is_bug_fix(message) or bool(FIX_INTENT.search(TRAILER.sub("", message)))
+        subjects[sha] = (message.strip().split("\n", 1)[0], mends)
+    keys: Keys = set()
+    flaggable: Keys = set()
+    for commit, diffs in log_diffs(repo, split):
+        subject, bug_fix = subjects.get(commit, ("", False))
+        fix_commit = bug_fix and not TYPO_SUBJECT.search(subject)
         for diff in diffs:
-            language = language_of(diff.new_path or diff.old_path or "")
+            path = diff.new_path or diff.old_path or ""
+            language = language_of(path)
             if language is None:
                 continue
             small = [h for h in diff.hunks if max(len(h.removed), len(h.added)) <= max_lines]
             keys.update(hunk_keys(small, language))
             keys.update(concrete_keys(small, language))
-    return keys
+            if fix_commit and not TEST_PATH.search(path):
+                flaggable.update(
+                    key
+                    for hunk in small
+                    if flaggable_hunk(hunk)
+                    for key in hunk_keys([hunk], language)
+                    if key[0] != key[1]
+                )
+    return keys, flaggable
 
 
-def mark_precedents(fixes: list[Fix], keys: set[tuple[tuple[str, ...], ...]]) -> None:
+def flaggable_hunk(hunk: Hunk) -> bool:
+    """Whether a hunk changes more than imports (an editor never flags an import change)."""
+    lines = [line for line in (*hunk.removed, *hunk.added) if line.strip()]
+    return any(not IMPORT_LINE.match(line) for line in lines)
+
+
+def mark_precedents(fixes: list[Fix], keys: Keys, flaggable: Keys) -> None:
     for fix in fixes:
         for file in fix.files:
             for key in hunk_keys(file.hunks, file.language):
                 if key in keys:
                     fix.precedent = True
                     fix.identity_precedent = fix.identity_precedent or key[0] == key[1]
+                if key in flaggable:
+                    fix.flaggable_precedent = True
             if any(key in keys for key in concrete_keys(file.hunks, file.language)):
                 fix.concrete_precedent = True
 
@@ -852,6 +907,7 @@ class FixResult:
     changed_lines: int
     documents: list[DocumentResult]
     concrete_precedent: bool = False
+    flaggable_precedent: bool = False
 
     @property
     def detected(self) -> bool:
@@ -950,6 +1006,7 @@ class Session:
             size,
             documents,
             fix.concrete_precedent,
+            fix.flaggable_precedent,
         )
 
     async def sample(self, repo: Path, commit: str, path: str) -> DocumentResult:
@@ -992,12 +1049,32 @@ def noise_sample(repo: Path, split: str, exclude: set[str], count: int, seed: st
     return sorted(rng.sample(paths, min(count, len(paths))))
 
 
+def fresh_work(work: Path, db: Path, reuse_index: bool) -> bool:
+    """Empty the repository's working folder; with `reuse_index`, keep its database (when
+    there is one: returns whether it was kept)."""
+    kept = work.parent / f"{work.name}.kept-db"
+    reuse = reuse_index and db.exists()
+    if reuse:
+        shutil.rmtree(kept, ignore_errors=True)
+        kept.mkdir()
+        for suffix in ("", "-wal", "-shm"):
+            if Path(str(db) + suffix).exists():
+                shutil.move(str(db) + suffix, kept / (db.name + suffix))
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    if reuse:
+        for moved in kept.iterdir():
+            shutil.move(str(moved), work / moved.name)
+        kept.rmdir()
+    return reuse
+
+
 async def run_repository(repo: Path, args: argparse.Namespace, code: Path | None) -> RepoResult:
     name = repo.resolve().parent.name if repo.name == "repo" else repo.resolve().name
     # No "+" in the path: a server may give it back percent-encoded in its URIs.
     work = args.work / re.sub(r"[^\w.-]", "-", name)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    db = work / "patterns.db"
+    reuse = fresh_work(work, db, args.reuse_index)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     clone = work / "clone"
@@ -1015,13 +1092,12 @@ async def run_repository(repo: Path, args: argparse.Namespace, code: Path | None
     seconds["select"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    mark_precedents(fixes, learning_edits(clone, split, args.max_lines))
+    mark_precedents(fixes, *learning_edits(clone, split, args.max_lines))
     seconds["precedents"] = time.perf_counter() - started
 
     env = isolated_env(work, code)
-    db = work / "patterns.db"
     started = time.perf_counter()
-    report = index(clone, db, env)
+    report = "(the database of an earlier run, --reuse-index)" if reuse else index(clone, db, env)
     seconds["index"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -1084,6 +1160,7 @@ def figures(fixes: list[FixResult], noise: list[DocumentResult]) -> dict[str, An
     offered = [o for d in [*documents, *noise] for o in d.offered]
     with_precedent = [f for f in fixes if f.precedent]
     with_concrete = [f for f in fixes if f.concrete_precedent]
+    with_flaggable = [f for f in fixes if f.flaggable_precedent]
     diagnostics = sum(d.diagnostics for d in documents)
     return {
         "fixes": len(fixes),
@@ -1095,6 +1172,9 @@ def figures(fixes: list[FixResult], noise: list[DocumentResult]) -> dict[str, An
         "precedent detected": sum(f.detected for f in with_precedent),
         "precedent top1": sum(f.top(1) for f in with_precedent),
         "precedent top5": sum(f.top(5) for f in with_precedent),
+        "flaggable precedent": len(with_flaggable),
+        "flaggable detected": sum(f.detected for f in with_flaggable),
+        "flaggable top5": sum(f.top(5) for f in with_flaggable),
         "concrete precedent": len(with_concrete),
         "concrete detected": sum(f.detected for f in with_concrete),
         "concrete top5": sum(f.top(5) for f in with_concrete),
@@ -1122,6 +1202,9 @@ COLUMNS = [
     ("top-5", 6),
     ("rec|prec", 9),
     ("top5|prec", 9),
+    ("flag.", 6),
+    ("rec|flag", 8),
+    ("top5|flag", 9),
     ("precision", 11),
     ("diag/kloc fix", 13),
     ("diag/kloc other", 15),
@@ -1139,6 +1222,9 @@ def row(name: str, f: dict[str, Any]) -> list[str]:
         share(f["top5"], f["fixes"]),
         share(f["precedent detected"], f["precedent"]),
         share(f["precedent top5"], f["precedent"]),
+        share(f["flaggable precedent"], f["fixes"]),
+        share(f["flaggable detected"], f["flaggable precedent"]),
+        share(f["flaggable top5"], f["flaggable precedent"]),
         f"{share(f['on changed'], f['diagnostics'])} of {f['diagnostics']}",
         per_kloc(f["diagnostics"], f["fix lines"]),
         per_kloc(f["sample diagnostics"], f["sample lines"]),
@@ -1164,7 +1250,9 @@ def describe(result: RepoResult) -> None:
         f"after the split, {f['fixes']} evaluated; {f['sample files']} sample files "
         f"({f['sample lines']:,} lines); {spent}\n  index: {result.index_report}\n"
         f"  precedents: {f['precedent']} (of which the abstract edit only changes names or "
-        f"literals: {f['identity precedent']}); the same edit as written: "
+        f"literals: {f['identity precedent']}; flaggable: {f['flaggable precedent']}, of which "
+        f"detected {f['flaggable detected']}, top-5 {f['flaggable top5']}); the same edit "
+        f"as written: "
         f"{f['concrete precedent']}, of which detected {f['concrete detected']}, top-5 "
         f"{f['concrete top5']}; diagnostics on fix files {f['diagnostics']} "
         f"over {f['fix lines']:,} lines; harmful: {f['harmful parse']} do not parse, "
@@ -1267,6 +1355,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the raw per-fix results here")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
+    parser.add_argument(
+        "--reuse-index",
+        action="store_true",
+        help="use the database an earlier run left in --work (for iterating on matching "
+        "only: mining changes since are not in it)",
+    )
     args = parser.parse_args()
     args.options = dict(parse_option(text) for text in args.option)
     temporary = args.work is None
