@@ -225,6 +225,21 @@ def test_next_turn_outcome_moves_the_counters(
     )
 
 
+def test_a_restarted_proxy_still_judges_the_previous_turn(
+    memory: PatternMemory, proxy_for: Callable[..., Proxy]
+) -> None:
+    # Which patterns went into the first turn is in the database, not in the proxy.
+    with_alice(memory, TIMEOUT_FIX)
+    first = proxy_for()
+    first.post("/v1/chat/completions", openai_body(QUESTION))
+    assert TIMEOUT_FIX.pattern_id in first.stub.last_system()
+    first.settle()
+    second = proxy_for()  # a new app: nothing in its memory
+    second.post("/v1/chat/completions", openai_body(QUESTION, "that didn't work, same error"))
+    stored = memory.get(TIMEOUT_FIX.pattern_id)
+    assert stored is not None and stored.failure_count == 1 and stored.success_count == 0
+
+
 def test_an_unrelated_next_message_records_no_outcome(
     memory: PatternMemory, proxy_for: Callable[..., Proxy]
 ) -> None:

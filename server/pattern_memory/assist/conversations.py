@@ -1,23 +1,38 @@
-"""Which patterns were injected into (and forged from) which conversation, so that the user's
-next turn can reinforce or charge them.
+"""Which patterns were injected into (and forged from) which conversation turn, so that the
+user's next message can reinforce or charge them.
 
-A conversation is known by a hash of its user and its first user message: every request of a
-chat carries the whole history, so the first message is stable from turn to turn, and two
-users with the same opening line stay apart. Kept in memory, bounded (oldest dropped): an
-outcome matters only on the very next turn.
+A proxied conversation is known by a hash of its user and its first user message: every
+request of a chat carries the whole history, so the first message is stable from turn to
+turn, and two users with the same opening line stay apart. A coding agent's session is
+known by its session id. The state itself lives in the pattern database
+(memory/conversation_store.py), so a restart of the proxy or a new hook process does not
+forget the previous turn.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from ..memory.conversation_store import ConversationStore, TurnPatterns
 from .outcome import ReplyOutcome, reply_outcome
 
-MAX_CONVERSATIONS = 10_000
+if TYPE_CHECKING:
+    from ..memory.service import PatternMemory
+
+__all__ = [
+    "ConversationStore",
+    "TurnPatterns",
+    "Verdict",
+    "conversation_key",
+    "judge_reply",
+    "record_verdict",
+]
+
+log = logging.getLogger(__name__)
 
 
 class Verdict(StrEnum):
@@ -32,42 +47,6 @@ def conversation_key(user_id: str, first_user_message: str) -> str:
     return digest.hexdigest()[:32]
 
 
-@dataclass
-class Turn:
-    user_turns: int  # user messages in the request these patterns went with
-    injected: list[str] = field(default_factory=list)
-    forged: list[str] = field(default_factory=list)
-
-
-class Conversations:
-    def __init__(self, limit: int = MAX_CONVERSATIONS) -> None:
-        self._turns: OrderedDict[str, Turn] = OrderedDict()
-        self._lock = threading.Lock()
-        self._limit = limit
-
-    def remember(self, key: str, turn: Turn) -> None:
-        with self._lock:
-            self._turns[key] = turn
-            self._turns.move_to_end(key)
-            while len(self._turns) > self._limit:
-                self._turns.popitem(last=False)
-
-    def add_forged(self, key: str, pattern_ids: list[str]) -> None:
-        with self._lock:
-            turn = self._turns.get(key)
-            if turn is not None:
-                turn.forged.extend(i for i in pattern_ids if i not in turn.forged)
-
-    def take_previous(self, key: str, user_turns: int) -> Turn | None:
-        """The turn before this one (fewer user messages), removed so it is judged once."""
-        with self._lock:
-            turn = self._turns.get(key)
-            if turn is None or turn.user_turns >= user_turns:
-                return None
-            del self._turns[key]
-            return turn
-
-
 def judge_reply(text: str) -> Verdict | None:
     """WORKED, FAILED or None (no outcome) for the user's reply to an answer."""
     result = reply_outcome(text)
@@ -76,3 +55,19 @@ def judge_reply(text: str) -> Verdict | None:
     if result is ReplyOutcome.FAILED:
         return Verdict.FAILED
     return None
+
+
+def record_verdict(memory: PatternMemory, pattern_ids: Iterable[str], verdict: Verdict) -> int:
+    """Reinforce (WORKED) or charge (FAILED) each pattern; returns how many were recorded.
+    A pattern forgotten since it was injected is skipped (logged), not an error."""
+    from ..memory.types import Outcome
+
+    outcome = Outcome.HELPFUL if verdict is Verdict.WORKED else Outcome.NOT_HELPFUL
+    recorded = 0
+    for pattern_id in dict.fromkeys(pattern_ids):
+        try:
+            memory.record_outcome(pattern_id, outcome)
+            recorded += 1
+        except Exception as exc:
+            log.info("outcome not recorded for %s: %s", pattern_id, exc)
+    return recorded

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,41 +23,12 @@ from ..settings import Settings
 log = logging.getLogger(__name__)
 MAX_STDIN_CHARS = 2_000_000
 MAX_TRANSCRIPT_BYTES = 50_000_000
-_SESSION = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def read_event(stream: Any) -> dict[str, Any]:
     raw = stream.read(MAX_STDIN_CHARS + 1) if stream is not None else ""
     event = json.loads(raw) if raw.strip() else {}
     return event if isinstance(event, dict) else {}
-
-
-# --- per-session state: which patterns went into the current and the previous turn -----
-
-
-def _state_path(settings: Settings, session_id: str) -> Path:
-    name = _SESSION.sub("_", session_id)[:100] or "default"
-    return settings.db_path.parent / "hook-sessions" / f"{name}.json"
-
-
-def _load_state(path: Path) -> dict[str, Any]:
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def _save_state(path: Path, state: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(state, handle)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 # --- transcript ---------------------------------------------------------------------
@@ -111,27 +79,30 @@ def last_turn(transcript: Path) -> tuple[str, str]:
 # --- the hooks ----------------------------------------------------------------------
 
 
-def user_prompt(settings: Settings, event: dict[str, Any]) -> str:
-    """The hook's JSON output ("" when there is nothing to add)."""
-    prompt = event.get("prompt")
-    session = str(event.get("session_id") or "default")
-    path = _state_path(settings, session)
-    state = _load_state(path)
-    # This turn's patterns become the previous turn's: the Stop hook judges them next time.
-    state["previous"] = state.get("current") or {}
-    state["current"] = {"injected": [], "forged": []}
-    block, ids = "", []
-    if isinstance(prompt, str) and prompt.strip() and settings.db_path.exists():
-        from ..memory.service import PatternMemory
-        from .inject import format_injection_block
+def _session(event: dict[str, Any]) -> str:
+    return str(event.get("session_id") or "default")[:200]
 
-        with PatternMemory.open(settings) as memory:
+
+def user_prompt(settings: Settings, event: dict[str, Any]) -> str:
+    """The hook's JSON output ("" when there is nothing to add). A new turn of the session
+    begins: the patterns it injects are recorded in the database for the Stop hook."""
+    prompt = event.get("prompt")
+    if not settings.db_path.exists():
+        return ""  # no patterns yet: nothing to inject or to remember
+    from ..memory.conversation_store import ConversationStore
+    from ..memory.service import PatternMemory
+    from .inject import format_injection_block
+
+    block, ids = "", []
+    with PatternMemory.open(settings) as memory:
+        conversations = ConversationStore(memory.store.db)
+        turn = conversations.next_turn(settings.user_id, _session(event))
+        if isinstance(prompt, str) and prompt.strip():
             hits = memory.search(prompt, k=settings.max_injected)
             formatted = format_injection_block(hits)
             block = formatted.text
             ids = [hit.stored.pattern.pattern_id for hit in hits[: formatted.injected]]
-    state["current"]["injected"] = ids
-    _save_state(path, state)
+        conversations.start_turn(settings.user_id, _session(event), turn, ids)
     if not block:
         return ""
     output = {
@@ -141,40 +112,35 @@ def user_prompt(settings: Settings, event: dict[str, Any]) -> str:
 
 
 def stop(settings: Settings, event: dict[str, Any]) -> None:
-    from ..memory.types import Outcome
-    from .conversations import Verdict, judge_reply
+    """Judge the previous turn's patterns by the latest user message, then forge from the
+    answer to it."""
+    from .conversations import judge_reply, record_verdict
     from .detect import detect_fixes
 
     transcript = event.get("transcript_path")
     if not isinstance(transcript, str) or not transcript:
         return
-    session = str(event.get("session_id") or "default")
     user, answer = last_turn(Path(transcript))
-    path = _state_path(settings, session)
-    state = _load_state(path)
-    previous = state.get("previous") or {}
-    judged = list(dict.fromkeys([*previous.get("injected", []), *previous.get("forged", [])]))
-    verdict = judge_reply(user) if judged and user else None
     fixes = detect_fixes(answer, user or None) if settings.forge_on_success and answer else []
-    if verdict is None and not fixes:
-        return  # nothing to store: no model, no database
+    if not fixes and not settings.db_path.exists():
+        return  # nothing was injected and nothing is to be stored
+    from ..memory.conversation_store import ConversationStore
     from ..memory.service import PatternMemory
     from .forge import forge_patterns
 
+    session = _session(event)
     with PatternMemory.open(settings) as memory:
-        if verdict is not None:
-            outcome = Outcome.HELPFUL if verdict is Verdict.WORKED else Outcome.NOT_HELPFUL
-            for pattern_id in judged:
-                try:
-                    memory.record_outcome(pattern_id, outcome)
-                except Exception as exc:  # a pattern forgotten since, say
-                    log.info("outcome not recorded for %s: %s", pattern_id, exc)
-            state["previous"] = {}
+        conversations = ConversationStore(memory.store.db)
+        turn = conversations.current_turn(settings.user_id, session)
+        if turn == 0:  # no prompt hook ran before (no database then): this is turn 1
+            turn = conversations.next_turn(settings.user_id, session)
+        previous = conversations.take_previous(settings.user_id, session, turn)
+        verdict = judge_reply(user) if previous is not None and user else None
+        if previous is not None and verdict is not None:
+            record_verdict(memory, previous.judged, verdict)
         if fixes:
             forged = forge_patterns(memory, answer, user or None)
-            current = state.setdefault("current", {"injected": [], "forged": []})
-            current["forged"] = list(dict.fromkeys([*current.get("forged", []), *forged]))
-    _save_state(path, state)
+            conversations.add_forged(settings.user_id, session, turn, forged)
 
 
 def run(kind: str, settings: Settings) -> int:

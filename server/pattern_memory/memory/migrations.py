@@ -310,6 +310,36 @@ def _evidence_and_reverts(c: apsw.Connection) -> None:
     )
 
 
+def _conversation_turns(c: apsw.Connection) -> None:
+    """Which patterns were injected into, and forged from, which turn of which assistant
+    conversation (the proxy's conversation key, a coding agent's session), so that the
+    user's next message can reinforce or charge them even after a restart. `conversations`
+    holds a session's latest turn number for callers that do not count turns themselves
+    (hooks). Kept a few weeks at most: an outcome is only read on the very next turn."""
+    c.execute(
+        """
+        CREATE TABLE conversation_turns (
+            user_id      TEXT NOT NULL,
+            conversation TEXT NOT NULL,
+            turn         INTEGER NOT NULL,
+            role         TEXT NOT NULL CHECK (role IN ('injected', 'forged')),
+            pattern_id   TEXT NOT NULL,
+            recorded_at  TEXT NOT NULL,
+            PRIMARY KEY (user_id, conversation, turn, role, pattern_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX conversation_turns_age ON conversation_turns (recorded_at);
+        CREATE TABLE conversations (
+            user_id      TEXT NOT NULL,
+            conversation TEXT NOT NULL,
+            turn         INTEGER NOT NULL,
+            updated_at   TEXT NOT NULL,
+            PRIMARY KEY (user_id, conversation)
+        ) WITHOUT ROWID;
+        CREATE INDEX conversations_age ON conversations (updated_at);
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
@@ -320,6 +350,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0007_forgotten", _forgotten),
     Migration("0008_change_generation", _change_generation),
     Migration("0009_evidence_and_reverts", _evidence_and_reverts),
+    Migration("0010_conversation_turns", _conversation_turns),
 )
 
 

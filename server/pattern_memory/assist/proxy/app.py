@@ -30,9 +30,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from ...memory.service import PatternMemory
-from ...memory.types import Outcome
 from ...settings import Settings
-from ..conversations import Conversations, Turn, Verdict, conversation_key, judge_reply
+from ..conversations import ConversationStore, conversation_key, judge_reply, record_verdict
 from .metrics import ProxyMetrics
 from .shapes import Shape, StreamText, answer_text, inject, user_texts
 
@@ -77,7 +76,7 @@ class ProxyState:
         self.config = config
         self.base = base
         self.metrics = ProxyMetrics()
-        self.conversations = Conversations()
+        self.conversations = ConversationStore(base.store.db)
         self._memories: dict[str, PatternMemory] = {}
         self._lock = threading.Lock()
         self.pending: set[asyncio.Future[None]] = set()
@@ -184,45 +183,44 @@ async def _chat(state: ProxyState, request: Request, shape: Shape) -> Response:
     first, last, turns = user_texts(body)
     context = _Context(shape, user_id, conversation_key(user_id, first), last, turns)
     try:
-        block, injected = await run_in_threadpool(_before, state, context)
+        block = await run_in_threadpool(_before, state, context)
     except Exception:  # the memory must never cost the user a request
         log.exception("pattern memory failed: forwarding without injection")
         state.metrics.count("proxy_memory_errors_total")
-        block, injected = "", []
+        block = ""
     if block:
         raw = json.dumps(inject(shape, body, block)).encode("utf-8")
-    if turns:
-        state.conversations.remember(context.key, Turn(turns, injected))
     return await _forward(state, request, raw, context, stream=body.get("stream") is True)
 
 
-def _before(state: ProxyState, context: _Context) -> tuple[str, list[str]]:
-    """Judge the previous turn by the user's new message, then build the block."""
+def _before(state: ProxyState, context: _Context) -> str:
+    """Judge the previous turn by the user's new message, build the block and record
+    which patterns went into this turn (in the database: a restart does not forget)."""
     from ..inject import format_injection_block
 
     memory = state.memory_for(context.user_id)
-    previous = state.conversations.take_previous(context.key, context.user_turns)
-    if previous is not None and (previous.injected or previous.forged):
+    if not context.user_turns:
+        return ""
+    conversations, user, key = state.conversations, context.user_id, context.key
+    previous = conversations.take_previous(user, key, context.user_turns)
+    if previous is not None:
         verdict = judge_reply(context.request_text)
         if verdict is not None:
-            outcome = Outcome.HELPFUL if verdict is Verdict.WORKED else Outcome.NOT_HELPFUL
-            for pattern_id in dict.fromkeys(previous.injected + previous.forged):
-                try:
-                    memory.record_outcome(pattern_id, outcome)
-                    state.metrics.count("patterns_outcomes_total")
-                except Exception as exc:  # a forgotten pattern, say
-                    log.info("outcome not recorded for %s: %s", pattern_id, exc)
-    if not context.request_text.strip():
-        return "", []
-    started = time.perf_counter()
-    hits = memory.search(context.request_text, k=memory.settings.max_injected)
-    block = format_injection_block(hits)
-    state.metrics.observe_lookup((time.perf_counter() - started) * 1000.0)
-    if not block.injected:
-        return "", []
-    state.metrics.count("patterns_injected_total", block.injected)
-    ids = [hit.stored.pattern.pattern_id for hit in hits[: block.injected]]
-    return block.text, ids
+            recorded = record_verdict(memory, previous.judged, verdict)
+            state.metrics.count("patterns_outcomes_total", recorded)
+    ids: list[str] = []
+    text = ""
+    if context.request_text.strip():
+        started = time.perf_counter()
+        hits = memory.search(context.request_text, k=memory.settings.max_injected)
+        block = format_injection_block(hits)
+        state.metrics.observe_lookup((time.perf_counter() - started) * 1000.0)
+        if block.injected:
+            state.metrics.count("patterns_injected_total", block.injected)
+            ids = [hit.stored.pattern.pattern_id for hit in hits[: block.injected]]
+            text = block.text
+    conversations.start_turn(user, key, context.user_turns, ids)
+    return text
 
 
 def _forge(state: ProxyState, context: _Context, answer: str) -> None:
@@ -240,8 +238,8 @@ def _forge(state: ProxyState, context: _Context, answer: str) -> None:
         added = memory.metrics.snapshot().get("patterns.forged", 0) - before
         if added:
             state.metrics.count("patterns_forged_total", int(added))
-        if ids:
-            state.conversations.add_forged(context.key, ids)
+        if ids and context.user_turns:
+            state.conversations.add_forged(context.user_id, context.key, context.user_turns, ids)
     except Exception:
         log.exception("forging from an answer failed")
         state.metrics.count("proxy_memory_errors_total")
