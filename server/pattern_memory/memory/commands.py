@@ -73,6 +73,7 @@ def register(subparsers: Any) -> None:
         "state is restored)",
     )
     p.add_argument("input", type=Path)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     add("reindex", _reindex, "rebuild the vector index from the patterns table")
 
@@ -178,7 +179,13 @@ def describe_index(report: IndexReport, top_files: list[tuple[str, int]], db: st
     if report.head is None:
         lines.append(f"{report.repository}: no commits yet, nothing to learn.")
     elif report.up_to_date:
-        lines.append(f"{report.repository}: up to date, no new commits since the last run.")
+        pending = report.embedded + report.embedded_from_cache
+        lines.append(
+            f"{report.repository}: up to date, no new commits since the last run."
+            if not pending
+            else f"{report.repository}: up to date (no new commits); embedded {pending} "
+            "pattern(s) that an interrupted run had left without a vector."
+        )
     else:
         lines.append(
             f"Learned {report.patterns_added} new pattern(s) from {report.commits_read} "
@@ -257,6 +264,9 @@ def _search(args: argparse.Namespace) -> int:
             hint = hidden_hint(memory.lifecycle_counts(), settings.decay_after_days)
             if hint:
                 print(hint)
+        pending = memory.store.vectors.count_unembedded()
+        if pending:  # the results may be incomplete, whatever was found
+            print(pending_hint(pending).strip(), file=sys.stderr)
     return 0
 
 
@@ -273,6 +283,16 @@ def hidden_hint(counts: dict[str, int], decay_after_days: int) -> str:
     if counts["retired"]:
         parts.append(f"{counts['retired']} retired pattern(s) (rarely helped) are not searched")
     return "  " + "; ".join(parts) + "." if parts else ""
+
+
+def pending_hint(pending: int) -> str:
+    """Patterns stored without a vector (an `index` or `import` was interrupted while
+    embedding) are found by words only: say so, and what completes them."""
+    return (
+        f"  {pending} pattern(s) have no vector yet (an index or import was interrupted "
+        "while embedding): they are found by their words only; `pattern-memory index` "
+        "or `pattern-memory import` embeds them."
+    )
 
 
 def print_hits(hits: list[SearchHit], *, as_json: bool) -> None:
@@ -398,8 +418,16 @@ def _import(args: argparse.Namespace) -> int:
     from .transfer import read_export
 
     lines = list(read_export(args.input))  # a bad line fails before anything is stored
+    bar = ProgressBar(sys.stderr, enabled=not args.no_progress)
     with open_memory(settings_from_args(args), create=True) as memory:
-        report = memory.import_patterns([p for p, _ in lines], [s for _, s in lines])
+        try:
+            report = memory.import_patterns(
+                [p for p, _ in lines],
+                [s for _, s in lines],
+                embed_progress=bar.phase("embedding", "patterns"),
+            )
+        finally:
+            bar.close()
         print(describe_import(report, args.input), flush=True)
     return 0
 
@@ -414,6 +442,8 @@ def describe_import(report: ImportReport, source: Path) -> str:
             f"\n  {len(report.conflicts)} conflict(s): an id you already have for another "
             f"change, kept as it was: {shown}"
         )
+    if report.embedded or report.embedded_from_cache:
+        text += f"\n  embedded {report.embedded} text(s), {report.embedded_from_cache} from cache"
     return text
 
 

@@ -139,12 +139,21 @@ class PatternMemory:
         self,
         patterns: Sequence[Pattern],
         lifecycles: Sequence[Lifecycle | None] | None = None,
+        *,
+        embed_progress: Progress | None = None,
     ) -> ImportReport:
         """Add patterns read from JSONL (with the lifecycle an export recorded, restored
         for the new ones): how many were new, already known, and the ids the user already
-        has for another change (conflicts, left as they were)."""
+        has for another change (conflicts, left as they were). Every pattern still without
+        a vector is embedded, also those an interrupted run left behind;
+        embed_progress(done, total) counts them."""
         report = ImportReport()
-        for pattern_id, status in self._add(patterns, None, lifecycles, skip_forgotten=True):
+        saved = self._add(patterns, None, lifecycles, skip_forgotten=True, embed=False)
+        result = vectorize_pending(
+            self._store.vectors, self._embedder, self._embed_lock, progress=embed_progress
+        )
+        report.embedded, report.embedded_from_cache = result.embedded, result.from_cache
+        for pattern_id, status in saved:
             if status is SaveStatus.ADDED:
                 report.added += 1
             elif status is SaveStatus.KNOWN:
@@ -162,6 +171,7 @@ class PatternMemory:
         lifecycles: Sequence[Lifecycle | None] | None = None,
         *,
         skip_forgotten: bool = False,
+        embed: bool = True,
     ) -> list[tuple[str, SaveStatus]]:
         if lookup_texts is not None and len(lookup_texts) != len(patterns):
             raise InputError("add_patterns: one lookup text per pattern, or none")
@@ -184,7 +194,8 @@ class PatternMemory:
         )
         if forged:
             self.metrics.count(FORGED, forged)
-        vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
+        if embed:
+            vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
         return saved
 
     # --- retrieval ---------------------------------------------------------------------

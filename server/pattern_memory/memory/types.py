@@ -95,3 +95,5 @@ class ImportReport:
     known: int = 0
     conflicts: list[str] = field(default_factory=list)  # pattern ids kept as they were
     forgotten: int = 0  # changes the user forgot earlier, skipped
+    embedded: int = 0  # patterns given a vector (new ones, and any an earlier run left)
+    embedded_from_cache: int = 0
