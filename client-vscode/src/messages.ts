@@ -1,13 +1,15 @@
 // Texts the extension shows, built from server results. Pure (unit-tested without VS Code).
 import { StoredFix } from './fixdoc';
 
-// A "Learned Fixes" row's description: "line 5 · 83% success, 4 uses" once the pattern is known.
+// A "Learned Fixes" row's description, the rate first (the explorer cuts long rows):
+// "83% success, 4 uses · line 5"; before any use, the prior the server starts from.
 export function fixDescription(line: number, stored: StoredFix | null | undefined): string {
   const where = `line ${line + 1}`;
   if (stored === undefined) return where;
-  if (stored === null) return `${where} · no longer in memory`;
-  const uses = stored.uses === 1 ? '1 use' : `${stored.uses} uses`;
-  return `${where} · ${Math.round(stored.successRate * 100)}% success, ${uses}${stored.retired ? ' · retired' : ''}`;
+  if (stored === null) return `no longer in memory · ${where}`;
+  const pct = `${Math.round(stored.successRate * 100)}%`;
+  const rate = stored.uses === 0 ? `${pct} (prior, no uses yet)` : `${pct} success, ${stored.uses === 1 ? '1 use' : `${stored.uses} uses`}`;
+  return `${rate}${stored.retired ? ', retired' : ''} · ${where}`;
 }
 
 // " (pushed 3, pulled 5)" from whatever counts the server's sync result holds.

@@ -56,7 +56,8 @@ export function patternId(d: vscode.Diagnostic): string | undefined {
 export function revealRange(range: vscode.Range): void {
   const editor = vscode.window.activeTextEditor;
   if (!editor) return;
-  editor.selection = new vscode.Selection(range.start, range.end);
+  // the cursor at the start: the status bar's "Ln" is where the repeated bug begins
+  editor.selection = new vscode.Selection(range.end, range.start);
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   void vscode.window.showTextDocument(editor.document, editor.viewColumn);
 }

@@ -32,9 +32,10 @@ const stored: StoredFix = { patternId: 'p1', commitMsg: 'fix: KeyError', date: '
 
 test('messages: learned fix rows, stats, sync', () => {
   assert.equal(fixDescription(4, undefined), 'line 5');
-  assert.equal(fixDescription(4, null), 'line 5 · no longer in memory');
-  assert.equal(fixDescription(0, stored), 'line 1 · 83% success, 4 uses');
-  assert.equal(fixDescription(0, { ...stored, uses: 1, retired: true }), 'line 1 · 83% success, 1 use · retired');
+  assert.equal(fixDescription(4, null), 'no longer in memory · line 5');
+  assert.equal(fixDescription(0, stored), '83% success, 4 uses · line 1');
+  assert.equal(fixDescription(0, { ...stored, uses: 1, retired: true }), '83% success, 1 use, retired · line 1');
+  assert.equal(fixDescription(2, { ...stored, uses: 0, successRate: 0.8 }), '80% (prior, no uses yet) · line 3');
   assert.equal(statsMessage({ patterns: 3, active: 2, retired: 1 }), 'Pattern Memory: 3 patterns (2 active, 1 retired).');
   assert.equal(syncSummary({ pushed: 2, pulled: 5, cursor: 'abc' }), ' (pushed 2, pulled 5)');
   assert.equal(syncSummary(null), '');

@@ -2,9 +2,14 @@
 scripts/install_vscode_e2e.sh) in Debian's chromium driven by Playwright. The packaged
 client-vscode .vsix is installed; in a git repository whose history holds a fix, the
 look-alike in another module gets the squiggle, the hover shows the fix, the status bar
-counts the patterns, "Apply learned fix" rewrites the file on disk, and the palette's search
-opens the fix's before/after diff. vscode_driver.js does the browser side; screenshots of
-the hover, the search and the diff stay in the artifacts folder the test prints."""
+counts the patterns and spun while the server indexed on start, the Learned Fixes view lists
+the fix with its success rate and selects its range, "Apply learned fix" rewrites the file on
+disk, the palette's search opens the fix's before/after diff, forge learns from a selection,
+the copied <learned-patterns> block holds the fix, stats are shown, and the team API key
+reaches the server at its restart without being written to settings.json.
+vscode_driver.js does the browser side; screenshots (hover, Learned Fixes, search, diff,
+forge, stats) stay in the artifacts folder the test prints: $PATTERN_MEMORY_ARTIFACTS/vscode,
+by default artifacts/vscode in the repository (gitignored), for CI to keep."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,6 +42,13 @@ CODE_SERVER_HOST = CACHE / "code-server-4.100.3"
 CODE_SERVER = CODE_SERVER_HOST / "node_modules" / ".bin" / "code-server"
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "bash scripts/install_vscode_e2e.sh"
+ARTIFACTS = Path(os.environ.get("PATTERN_MEMORY_ARTIFACTS", ROOT / "artifacts")) / "vscode"
+FORGE_TEXT = (
+    "The bug was that the cache key ignored the tenant id, so the fix is to include the "
+    "tenant id in the cache key."
+)
+INJECT_QUERY = "KeyError for unknown users"
+TEAM_KEY = "pm-e2e-team-key-7f3a"
 
 
 def _neovim_case() -> Any:
@@ -89,7 +102,8 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
     case.history_with_a_fix(repo_builder)
     workspace = repo_builder.path
     report = workspace / "app" / "report.py"
-    artifacts = tmp_path / "artifacts"
+    artifacts = ARTIFACTS
+    shutil.rmtree(artifacts, ignore_errors=True)  # this run's screenshots only
     print(f"\nVS Code e2e artifacts: {artifacts}")
     port = _free_port()
     user = tmp_path / "user"
@@ -104,6 +118,12 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
         "patternMemory.interpreter": sys.executable,
         "patternMemory.dbPath": str(tmp_path / "patterns.db"),
         "patternMemory.diagnosticSeverity": "warning",  # a squiggle, not hint dots
+        # the initialize request in the log: proof that the team key reached the server
+        "patternMemory.trace.server": "verbose",
+        # typing the forge answer into an editor must not accept word suggestions
+        "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
+        "editor.wordBasedSuggestions": "off",
+        "editor.acceptSuggestionOnEnter": "off",
     }
     (user / "User" / "settings.json").write_text(json.dumps(settings))
     config = tmp_path / "config.yaml"
@@ -159,6 +179,9 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
                 "CS_URL": f"http://127.0.0.1:{port}/?folder={workspace}",
                 "OUT_DIR": str(artifacts),
                 "PM_FILE": str(report),
+                "PM_FORGE_TEXT": FORGE_TEXT,
+                "PM_INJECT_QUERY": INJECT_QUERY,
+                "PM_TEAM_KEY": TEAM_KEY,
             },
             capture_output=True,
             text=True,
@@ -169,10 +192,14 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
-    logs = "".join(
-        p.read_text(errors="replace")[-3000:]
-        for p in user.glob("logs/*/exthost*/pattern-memory.*/*.log")
+    full_log = "".join(
+        p.read_text(errors="replace") for p in user.glob("logs/*/exthost*/pattern-memory.*/*.log")
     )
+    logs = full_log[-3000:]
+    # kept beside the screenshots: pytest's temp folders rotate away
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "extension.log").write_text(full_log)
+    shutil.copy(tmp_path / "code-server.log", artifacts / "code-server.log")
     context = (
         f"driver: {run.stdout[-2000:]} {run.stderr[-2000:]}\n"
         f"artifacts: {artifacts}\nextension log:\n{logs}"
@@ -190,5 +217,51 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
     assert report.read_text() == case.REPORT_FIXED
     assert case.FIX_MESSAGE in result["search_row"], result["search_row"]
     assert "users[user_id]" in result["diff_text"] and "users.get(user_id)" in result["diff_text"]
-    for shot in ("hover.png", "search.png", "diff.png"):
+    for shot in (
+        "hover.png",
+        "learned_fixes.png",
+        "search.png",
+        "diff.png",
+        "forge.png",
+        "stats.png",
+    ):
         assert (artifacts / shot).stat().st_size > 10_000, shot
+
+    # The status bar spun while the server indexed on start (its $/progress; no palette
+    # command ran), then showed the count.
+    seen = result["status_seen"]
+    assert any(s["spin"] for s in seen), seen
+    assert not seen[-1]["spin"] and re.search(r"\d+ patterns", seen[-1]["text"]), seen
+    assert "$/progress" in full_log and "Pattern Memory: indexing" in full_log, context
+
+    # Learned Fixes: the fix with its pattern's success rate (patternMemory.get); the click
+    # selected the look-alike's line.
+    assert "KeyError for unknown users" in result["fix_row"], result["fix_row"]
+    assert re.search(
+        r"\d+% (success, \d+ uses?|\(prior, no uses yet\)) · line \d+", result["fix_row"]
+    ), result["fix_row"]
+    bug_line = case.REPORT.splitlines().index("    member = members[member_id]") + 1
+    assert re.match(rf"Ln {bug_line}, Col \d+ \(\d+ selected\)", result["selection"]), result[
+        "selection"
+    ]
+
+    # Forge from the selection: one new pattern, counted in the status bar.
+    assert "forged 1 pattern from the selection" in result["forge"], result["forge"]
+    forged = re.search(r"(\d+) patterns", result["status_after_forge"])
+    assert forged and int(forged.group(1)) == int(count.group(1)) + 1, result["status_after_forge"]
+
+    # The copied block holds the past fix.
+    assert "copied to the clipboard" in result["inject"], result["inject"]
+    assert result["block"].startswith("<learned-patterns"), result["block"][:300]
+    assert "users.get(user_id)" in result["block"], result["block"][:2000]
+
+    # Stats: the notification's counts, the whole result in the output channel.
+    assert re.search(r"\d+ patterns \(\d+ active, \d+ retired\)", result["stats"]), result["stats"]
+    assert "stats: {" in full_log and "schemaVersion" in full_log, context
+
+    # The team key: the server restarted and was handed the key in initializationOptions,
+    # beside the settings section; no settings file holds it.
+    assert "restarting: the team API key changed" in full_log, context
+    assert re.search(rf'"teamApiKey":\s*"{TEAM_KEY}"', full_log), context
+    for settings_file in [*user.rglob("settings.json"), *workspace.rglob("settings.json")]:
+        assert TEAM_KEY not in settings_file.read_text(), settings_file
