@@ -21,8 +21,9 @@ from pygls.exceptions import (
 )
 
 from ..errors import InputError, PatternMemoryError
+from ..memory.hit_json import hit_json, pattern_summary
 from ..memory.service import PatternMemory
-from ..memory.types import Outcome, SearchHit, StoredPattern
+from ..memory.types import Outcome, StoredPattern
 from .arguments import Arg, parse_arguments
 from .server import PatternMemoryServer, RequestCancelled
 
@@ -59,27 +60,6 @@ def camel_keys(values: dict[str, Any]) -> dict[str, Any]:
         head, *rest = key.split("_")
         out[head + "".join(part.title() for part in rest)] = value
     return out
-
-
-def pattern_summary(stored: StoredPattern) -> dict[str, Any]:
-    pattern = stored.pattern
-    return {
-        "patternId": pattern.pattern_id,
-        "problemType": pattern.problem_type.value,
-        "commitMsg": pattern.commit_msg,
-        "author": pattern.author,
-        "date": pattern.date,
-        "confidence": pattern.confidence,
-        "successRate": round(stored.success_rate, 4),
-        "uses": stored.uses,
-        "filePath": pattern.file_path,
-        "beforeCode": pattern.before_code,
-        "afterCode": pattern.after_code,
-    }
-
-
-def _hit(hit: SearchHit) -> dict[str, Any]:
-    return {"score": round(hit.score, 4), **pattern_summary(hit.stored)}
 
 
 def _check_size(command: str, name: str, text: str) -> None:
@@ -153,7 +133,8 @@ def register(server: PatternMemoryServer) -> None:
     async def search(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
         _check_size(SEARCH, "text", args["text"])
         return await _in_worker(
-            ls, lambda memory, _: [_hit(h) for h in memory.search(args["text"], k=args.get("k"))]
+            ls,
+            lambda memory, _: [hit_json(h) for h in memory.search(args["text"], k=args.get("k"))],
         )
 
     @_command(server, GET, [Arg("patternId", str)])

@@ -297,15 +297,11 @@ def pending_hint(pending: int) -> str:
 
 def print_hits(hits: list[SearchHit], *, as_json: bool) -> None:
     if as_json:
+        from .hit_json import hit_json
+
+        # One hit per line, in the language server's search shape (camelCase).
         for hit in hits:
-            stored = hit.stored
-            evidence = {
-                "evidence_count": stored.evidence_count,
-                "last_evidence": stored.last_evidence,
-                "stale": stored.stale,
-                "reverted_by": stored.reverted_by,
-            }
-            print(json.dumps({"score": hit.score, **stored.pattern.to_json_dict(), **evidence}))
+            print(json.dumps(hit_json(hit), ensure_ascii=False))
         return
     if not hits:
         print("No learned pattern matches (see `pattern-memory stats`).")
