@@ -41,7 +41,10 @@ Figures (per repository and pooled):
   FIX_INTENT's words ("prevent", "avoid", "handle", "crash", "ensure", ...) call a fix (not
   a typo or wording fix), outside test files, changing more than imports, and
   changing more than names or literals (abstract before != abstract after). Recall and
-  accuracy are also given over these fixes (rec|flag, top5|flag);
+  accuracy are also given over these fixes (rec|flag, top5|flag); "located": of those, the
+  fixes whose edit with one line of context on each side (a -U1 hunk, abstracted) is also
+  that of such a learning hunk: an edit found by its abstract tokens alone is often a
+  coincidence (`+ self.x = None` anywhere), one line of context is what places it;
 - concrete precedent: the same with the tokens as written (nothing abstracted): the ceiling
   for a matcher that keeps API names and changed literals verbatim.
 
@@ -258,6 +261,9 @@ class Hunk:
     old_count: int
     removed: tuple[str, ...]
     added: tuple[str, ...]
+    # With context (log_diffs(context=1)): the old and the new side, context lines included.
+    old_side: tuple[str, ...] = ()
+    new_side: tuple[str, ...] = ()
 
     def changed_lines(self) -> set[int]:
         """0-based parent lines the human changed (for an insertion: its two neighbours)."""
@@ -276,9 +282,11 @@ class FileDiff:
 HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
-def log_diffs(repo: Path, *revisions: str) -> Iterator[tuple[str, list[FileDiff]]]:
-    """(commit, its code files' -U0 diffs against its first parent), streamed from one
-    `git log -p`, for non-merge commits in `revisions`."""
+def log_diffs(
+    repo: Path, *revisions: str, context: int = 0
+) -> Iterator[tuple[str, list[FileDiff]]]:
+    """(commit, its code files' -U<context> diffs against its first parent), streamed from
+    one `git log -p`, for non-merge commits in `revisions`."""
     command = [
         "git",
         "-C",
@@ -287,7 +295,7 @@ def log_diffs(repo: Path, *revisions: str) -> Iterator[tuple[str, list[FileDiff]
         "core.quotePath=false",
         "log",
         "-p",
-        "-U0",
+        f"-U{context}",
         "--no-merges",
         "--no-renames",
         "--no-color",
@@ -306,13 +314,24 @@ def log_diffs(repo: Path, *revisions: str) -> Iterator[tuple[str, list[FileDiff]
     current: FileDiff | None = None
     removed: list[str] = []
     added: list[str] = []
+    old_side: list[str] = []
+    new_side: list[str] = []
     header: tuple[int, int] | None = None
 
     def close_hunk() -> None:
-        nonlocal header, removed, added
+        nonlocal header, removed, added, old_side, new_side
         if header is not None and current is not None:
-            current.hunks.append(Hunk(header[0], header[1], tuple(removed), tuple(added)))
-        header, removed, added = None, [], []
+            current.hunks.append(
+                Hunk(
+                    header[0],
+                    header[1],
+                    tuple(removed),
+                    tuple(added),
+                    tuple(old_side),
+                    tuple(new_side),
+                )
+            )
+        header, removed, added, old_side, new_side = None, [], [], [], []
 
     for raw in process.stdout:
         line = raw.rstrip("\n")
@@ -336,8 +355,13 @@ def log_diffs(repo: Path, *revisions: str) -> Iterator[tuple[str, list[FileDiff]
                 header = (int(match.group(1)), old_count)
         elif header is not None and line.startswith("-"):
             removed.append(line[1:])
+            old_side.append(line[1:])
         elif header is not None and line.startswith("+"):
             added.append(line[1:])
+            new_side.append(line[1:])
+        elif header is not None and line.startswith(" "):
+            old_side.append(line[1:])
+            new_side.append(line[1:])
     close_hunk()
     if commit is not None:
         yield commit, files
@@ -378,6 +402,9 @@ class Fix:
     identity_precedent: bool = False  # the matching abstract edit changes only names/literals
     # The strict ceiling: a precedent an editor may flag (see learning_edits).
     flaggable_precedent: bool = False
+    # Stricter still: a flaggable precedent whose edit with one line of context on each side
+    # (names and literals abstracted) is the same: what locates an edit.
+    located_precedent: bool = False
     # The very same edit (removed and added tokens as written) is in the learning history:
     # the ceiling for a matcher that keeps API names and changed literals verbatim.
     concrete_precedent: bool = False
@@ -462,10 +489,22 @@ def code_changes(repo: Path, fix: Fix) -> bool:
 Keys = set[tuple[tuple[str, ...], ...]]
 
 
+LOCATED = ("\x00located",)
+
+
+def located_keys(hunks: Iterable[Hunk], language: str) -> Iterator[tuple[tuple[str, ...], ...]]:
+    """The abstract edits of -U1 hunks with their context lines (old side, new side)."""
+    for hunk in hunks:
+        old, new = abstract(hunk.old_side, language), abstract(hunk.new_side, language)
+        if old != new:
+            yield (LOCATED, old, new)
+
+
 def learning_edits(repo: Path, split: str, max_lines: int) -> tuple[Keys, Keys]:
     """The abstract edits of every small hunk of every code file in the learning history
     (test files included: the memory learns from them too), and the flaggable ones: the
-    abstract edits of hunks an editor may flag (flaggable_hunk)."""
+    abstract edits of hunks an editor may flag (flaggable_hunk), and of the same hunks with
+    one line of context (located_keys, from a second `git log -p -U1`)."""
     subjects: dict[str, tuple[str, bool]] = {}
     for record in git(repo, "log", "--no-merges", "--format=%H%x1f%B%x1e", split).split("\x1e"):
         sha, _, message = record.strip("\n").partition("\x1f")
@@ -492,6 +531,21 @@ def learning_edits(repo: Path, split: str, max_lines: int) -> tuple[Keys, Keys]:
                     for key in hunk_keys([hunk], language)
                     if key[0] != key[1]
                 )
+    for commit, diffs in log_diffs(repo, split, context=1):
+        subject, bug_fix = subjects.get(commit, ("", False))
+        if not bug_fix or TYPO_SUBJECT.search(subject):
+            continue
+        for diff in diffs:
+            path = diff.new_path or diff.old_path or ""
+            language = language_of(path)
+            if language is None or TEST_PATH.search(path):
+                continue
+            small = [
+                h
+                for h in diff.hunks
+                if max(len(h.removed), len(h.added)) <= max_lines and flaggable_hunk(h)
+            ]
+            flaggable.update(located_keys(small, language))
     return keys, flaggable
 
 
@@ -501,8 +555,16 @@ def flaggable_hunk(hunk: Hunk) -> bool:
     return any(not IMPORT_LINE.match(line) for line in lines)
 
 
-def mark_precedents(fixes: list[Fix], keys: Keys, flaggable: Keys) -> None:
+def mark_precedents(repo: Path, fixes: list[Fix], keys: Keys, flaggable: Keys) -> None:
     for fix in fixes:
+        paths = {file.path for file in fix.files}
+        for _, diffs in log_diffs(repo, "-1", fix.commit, context=1):
+            for diff in diffs:
+                if diff.old_path in paths and language_of(diff.old_path or "") is not None:
+                    language = language_of(diff.old_path or "") or ""
+                    fix.located_precedent = fix.located_precedent or any(
+                        key in flaggable for key in located_keys(diff.hunks, language)
+                    )
         for file in fix.files:
             for key in hunk_keys(file.hunks, file.language):
                 if key in keys:
@@ -908,6 +970,7 @@ class FixResult:
     documents: list[DocumentResult]
     concrete_precedent: bool = False
     flaggable_precedent: bool = False
+    located_precedent: bool = False
 
     @property
     def detected(self) -> bool:
@@ -1007,6 +1070,7 @@ class Session:
             documents,
             fix.concrete_precedent,
             fix.flaggable_precedent,
+            fix.located_precedent,
         )
 
     async def sample(self, repo: Path, commit: str, path: str) -> DocumentResult:
@@ -1092,7 +1156,7 @@ async def run_repository(repo: Path, args: argparse.Namespace, code: Path | None
     seconds["select"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    mark_precedents(fixes, *learning_edits(clone, split, args.max_lines))
+    mark_precedents(clone, fixes, *learning_edits(clone, split, args.max_lines))
     seconds["precedents"] = time.perf_counter() - started
 
     env = isolated_env(work, code)
@@ -1161,6 +1225,7 @@ def figures(fixes: list[FixResult], noise: list[DocumentResult]) -> dict[str, An
     with_precedent = [f for f in fixes if f.precedent]
     with_concrete = [f for f in fixes if f.concrete_precedent]
     with_flaggable = [f for f in fixes if f.flaggable_precedent]
+    with_located = [f for f in fixes if f.located_precedent]
     diagnostics = sum(d.diagnostics for d in documents)
     return {
         "fixes": len(fixes),
@@ -1175,6 +1240,9 @@ def figures(fixes: list[FixResult], noise: list[DocumentResult]) -> dict[str, An
         "flaggable precedent": len(with_flaggable),
         "flaggable detected": sum(f.detected for f in with_flaggable),
         "flaggable top5": sum(f.top(5) for f in with_flaggable),
+        "located precedent": len(with_located),
+        "located detected": sum(f.detected for f in with_located),
+        "located top5": sum(f.top(5) for f in with_located),
         "concrete precedent": len(with_concrete),
         "concrete detected": sum(f.detected for f in with_concrete),
         "concrete top5": sum(f.top(5) for f in with_concrete),
@@ -1205,6 +1273,8 @@ COLUMNS = [
     ("flag.", 6),
     ("rec|flag", 8),
     ("top5|flag", 9),
+    ("loc.", 5),
+    ("rec|loc", 7),
     ("precision", 11),
     ("diag/kloc fix", 13),
     ("diag/kloc other", 15),
@@ -1225,6 +1295,8 @@ def row(name: str, f: dict[str, Any]) -> list[str]:
         share(f["flaggable precedent"], f["fixes"]),
         share(f["flaggable detected"], f["flaggable precedent"]),
         share(f["flaggable top5"], f["flaggable precedent"]),
+        share(f["located precedent"], f["fixes"]),
+        share(f["located detected"], f["located precedent"]),
         f"{share(f['on changed'], f['diagnostics'])} of {f['diagnostics']}",
         per_kloc(f["diagnostics"], f["fix lines"]),
         per_kloc(f["sample diagnostics"], f["sample lines"]),
@@ -1251,7 +1323,9 @@ def describe(result: RepoResult) -> None:
         f"({f['sample lines']:,} lines); {spent}\n  index: {result.index_report}\n"
         f"  precedents: {f['precedent']} (of which the abstract edit only changes names or "
         f"literals: {f['identity precedent']}; flaggable: {f['flaggable precedent']}, of which "
-        f"detected {f['flaggable detected']}, top-5 {f['flaggable top5']}); the same edit "
+        f"detected {f['flaggable detected']}, top-5 {f['flaggable top5']}; with their "
+        f"context line: {f['located precedent']}, detected {f['located detected']}, top-5 "
+        f"{f['located top5']}); the same edit "
         f"as written: "
         f"{f['concrete precedent']}, of which detected {f['concrete detected']}, top-5 "
         f"{f['concrete top5']}; diagnostics on fix files {f['diagnostics']} "
