@@ -175,6 +175,10 @@ class Settings:
         "diagnosticSeverity", _parse_severity, DiagnosticSeverity.HINT
     )
     index_on_start: bool = _setting("indexOnStart", _parse_bool, True)
+    # How much of a generalized match (renamed names, other literals) must be verbatim for
+    # the editor to flag it. Separate from `similarity` (text search and injection) so that
+    # neither tunes the other.
+    renamed_match_score: float = _setting("renamedMatchScore", _float_in(0.0, 1.0), 0.6)
 
     @classmethod
     def keys(cls) -> dict[str, str]:

@@ -50,9 +50,9 @@ async def test_renamed_code_is_flagged_in_a_crowded_store(
     root = tmp_path / "project"
     root.mkdir()
     # Every name of the reviewer's document differs from the pattern's: 9 of its 16 tokens
-    # are verbatim (0.56), and renamed matches must reach `similarity` (matching/finder.py), 0.6
+    # are verbatim (0.56), and renamed matches must reach `renamedMatchScore`, 0.6
     # by default. This test is about the candidates reaching the matcher: 0.5.
-    await initialize(lsp, request, root, {"indexOnStart": False, "similarity": 0.5})
+    await initialize(lsp, request, root, {"indexOnStart": False, "renamedMatchScore": 0.5})
     # `value = data[key]` renamed: the target or one of the 30 fixes of its very shape.
     same_shape = {p.pattern_id for p in [TARGET, *same_shape_as_target(30)]}
     for number, (text, allowed) in enumerate(

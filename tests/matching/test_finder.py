@@ -165,3 +165,25 @@ def test_forged_fixes_are_offered_only_when_both_sides_are_code(tmp_path: Path) 
             )
     assert found["code"][0] == "python" and len(found["code"][1]) == 1
     assert found["prose"] == ("text", [])
+
+
+def test_renamed_matches_answer_to_renamed_match_score_not_to_similarity(
+    tmp_path: Path,
+) -> None:
+    """`similarity` is for text search and injection; how much of a renamed match must be
+    verbatim is `renamedMatchScore`: neither tunes the other."""
+    bug = _pattern("guard missing rows", ProblemType.BUG_FIX)
+    base = Settings(db_path=tmp_path / "p.db", renamed_match_score=0.0)
+    with PatternMemory.open(base) as memory:
+        memory.store.upsert([(bug, bug.commit_msg)], "local", "2099-01-01 00:00:00")
+
+        def scores(**changes: float) -> list[float]:
+            settings = dataclasses.replace(base, **changes)
+            found = FixFinder.create().find(memory, settings, DOCUMENT, language="python")
+            return [fix.match.score for fix in found]
+
+        [renamed] = scores()
+        assert renamed < 1.0  # `row` -> `record`, `uid` -> `user_id`
+        assert scores(similarity=1.0) == [renamed]
+        assert scores(similarity=0.0, renamed_match_score=renamed) == [renamed]
+        assert scores(similarity=0.0, renamed_match_score=min(1.0, renamed + 0.01)) == []

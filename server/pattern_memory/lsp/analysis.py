@@ -105,7 +105,7 @@ class DocumentAnalyzer:
             await asyncio.sleep(delay)
         server = self.server
         document = server.workspace.text_documents.get(uri)
-        memory = server.code_lookup
+        memory = server.memory
         if document is None or memory is None:
             return
         version, text = document.version, document.source

@@ -118,10 +118,9 @@ def register(server: PatternMemoryServer) -> None:
             ls.protocol.cancel_pending()
         await ls.indexer.stop(SHUTDOWN_GRACE_SECONDS)
         ls.analysis.stop()
-        for memory in (ls.memory, ls.code_lookup):
-            if memory is not None:
-                await asyncio.get_running_loop().run_in_executor(ls.request_pool, memory.close)
-        ls.memory = ls.code_lookup = None
+        if ls.memory is not None:
+            await asyncio.get_running_loop().run_in_executor(ls.request_pool, ls.memory.close)
+        ls.memory = None
         ls.stop_workers()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import threading
 from collections import OrderedDict
@@ -174,9 +173,6 @@ class PatternMemoryServer(LanguageServer):
         self.settings = Settings()
         self.workspace_roots: list[Path] = []
         self.memory: PatternMemory | None = None
-        # Editor lookups: the `similarity` threshold is for semantic search; here the token
-        # matcher decides, so the lexical candidates are not cut by it.
-        self.code_lookup: PatternMemory | None = None
         self._opened_with: Settings | None = None  # the settings of the open store
         self._open_lock = asyncio.Lock()  # one (re)open at a time: the newest settings win
         self.memory_ready = asyncio.Event()  # set once the first attempt to open is over
@@ -224,41 +220,40 @@ class PatternMemoryServer(LanguageServer):
         return self.memory
 
     async def open_memory(self) -> None:
-        """(Re)open the store with the current settings; the previous one is closed unless
-        the indexer is still using it (it is then left to the garbage collector). Opens are
-        serialized and each reads the settings when its turn comes, so when `initialized`
-        and a configuration change race, the store ends up opened with the newest settings."""
+        """(Re)open the store if the settings that choose it (dbPath, userId, includeTeam)
+        changed; other settings reach the open store in place (its queries read them). The
+        previous store is closed unless the indexer is still using it (it is then left to
+        the garbage collector). Opens are serialized and each reads the settings when its
+        turn comes, so when `initialized` and a configuration change race, the store ends up
+        opened with the newest settings."""
         async with self._open_lock:
-            if self.memory is not None and self._opened_with == self.settings:
+            opened_with, settings = self._opened_with, self.settings
+            same_store = opened_with is not None and (
+                _store_identity(opened_with) == _store_identity(settings)
+            )
+            if self.memory is not None and same_store:
+                self.memory.settings = settings
+                self._opened_with = settings
                 return
-            await self._open_memory(self.settings)
+            await self._open_memory(settings)
 
     async def _open_memory(self, settings: Settings) -> None:
-        lookup_settings = dataclasses.replace(settings, similarity=0.0)
         loop = asyncio.get_running_loop()
         try:
-            memory, lookup = await loop.run_in_executor(
-                self.request_pool,
-                lambda: (
-                    PatternMemory.open(settings, self.embedder),
-                    PatternMemory.open(lookup_settings, self.embedder),
-                ),
+            memory = await loop.run_in_executor(
+                self.request_pool, lambda: PatternMemory.open(settings, self.embedder)
             )
         except PatternMemoryError as exc:
             if self.memory is None:  # nothing usable yet: requests get this reason
                 self.memory_problem = str(exc)
                 self.memory_ready.set()
             raise
-        # One set of metrics per server: `patterns.lookup_ms` covers the editor's lookups too.
-        lookup.metrics = memory.metrics
-        previous = (self.memory, self.code_lookup)
-        self.memory, self.code_lookup = memory, lookup
+        previous, self.memory = self.memory, memory
         self._opened_with = settings
         self.memory_ready.set()
         logger.info("pattern store open: %s", settings.db_path)
-        for old in previous:
-            if old is not None and old is not self.indexer.memory_in_use:
-                await loop.run_in_executor(self.request_pool, old.close)
+        if previous is not None and previous is not self.indexer.memory_in_use:
+            await loop.run_in_executor(self.request_pool, previous.close)
 
     # --- talking to the user -----------------------------------------------------------------
 
@@ -306,3 +301,8 @@ def create_server(embedder: Embedder | None = None) -> PatternMemoryServer:
     for feature in (lifecycle, sync, hover, code_actions, execute):
         feature.register(server)
     return server
+
+
+def _store_identity(settings: Settings) -> tuple[object, ...]:
+    """The settings that choose which store (and whose patterns) a server reads."""
+    return (settings.db_path, settings.user_id, settings.include_team)

@@ -69,7 +69,13 @@ class CodeLookup(Protocol[C_co]):
 
     def change_token(self) -> int: ...
     def search_code(
-        self, code: str, *, k: int, language: str | None, include_stale: bool
+        self,
+        code: str,
+        *,
+        k: int,
+        language: str | None,
+        include_stale: bool,
+        min_relevance: float | None,
     ) -> Sequence[CodeHit[C_co]]: ...
     def commit_patterns(self, commit_sha: str) -> Sequence[Pattern]: ...
 
@@ -181,6 +187,8 @@ class FixFinder(Generic[C]):
                         k=CANDIDATES_PER_WINDOW,
                         language=language or None,
                         include_stale=True,
+                        # The token matcher decides, not the text search's `similarity`.
+                        min_relevance=0.0,
                     )
                 )
                 self.lookups.put(key, hits)
@@ -275,7 +283,9 @@ class FixFinder(Generic[C]):
             template = self.template(stored, language)
             if template is None or self.is_mass_edit(memory, stored):
                 continue
-            matches = find_matches(document, template, min_renamed_score=settings.similarity)
+            matches = find_matches(
+                document, template, min_renamed_score=settings.renamed_match_score
+            )
             if len(matches) <= MAX_SITES_PER_PATTERN:
                 located.extend((stored, match) for match in matches)
         return _rank(located, DocumentSafety(text, language))

@@ -234,7 +234,7 @@ class PatternMemory:
         language: str | None = None,
         include_stale: bool = False,
         include_reverted: bool = False,
-        min_relevance: float = 0.0,
+        min_relevance: float | None = None,
     ) -> list[SearchHit]:
         """Lexical (FTS5 over the patterns' before-code tokens) and by shape (the code with
         its identifiers as placeholders, so renamed code is found too): fast, no embedding.
@@ -244,11 +244,12 @@ class PatternMemory:
         `code` (an editor language id or a suffix); unknown, it is read both ways.
         Stale patterns and those of reverted commits only with include_stale /
         include_reverted (the CLI's `search --file --line`, which flags them; never the
-        editor). min_relevance: hits scoring less are cut (the CLI passes `similarity`; the
-        editor none: its token matcher decides)."""
+        editor). min_relevance: hits scoring less are cut (default: `similarity`; the editor
+        passes 0: its token matcher decides)."""
         started = time.perf_counter()
         query = self._with_hidden(self._query(code, k, None), include_stale, include_reverted)
-        query = dataclasses.replace(query, similarity=min_relevance)
+        if min_relevance is not None:
+            query = dataclasses.replace(query, similarity=min_relevance)
         hits = self._search.search(
             query,
             None,
