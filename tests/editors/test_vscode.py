@@ -259,6 +259,11 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
     assert re.search(r"\d+ patterns \(\d+ active, \d+ retired\)", result["stats"]), result["stats"]
     assert "stats: {" in full_log and "schemaVersion" in full_log, context
 
+    # Sync with Team: in the palette exactly when the server offers patternMemory.sync.
+    server_syncs = '"patternMemory.sync"' in full_log  # the initialize result's commands
+    offered = any("Sync with Team" in row for row in result["sync_rows"])
+    assert offered == server_syncs, (server_syncs, result["sync_rows"])
+
     # The team key: the server restarted and was handed the key in initializationOptions,
     # beside the settings section; no settings file holds it.
     assert "restarting: the team API key changed" in full_log, context

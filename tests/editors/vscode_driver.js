@@ -189,6 +189,14 @@ async function wordBox(page, lineText, word) {
     await page.screenshot({ path: `${OUT}/stats.png` });
     await dismissToasts(page);
     step(res, 'stats');
+    // 8b. Sync with Team is offered only when the server's capabilities list patternMemory.sync
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input').first().waitFor({ timeout: STEP });
+    await page.keyboard.type('Pattern Memory: Sync with Team');
+    await page.waitForTimeout(1500);  // the list settles; "no matching commands" is an answer too
+    res.sync_rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+    await page.keyboard.press('Escape');
+    step(res, 'sync gate');
     // 9. the team API key: a password box, then the server restarts with it
     const keyAsked = Date.now();
     await palette(page, 'Pattern Memory: Set Team API Key');
