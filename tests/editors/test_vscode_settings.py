@@ -19,7 +19,7 @@ import pytest
 from pattern_memory.settings import Settings
 
 CLIENT = Path(__file__).resolve().parents[2] / "client-vscode"
-CLIENT_ONLY = {"interpreter"}
+CLIENT_ONLY = {"interpreter", "trace.server"}  # read by the extension / languageclient
 # The server computes these defaults at run time; the extension's empty value means "the
 # server's default".
 RUNTIME_DEFAULTS = {"dbPath": ""}
