@@ -37,4 +37,5 @@ cd "$ROOT/client-vscode"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci -s --no-audit --no-fund
 fi
-npm run -s package >/dev/null
+# quiet on success (esbuild and vsce report on stderr); their output when packaging fails
+if ! out=$(npm run -s package 2>&1); then echo "$out" >&2; exit 1; fi
