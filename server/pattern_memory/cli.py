@@ -9,6 +9,8 @@ their handlers so that `pattern-memory --help` stays instant.
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
@@ -18,6 +20,7 @@ from .adapters import commands as adapters_commands
 from .assist import commands as assist_commands
 from .errors import PatternMemoryError
 from .lsp import commands as lsp_commands
+from .matching import commands as matching_commands
 from .memory import commands as memory_commands
 from .mining import commands as mining_commands
 from .team import commands as team_commands
@@ -27,6 +30,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     mining_commands,
     memory_commands,
     lsp_commands,
+    matching_commands,
     adapters_commands,
     assist_commands,
     team_commands,
@@ -43,6 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
+
+
+# Write errors of the output itself (not bugs): no space, quota, file size limit, I/O error.
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's final flush of what is
+    still buffered does not fail a second time (with an 'Exception ignored' message)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +82,7 @@ def run_command(
     """Run one command's handler; failures become one line on stderr and an exit code."""
     try:
         result = handler(args)
+        sys.stdout.flush()  # a full disk behind `> file` is an error, not a lost output
     except PatternMemoryError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -73,6 +93,14 @@ def run_command(
         # The reader (e.g. `| head`) went away: not an error worth a traceback.
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        if exc.errno not in OUTPUT_ERRNOS:
+            raise
+        # Writing the output failed (standard output on a full disk, say); files are
+        # written through fileio, whose errors are InputErrors already.
+        _discard_stdout()
+        print(f"{prog}: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except ModuleNotFoundError as exc:
         if not exc.name or exc.name.startswith("pattern_memory"):
             raise

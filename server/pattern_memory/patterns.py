@@ -80,6 +80,11 @@ def clean_text(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+def commit_subject(message: str) -> str:
+    """The first line of a commit message (what diagnostics and `check` show)."""
+    return message.strip().split("\n", 1)[0].strip() or "(no message)"
+
+
 def solution_hash(before_code: str, after_code: str) -> str:
     """The seed's dedupe key: the same change text gives the same 64-hex-char hash, wherever
     and whenever it was learned."""

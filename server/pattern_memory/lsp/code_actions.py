@@ -7,7 +7,8 @@ import re
 from lsprotocol import types
 
 from ..memory.types import Outcome
-from .convert import SEVERITIES, LocatedFix, subject
+from ..patterns import commit_subject
+from .convert import SEVERITIES, LocatedFix
 from .diagnostics import to_diagnostic
 from .execute import FEEDBACK
 from .server import PatternMemoryServer
@@ -24,7 +25,7 @@ _COMMIT_TYPE = re.compile(
 
 def action_subject(commit_msg: str) -> str:
     """The commit's subject without its Conventional Commits type prefix."""
-    line = subject(commit_msg)
+    line = commit_subject(commit_msg)
     return _COMMIT_TYPE.sub("", line, count=1) or line
 
 

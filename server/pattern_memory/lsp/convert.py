@@ -111,11 +111,6 @@ def overlaps(a: types.Range, b: types.Range) -> bool:
     return a_start <= b_end and b_start <= a_end
 
 
-def subject(message: str) -> str:
-    """The first line of a commit message."""
-    return message.strip().split("\n", 1)[0].strip() or "(no message)"
-
-
 def change_diff(before: str, after: str) -> str:
     lines = difflib.unified_diff(before.split("\n"), after.split("\n"), lineterm="", n=3)
     return "\n".join(line for line in lines if not line.startswith(("---", "+++")))

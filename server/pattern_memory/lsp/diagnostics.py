@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from .convert import SEVERITIES, subject
+from ..patterns import commit_subject
+from .convert import SEVERITIES
 
 if TYPE_CHECKING:
     from .analysis import DocumentResult
@@ -20,7 +21,7 @@ MAX_MESSAGE_CHARS = 1000
 
 def to_diagnostic(fix: LocatedFix, severity: types.DiagnosticSeverity) -> types.Diagnostic:
     # The commit's subject; the whole message is in the hover.
-    message = subject(fix.stored.pattern.commit_msg)
+    message = commit_subject(fix.stored.pattern.commit_msg)
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + "…"
     return types.Diagnostic(
