@@ -268,5 +268,6 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
     # beside the settings section; no settings file holds it.
     assert "restarting: the team API key changed" in full_log, context
     assert re.search(rf'"teamApiKey":\s*"{TEAM_KEY}"', full_log), context
+    assert "team API key: received from the editor" in full_log, context  # the server's log
     for settings_file in [*user.rglob("settings.json"), *workspace.rglob("settings.json")]:
         assert TEAM_KEY not in settings_file.read_text(), settings_file

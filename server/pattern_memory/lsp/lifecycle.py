@@ -12,7 +12,7 @@ from pygls.uris import to_fs_path
 
 from ..errors import PatternMemoryError
 from ..settings import Settings, load_settings
-from .options import SECTION, apply_options
+from .options import SECTION, apply_options, team_api_key
 from .server import PatternMemoryProtocol, PatternMemoryServer
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,9 @@ def register(server: PatternMemoryServer) -> None:
         ls.workspace_roots = _workspace_roots(params)
         ls.base_settings = _file_settings(ls, ls.workspace_root)
         _apply(ls, ls.base_settings, params.initialization_options, "initializationOptions")
+        ls.team_api_key = team_api_key(params.initialization_options)
+        if ls.team_api_key:
+            logger.info("team API key: received from the editor (kept in memory only)")
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PatternMemoryServer, params: types.InitializedParams) -> None:

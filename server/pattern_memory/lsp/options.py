@@ -14,6 +14,9 @@ from typing import Any
 from ..settings import Settings
 
 SECTION = "patternMemory"
+# Beside the settings, never one of them: editors keep it in their secret store (VS Code's
+# SecretStorage) and hand it over in initializationOptions only.
+TEAM_API_KEY = "teamApiKey"
 
 
 def editor_options(raw: Any) -> tuple[dict[str, Any], list[str]]:
@@ -29,7 +32,13 @@ def editor_options(raw: Any) -> tuple[dict[str, Any], list[str]]:
         if not isinstance(section, Mapping):
             return {}, [f"{SECTION!r} must be an object of settings"]
         return dict(section), []
-    return dict(raw), []
+    return {k: v for k, v in raw.items() if k != TEAM_API_KEY}, []
+
+
+def team_api_key(raw: Any) -> str | None:
+    """The team API key a client sent in initializationOptions (either layout), if any."""
+    key = raw.get(TEAM_API_KEY) if isinstance(raw, Mapping) else None
+    return key.strip() if isinstance(key, str) and key.strip() else None
 
 
 def apply_options(base: Settings, raw: Any, source: str) -> tuple[Settings, list[str]]:

@@ -173,6 +173,8 @@ class PatternMemoryServer(LanguageServer):
         self.settings = Settings()
         self.workspace_roots: list[Path] = []
         self.memory: PatternMemory | None = None
+        # From initializationOptions (the editor's secret store), for team sync; never logged.
+        self.team_api_key: str | None = None
         self._opened_with: Settings | None = None  # the settings of the open store
         self._open_lock = asyncio.Lock()  # one (re)open at a time: the newest settings win
         self.memory_ready = asyncio.Event()  # set once the first attempt to open is over
