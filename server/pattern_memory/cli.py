@@ -82,7 +82,10 @@ def run_command(
     """Run one command's handler; failures become one line on stderr and an exit code."""
     try:
         result = handler(args)
-        sys.stdout.flush()  # a full disk behind `> file` is an error, not a lost output
+        # A full disk behind `> file` is an error, not a lost output. (`serve` over stdio
+        # has closed standard output by now: nothing to flush.)
+        if sys.stdout is not None and not sys.stdout.closed:
+            sys.stdout.flush()
     except PatternMemoryError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
