@@ -340,6 +340,47 @@ def _conversation_turns(c: apsw.Connection) -> None:
     )
 
 
+def _team_sync(c: apsw.Connection) -> None:
+    """What `pattern-memory sync` knows per team server (team/sync.py, memory/team_store.py):
+    - team_sync_state: the incremental pull cursor (the server's next_cursor) and when each
+      direction last succeeded;
+    - team_pushed: which of the user's own patterns a server already has (its id there), so
+      that a sync pushes only the rest;
+    - team_patterns: the team's patterns pulled into this store (source = 'team' rows), by
+      their server id, with who made and who contributed them, and the last local feedback
+      row already sent (later feedback rows on the pattern wait to be pushed).
+    Rows follow their pattern (ON DELETE CASCADE)."""
+    c.execute(
+        """
+        CREATE TABLE team_sync_state (
+            server     TEXT PRIMARY KEY,
+            cursor     TEXT,
+            last_pull  TEXT,
+            last_push  TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE team_pushed (
+            server    TEXT NOT NULL,
+            pattern   INTEGER NOT NULL REFERENCES patterns (id) ON DELETE CASCADE,
+            remote_id TEXT NOT NULL,
+            pushed_at TEXT NOT NULL,
+            PRIMARY KEY (server, pattern)
+        ) WITHOUT ROWID;
+        CREATE INDEX team_pushed_pattern ON team_pushed (pattern);
+        CREATE TABLE team_patterns (
+            server            TEXT NOT NULL,
+            remote_id         TEXT NOT NULL,
+            pattern           INTEGER NOT NULL REFERENCES patterns (id) ON DELETE CASCADE,
+            created_by        TEXT NOT NULL,
+            contributors      TEXT NOT NULL,
+            remote_updated_at TEXT NOT NULL,
+            feedback_sent     INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (server, remote_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX team_patterns_pattern ON team_patterns (pattern);
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
@@ -351,6 +392,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0008_change_generation", _change_generation),
     Migration("0009_evidence_and_reverts", _evidence_and_reverts),
     Migration("0010_conversation_turns", _conversation_turns),
+    Migration("0011_team_sync", _team_sync),
 )
 
 

@@ -29,6 +29,7 @@ from .metrics import FORGED, LOOKUP_MS, TIMING_WINDOW, Metrics, summarize
 from .migrations import schema_version
 from .search import CODE_COLUMNS, HybridSearch, Query
 from .store import Filters, PatternStore, Scope
+from .team_store import TeamSyncStore
 from .text import lookup_text
 from .transfer import Lifecycle
 from .types import ImportReport, IndexReport, Outcome, SaveStatus, SearchHit, StoredPattern
@@ -164,6 +165,13 @@ class PatternMemory:
                 report.conflicts.append(pattern_id)
         return report
 
+    def add_team_patterns(
+        self, patterns: Sequence[Pattern], owner: str
+    ) -> list[tuple[str, SaveStatus]]:
+        """Patterns pulled from a team server (source team), stored under `owner`
+        (team_store.team_owner) and embedded: users who opt in with includeTeam see them."""
+        return self._add(patterns, None, owner=owner)
+
     def _add(
         self,
         patterns: Sequence[Pattern],
@@ -172,6 +180,7 @@ class PatternMemory:
         *,
         skip_forgotten: bool = False,
         embed: bool = True,
+        owner: str | None = None,
     ) -> list[tuple[str, SaveStatus]]:
         if lookup_texts is not None and len(lookup_texts) != len(patterns):
             raise InputError("add_patterns: one lookup text per pattern, or none")
@@ -182,7 +191,7 @@ class PatternMemory:
             raise InputError("import_patterns: one lifecycle (or None) per pattern, or none")
         saved = self._store.upsert(
             list(zip(patterns, texts, strict=True)),
-            self.settings.user_id,
+            owner or self.settings.user_id,
             self._now(),
             lifecycles,
             skip_forgotten=skip_forgotten,
@@ -363,6 +372,11 @@ class PatternMemory:
     @property
     def store(self) -> PatternStore:
         return self._store
+
+    @property
+    def team_sync(self) -> TeamSyncStore:
+        """What `pattern-memory sync` knows per team server (team/sync.py)."""
+        return TeamSyncStore(self._store.db)
 
     def _now(self) -> str:
         return self._clock().strftime("%Y-%m-%d %H:%M:%S")
