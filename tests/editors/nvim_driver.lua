@@ -8,7 +8,11 @@
 --   PM_TIMEOUT_MS   how long to wait for each step
 --   PM_SETUP        "auto", or "vim.lsp.start": take the 0.8-0.10 path on a newer Neovim
 --   PM_OTHER_FILE   optional: a second file of the same repository, opened at the end
+--   PM_LOG_LEVEL    optional: vim.lsp.set_log_level (e.g. "info": lsp.log shows INFO lines)
 vim.opt.swapfile = false
+if os.getenv("PM_LOG_LEVEL") then
+  vim.lsp.set_log_level(os.getenv("PM_LOG_LEVEL"))
+end
 -- Defaults (file type detection) come after an init file; this whole test runs inside it.
 vim.cmd("filetype on")
 local timeout = tonumber(os.getenv("PM_TIMEOUT_MS") or "30000")

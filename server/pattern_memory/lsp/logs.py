@@ -1,4 +1,4 @@
-"""Python logging forwarded to the client's `window/logMessage` (and stderr)."""
+"""Python logging forwarded to the client's `window/logMessage` (errors to stderr too)."""
 
 from __future__ import annotations
 
@@ -38,9 +38,12 @@ class ClientLogHandler(logging.Handler):
 
 
 def configure_logging(server: PatternMemoryServer) -> None:
-    """Our records go to stderr and the client; pygls' chatter (it logs every message body
-    at INFO) only when it is a warning."""
+    """Our records from INFO up go to the client with their level; stderr gets our errors
+    only, because editors log a server's stderr as errors (Neovim's lsp.log writes every
+    stderr line as `[ERROR]`). pygls' chatter (it logs every message body at INFO) only
+    when it is a warning."""
     stderr = logging.StreamHandler(sys.stderr)
+    stderr.setLevel(logging.ERROR)
     stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     ours = logging.getLogger("pattern_memory")
     ours.setLevel(logging.INFO)
