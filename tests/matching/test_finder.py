@@ -187,3 +187,28 @@ def test_renamed_matches_answer_to_renamed_match_score_not_to_similarity(
         assert scores(similarity=1.0) == [renamed]
         assert scores(similarity=0.0, renamed_match_score=renamed) == [renamed]
         assert scores(similarity=0.0, renamed_match_score=min(1.0, renamed + 0.01)) == []
+
+
+def test_while_its_own_indexer_writes_the_caller_decides_when_lookups_are_dropped(
+    tmp_path: Path,
+) -> None:
+    """follow_store=False (the server while its indexer runs): a changed store keeps the
+    cached lookups until store_changed(); by default a change is seen at the next find."""
+    settings = Settings(db_path=tmp_path / "p.db", similarity=0.0)
+    bug = _pattern("guard missing rows", ProblemType.BUG_FIX)
+    with PatternMemory.open(settings) as memory:
+        finder = FixFinder.create()
+
+        def found(follow_store: bool) -> int:
+            fixes = finder.find(
+                memory, settings, DOCUMENT, language="python", follow_store=follow_store
+            )
+            return len(fixes)
+
+        assert found(follow_store=True) == 0  # the empty store's lookups are now cached
+        memory.store.upsert([(bug, bug.commit_msg)], "local", "2099-01-01 00:00:00")
+        assert found(follow_store=False) == 0  # cached: the indexer refreshes on its schedule
+        finder.store_changed()
+        assert found(follow_store=False) == 1
+        memory.forget(bug.pattern_id)
+        assert found(follow_store=True) == 0  # by default a change is seen at once

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.1
+# How long background work (the indexer, between two commits) waits at most for analyses in
+# flight before it goes on: the editor comes first, but cannot stall indexing for good.
+YIELD_AT_MOST_SECONDS = 1.0
 # Larger documents (generated files, logs, minified code) are not analysed at all.
 MAX_ANALYZED_CHARS = 2_000_000
 
@@ -51,6 +54,11 @@ class DocumentAnalyzer:
         self._cancels: dict[str, threading.Event] = {}
         # One thread: analyses queue behind each other instead of competing for 2 cores.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pm-analysis")
+        # Analyses submitted and not finished; `idle` is set when there are none.
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
 
     def result(self, uri: str, version: int | None) -> DocumentResult | None:
         """The analysis of exactly this version of the document, if it is done."""
@@ -83,6 +91,24 @@ class DocumentAnalyzer:
         for uri, result in list(self._results.items()):
             if any(fix.pattern_id == pattern_id for fix in result.fixes):
                 self.schedule(uri, delay=0)
+
+    def yield_to_analyses(self) -> None:
+        """Called by background Python work (from its own thread) between two steps: wait
+        while analyses are in flight (at most YIELD_AT_MOST_SECONDS). Both hold the GIL
+        for pure Python work, and an analysis sharing it with the indexer takes twice as
+        long as alone."""
+        self._idle.wait(YIELD_AT_MOST_SECONDS)
+
+    def _started(self) -> None:
+        with self._in_flight_lock:
+            self._in_flight += 1
+            self._idle.clear()
+
+    def _finished(self) -> None:
+        with self._in_flight_lock:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
 
     def forget(self, uri: str) -> None:
         self._cancel(uri)
@@ -121,16 +147,28 @@ class DocumentAnalyzer:
             settings, codec = server.settings, server.workspace.position_codec
             path = unquote(urlparse(uri).path)
 
+            # While our indexer writes, it refreshes the analyses on its own schedule.
+            follow_store = server.indexer.memory_in_use is None
+
             def analyse() -> tuple[LocatedFix, ...]:
                 found = self.finder.find(
-                    memory, settings, text, language=language, cancel=cancel, path=path
+                    memory,
+                    settings,
+                    text,
+                    language=language,
+                    cancel=cancel,
+                    path=path,
+                    follow_store=follow_store,
                 )
                 return locate(found, text, codec)
 
+            self._started()
             try:
                 fixes = await asyncio.get_running_loop().run_in_executor(self._executor, analyse)
             except Cancelled:
                 return
+            finally:
+                self._finished()
         current = server.workspace.text_documents.get(uri)
         if cancel.is_set() or current is None or current.version != version:
             return

@@ -116,6 +116,7 @@ class BackgroundIndexer:
             def on_progress(done: int, total: int) -> None:
                 nonlocal refreshed
                 progress.report(done, total)
+                self.server.analysis.yield_to_analyses()  # the editor first
                 if time.monotonic() - refreshed > REFRESH_EVERY_SECONDS:
                     refreshed = time.monotonic()
                     self.server.call_soon(self.server.analysis.refresh_all)

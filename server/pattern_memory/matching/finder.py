@@ -162,12 +162,17 @@ class FixFinder(Generic[C]):
         windows: list[Window],
         cancel: threading.Event,
         language: str,
+        *,
+        follow_store: bool = True,
     ) -> dict[str, C]:
         """Patterns worth locating: looked up by the windows' text, of the document's
-        language (a Python fix never rewrites JavaScript), still trusted."""
+        language (a Python fix never rewrites JavaScript), still trusted. follow_store
+        False: a changed store does not drop the cached lookups (the caller's own indexer
+        is writing and calls store_changed on its schedule; dropping them at every
+        analysis would look up every window of every document again while it runs)."""
         found: dict[str, C] = {}
         version = memory.change_token()
-        if version != self.store_version:
+        if version != self.store_version and (follow_store or self.store_version is None):
             # Patterns or feedback changed (the CLI, another editor, our own indexer): every
             # cached lookup and count may be stale.
             self.store_version = version
@@ -260,12 +265,16 @@ class FixFinder(Generic[C]):
         language: str,
         cancel: threading.Event | None = None,
         path: str = "",
+        follow_store: bool = True,
     ) -> list[FoundFix[C]]:
         """The fixes that apply to `text` (a document of `language`, at `path`), best
-        first per place; `cancel` set: Cancelled is raised at the next step."""
+        first per place; `cancel` set: Cancelled is raised at the next step; follow_store:
+        see candidates."""
         cancel = cancel or threading.Event()
         windows = split_windows(text)
-        candidates = self.candidates(memory, settings, windows, cancel, language)
+        candidates = self.candidates(
+            memory, settings, windows, cancel, language, follow_store=follow_store
+        )
         # A fix learned in test code is about tests: offered in test code only.
         in_tests = is_test_path(path)
         candidates = {
