@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ProgressToken, ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
 import { PythonExtension } from '@vscode/python-extension';
 import { chooseInterpreter, installCommand, isMissingPackage, serverArgs } from './interpreter';
-import { initializationOptions, serverOptions } from './settings';
+import { initializationOptions, redact, serverOptions } from './settings';
 
 export const TEAM_KEY_SECRET = 'patternMemory.teamApiKey';
 
@@ -59,6 +59,8 @@ export class ServerManager implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }],
       outputChannel: this.output,
+      // the trace (patternMemory.trace.server) prints initialize's params: not the key
+      traceOutputChannel: redactingChannel(this.output, teamKey),
       initializationOptions: initializationOptions(currentOptions(), teamKey),
       middleware: {
         handleWorkDoneProgress: (token, params, next) => { this.onProgress(token, params); next(token, params); },
@@ -116,6 +118,20 @@ export class ServerManager implements vscode.Disposable {
   }
 
   dispose(): void { void this.stop(); }
+}
+
+// The output channel with `secret` blanked out of everything written to it.
+function redactingChannel(channel: vscode.OutputChannel, secret: string | undefined): vscode.OutputChannel {
+  return {
+    name: channel.name,
+    append: (value) => channel.append(redact(value, secret)),
+    appendLine: (value) => channel.appendLine(redact(value, secret)),
+    replace: (value) => channel.replace(redact(value, secret)),
+    clear: () => channel.clear(),
+    show: (column?: unknown, preserveFocus?: boolean) => channel.show(typeof column === 'boolean' ? column : preserveFocus),
+    hide: () => channel.hide(),
+    dispose: () => undefined,  // the real channel belongs to the extension
+  };
 }
 
 export function config(): vscode.WorkspaceConfiguration {

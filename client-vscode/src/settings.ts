@@ -32,3 +32,9 @@ export function initializationOptions(options: Record<string, unknown>, teamApiK
 export function declaredKeys(pkg: { contributes: { configuration: { properties: Record<string, unknown> } } }): string[] {
   return Object.keys(pkg.contributes.configuration.properties).map((k) => k.replace(/^patternMemory\./, ''));
 }
+
+// A trace line with the team key blanked out (the verbose trace prints initialize's params).
+export const REDACTED = '<redacted>';
+export function redact(text: string, secret: string | undefined): string {
+  return secret ? text.split(secret).join(REDACTED) : text;
+}

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chooseInterpreter, installCommand, isMissingPackage } from '../src/interpreter';
-import { declaredKeys, initializationOptions, serverOptions } from '../src/settings';
+import { declaredKeys, initializationOptions, redact, serverOptions } from '../src/settings';
 import { fixPath, fixText, Hit, parseFixPath, pickItem } from '../src/fixdoc';
 
 test('interpreter: setting, then the Python extension, then python3', () => {
@@ -40,4 +40,12 @@ test('diff documents: before and after text, round-tripped paths', () => {
   assert.equal(fixText(hit, 'after'), 'x = d.get(k)\n');
   assert.match(fixText(undefined, 'after'), /no longer in memory/);
   assert.deepEqual(pickItem(hit), { label: 'fix: KeyError', description: '0.87 · 2024-05-01', detail: 'app/users.py · success 75% of 4 uses' });
+});
+
+test('trace redaction: the team key never reaches the log', () => {
+  const params = JSON.stringify(initializationOptions({ a: 1 }, 'sk-123'), null, 4);
+  assert.ok(!redact(params, 'sk-123').includes('sk-123'));
+  assert.match(redact(params, 'sk-123'), /"teamApiKey": "<redacted>"/);
+  assert.equal(redact('x sk-123 y sk-123', 'sk-123'), 'x <redacted> y <redacted>');
+  assert.equal(redact('nothing secret', undefined), 'nothing secret');
 });
