@@ -212,3 +212,26 @@ def test_while_its_own_indexer_writes_the_caller_decides_when_lookups_are_droppe
         assert found(follow_store=False) == 1
         memory.forget(bug.pattern_id)
         assert found(follow_store=True) == 0  # by default a change is seen at once
+
+
+def test_features_sharing_the_before_code_do_not_crowd_out_the_bug_fix(
+    tmp_path: Path,
+) -> None:
+    """The finder asks the store for bug fixes only, in the candidate queries: 300 feature
+    additions with the very same before-code (more than the store's candidate budget) do
+    not push the one bug fix out."""
+    settings = Settings(db_path=tmp_path / "p.db")
+    bug = _pattern("guard missing rows", ProblemType.BUG_FIX)
+    features = [
+        dataclasses.replace(
+            _pattern(f"log rows {n}", ProblemType.FEATURE_ADDITION, f"{AFTER}\nlog({n})"),
+            date=f"2025-01-01 10:{n // 60:02d}:{n % 60:02d}",  # newer than the fix
+        )
+        for n in range(300)
+    ]
+    with PatternMemory.open(settings) as memory:
+        memory.store.upsert(
+            [(p, p.commit_msg) for p in [*features, bug]], "local", "2099-01-01 00:00:00"
+        )
+        found = FixFinder.create().find(memory, settings, DOCUMENT, language="python")
+    assert [fix.pattern_id for fix in found] == [bug.pattern_id]

@@ -74,6 +74,7 @@ class CodeLookup(Protocol[C_co]):
         *,
         k: int,
         language: str | None,
+        problem_type: ProblemType | None,
         include_stale: bool,
         min_relevance: float | None,
     ) -> Sequence[CodeHit[C_co]]: ...
@@ -191,6 +192,9 @@ class FixFinder(Generic[C]):
                         window.text,
                         k=CANDIDATES_PER_WINDOW,
                         language=language or None,
+                        # Only bug fixes are offered (_usable): others must not use up
+                        # the candidate budget.
+                        problem_type=ProblemType.BUG_FIX,
                         include_stale=True,
                         # The token matcher decides, not the text search's `similarity`.
                         min_relevance=0.0,

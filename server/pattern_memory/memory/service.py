@@ -241,6 +241,7 @@ class PatternMemory:
         *,
         k: int = 20,
         language: str | None = None,
+        problem_type: ProblemType | None = None,
         include_stale: bool = False,
         include_reverted: bool = False,
         min_relevance: float | None = None,
@@ -254,9 +255,12 @@ class PatternMemory:
         Stale patterns and those of reverted commits only with include_stale /
         include_reverted (the CLI's `search --file --line`, which flags them; never the
         editor). min_relevance: hits scoring less are cut (default: `similarity`; the editor
-        passes 0: its token matcher decides)."""
+        passes 0: its token matcher decides). problem_type: only patterns of that type (in
+        the candidate queries, so others do not use up the candidate budget)."""
         started = time.perf_counter()
-        query = self._with_hidden(self._query(code, k, None), include_stale, include_reverted)
+        query = self._with_hidden(
+            self._query(code, k, problem_type), include_stale, include_reverted
+        )
         if min_relevance is not None:
             query = dataclasses.replace(query, similarity=min_relevance)
         hits = self._search.search(
