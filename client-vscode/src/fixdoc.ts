@@ -1,5 +1,7 @@
 // Text of the read-only before/after documents a search result opens in a diff editor.
 // URIs: pattern-memory:/<patternId>/<before|after>/<file name>?<cache key>
+import { rateText } from './messages';
+
 export const SCHEME = 'pattern-memory';
 
 export interface Hit {
@@ -50,6 +52,6 @@ export function pickItem(hit: Hit): { label: string; description: string; detail
   return {
     label: subject(hit.commitMsg),
     description: `${hit.score.toFixed(2)} · ${day}`,
-    detail: `${hit.filePath} · success ${Math.round(hit.successRate * 100)}% of ${hit.uses} uses`,
+    detail: `${hit.filePath} · ${rateText(hit.successRate, hit.uses)}`,
   };
 }

@@ -1,15 +1,18 @@
 // Texts the extension shows, built from server results. Pure (unit-tested without VS Code).
-import { StoredFix } from './fixdoc';
+import type { StoredFix } from './fixdoc';
 
-// A "Learned Fixes" row's description, the rate first (the explorer cuts long rows):
-// "83% success, 4 uses · line 5"; before any use, the prior the server starts from.
+// "83% success, 4 uses"; before any use, the prior the server starts from.
+export function rateText(successRate: number, uses: number): string {
+  const pct = `${Math.round(successRate * 100)}%`;
+  return uses === 0 ? `${pct} (prior, no uses yet)` : `${pct} success, ${uses === 1 ? '1 use' : `${uses} uses`}`;
+}
+
+// A "Learned Fixes" row's description, the rate first (the explorer cuts long rows).
 export function fixDescription(line: number, stored: StoredFix | null | undefined): string {
   const where = `line ${line + 1}`;
   if (stored === undefined) return where;
   if (stored === null) return `no longer in memory · ${where}`;
-  const pct = `${Math.round(stored.successRate * 100)}%`;
-  const rate = stored.uses === 0 ? `${pct} (prior, no uses yet)` : `${pct} success, ${stored.uses === 1 ? '1 use' : `${stored.uses} uses`}`;
-  return `${rate}${stored.retired ? ', retired' : ''} · ${where}`;
+  return `${rateText(stored.successRate, stored.uses)}${stored.retired ? ', retired' : ''} · ${where}`;
 }
 
 // " (pushed 3, pulled 5)" from whatever counts the server's sync result holds.

@@ -39,7 +39,8 @@ test('diff documents: before and after text, round-tripped paths', () => {
   assert.equal(fixText(hit, 'before'), 'x = d[k]\n');
   assert.equal(fixText(hit, 'after'), 'x = d.get(k)\n');
   assert.match(fixText(undefined, 'after'), /no longer in memory/);
-  assert.deepEqual(pickItem(hit), { label: 'fix: KeyError', description: '0.87 · 2024-05-01', detail: 'app/users.py · success 75% of 4 uses' });
+  assert.deepEqual(pickItem(hit), { label: 'fix: KeyError', description: '0.87 · 2024-05-01', detail: 'app/users.py · 75% success, 4 uses' });
+  assert.equal(pickItem({ ...hit, uses: 1 }).detail, 'app/users.py · 75% success, 1 use');
 });
 
 test('trace redaction: the team key never reaches the log', () => {
