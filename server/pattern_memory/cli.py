@@ -24,6 +24,7 @@ from .matching import commands as matching_commands
 from .memory import commands as memory_commands
 from .mining import commands as mining_commands
 from .team import commands as team_commands
+from .team import sync_commands as team_sync_commands
 
 # One entry per capability, in the order `--help` lists them; each defines register(subparsers).
 COMMAND_MODULES: tuple[ModuleType, ...] = (
@@ -34,6 +35,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     adapters_commands,
     assist_commands,
     team_commands,
+    team_sync_commands,
 )
 
 

@@ -126,6 +126,16 @@ class TeamSyncStore:
         )
         return {str(r[0]) for r in rows}
 
+    def pushed_remote(self, server: str, remote_ids: Iterable[str]) -> set[str]:
+        """Which of these server ids are the user's own pushed patterns (also when the
+        server's copy differs: scrubbed, or merged into a teammate's same change)."""
+        rows = self.db.query(
+            "SELECT remote_id FROM team_pushed WHERE server = ? "
+            "AND remote_id IN (SELECT value FROM json_each(?))",
+            (server, json.dumps(list(remote_ids))),
+        )
+        return {str(r[0]) for r in rows}
+
     def known_remote(self, server: str, remote_ids: Iterable[str]) -> set[str]:
         rows = self.db.query(
             "SELECT remote_id FROM team_patterns WHERE server = ? "
