@@ -166,6 +166,8 @@ class Settings:
     user_id: str = _setting("userId", _parse_text, "local")
     include_team: bool = _setting("includeTeam", _parse_bool, False)
     team_url: str | None = _setting("teamUrl", _parse_optional_url, None)
+    # The language server syncs with teamUrl this often (team/sync.py); 0: only on request.
+    sync_interval_minutes: int = _setting("syncIntervalMinutes", _int_in(0, 10_080), 15)
     # Mining.
     max_hunk_lines: int = _setting("maxHunkLines", _int_in(1, 100_000), 200)
     anonymize_authors: bool = _setting("anonymizeAuthors", _parse_bool, False)

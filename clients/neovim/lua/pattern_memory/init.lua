@@ -23,11 +23,13 @@ M.option_defaults = {
   userId = "local",
   includeTeam = false,
   teamUrl = "",
+  syncIntervalMinutes = 15,
   maxHunkLines = 200,
   anonymizeAuthors = false,
   diagnostics = true,
   diagnosticSeverity = "hint",
   indexOnStart = true,
+  renamedMatchScore = 0.6,
 }
 
 M.defaults = {
