@@ -7,10 +7,14 @@ client waits forever; and before `initialize` it fails inside the handler (-3260
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import cattrs
 from lsprotocol import types
+from pygls.protocol import default_converter
 
+PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 INVALID_PARAMS = -32602
 METHOD_NOT_FOUND = -32601
@@ -46,11 +50,14 @@ def is_request(data: dict[str, Any]) -> bool:
     return "method" in data and "id" in data
 
 
-def error_response(msg_id: Any, code: int, message: str) -> types.ResponseErrorMessage:
-    return types.ResponseErrorMessage(
-        id=msg_id if valid_id(msg_id) else None,
-        error=types.ResponseError(code=code, message=message),
-    )
+def error_response(msg_id: Any, code: int, message: str) -> dict[str, Any]:
+    """An error response as plain JSON: lsprotocol's converter would drop a null id, which
+    JSON-RPC requires when the request's id could not be read."""
+    return {
+        "jsonrpc": "2.0",
+        "id": msg_id if valid_id(msg_id) else None,
+        "error": {"code": code, "message": message},
+    }
 
 
 def without_traceback(error: types.ResponseError) -> types.ResponseError:
@@ -58,3 +65,22 @@ def without_traceback(error: types.ResponseError) -> types.ResponseError:
     if isinstance(error.data, dict) and "traceback" in error.data:
         return types.ResponseError(code=error.code, message=error.message)
     return error
+
+
+def _exactly(kind: type) -> Callable[[Any, Any], Any]:
+    def structure(value: Any, _type: Any) -> Any:
+        # bool is an int to Python, not to JSON; an int is a fine float (JSON has numbers).
+        if type(value) is kind or (kind is float and type(value) is int):
+            return value
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+
+    return structure
+
+
+def strict_converter() -> cattrs.Converter:
+    """pygls' converter, but a JSON value of the wrong type is refused (InvalidParams)
+    instead of coerced: cattrs turns "3" and true into 3, 1.5 into 1 and 7 into "7"."""
+    converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
+    for kind in (int, float, str, bool):
+        converter.register_structure_hook(kind, _exactly(kind))
+    return converter

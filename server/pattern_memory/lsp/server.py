@@ -166,6 +166,7 @@ class PatternMemoryServer(LanguageServer):
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=PatternMemoryProtocol,
+            converter_factory=gate.strict_converter,
         )
         self.embedder: Embedder = embedder if embedder is not None else load_embedder()
         # Files and environment; editor options are applied on top of these.
@@ -187,9 +188,22 @@ class PatternMemoryServer(LanguageServer):
         self._reported: set[str] = set()
         from .analysis import DocumentAnalyzer
         from .indexing import BackgroundIndexer
+        from .team_sync import TeamSync
 
         self.analysis = DocumentAnalyzer(self)
         self.indexer = BackgroundIndexer(self)
+        self.team_sync = TeamSync(self)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A frame whose body is not JSON (nor UTF-8, or nested too deep to read) gets
+        JSON-RPC's Parse error with a null id, as JSON-RPC 2.0 says; pygls only logs it."""
+        if source is JsonRpcException and isinstance(error, ValueError | RecursionError):
+            logger.warning("refused a frame that is not JSON: %s", error)
+            self.protocol._send_data(
+                gate.error_response(None, gate.PARSE_ERROR, "Parse error: the body is not JSON")
+            )
+            return
+        super().report_server_error(error, source)
 
     @property
     def workspace_root(self) -> Path | None:
@@ -287,6 +301,7 @@ class PatternMemoryServer(LanguageServer):
         analyses so that the worker threads, which the interpreter joins at exit, finish
         promptly."""
         self.indexer.abandon()
+        self.team_sync.abandon()
         self.analysis.stop()
         self.stop_workers()
 
@@ -297,10 +312,10 @@ class PatternMemoryServer(LanguageServer):
 
 def create_server(embedder: Embedder | None = None) -> PatternMemoryServer:
     """A server with every feature registered."""
-    from . import code_actions, execute, hover, lifecycle, sync
+    from . import code_actions, execute, hover, lifecycle, sync, team_sync
 
     server = PatternMemoryServer(embedder)
-    for feature in (lifecycle, sync, hover, code_actions, execute):
+    for feature in (lifecycle, sync, hover, code_actions, execute, team_sync):
         feature.register(server)
     return server
 

@@ -1,0 +1,94 @@
+"""JSON-RPC's Parse error for frames whose body is not JSON, and a command pending while
+the client shuts the server down (issue 10), against the real server over stdio."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from gitrepo import RepoBuilder
+
+from .test_frame_cap import answer_to, read_message
+from .test_hostile_messages import HOVER, hover_answers, initialize, raw, send, server
+
+__all__ = ["server"]  # the fixture, used by the tests below
+
+PARSE_ERROR, REQUEST_CANCELLED = -32700, -32800
+
+NOT_JSON: list[tuple[str, bytes]] = [
+    ("not JSON", b"this is not json"),
+    ("truncated JSON", b'{"jsonrpc": "2.0", "id": 1, "method": "textDoc'),
+    ("invalid UTF-8", b'{"jsonrpc": "2.0", "method": "\xff\xfe"}'),
+    ("a NUL byte body", b"\x00" * 64),
+    ("a trailing comma", b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown",}'),
+    ("nested too deep to read", b"[" * 100_000 + b"]" * 100_000),
+]
+
+
+def parse_error(stdout: IO[bytes], seconds: float = 5.0) -> dict[str, Any]:
+    """The next response with a null id (notifications such as logMessage are skipped)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        message = read_message(stdout, deadline)
+        if "method" not in message and message.get("id") is None:
+            return message
+
+
+@pytest.mark.slow
+def test_a_body_that_is_not_json_gets_a_parse_error(server: subprocess.Popen[bytes]) -> None:
+    assert server.stdout is not None
+    initialize(server, server.stdout)
+    answered = 0
+    for number, (what, body) in enumerate(NOT_JSON):
+        send(server, raw(body))
+        answer = parse_error(server.stdout)
+        assert answer["error"]["code"] == PARSE_ERROR, (what, answer)
+        assert answer["id"] is None and "traceback" not in str(answer)
+        answered += 1
+        assert hover_answers(server, server.stdout, 100 + number), what
+    print(f"\nparse errors: {answered} of {len(NOT_JSON)} frames that are not JSON answered -32700")
+
+
+@pytest.mark.slow
+def test_shutdown_while_a_command_is_pending_answers_both_and_exits_cleanly(
+    server: subprocess.Popen[bytes], repo_builder: RepoBuilder
+) -> None:
+    assert server.stdout is not None and server.stdin is not None
+    for number in range(40):
+        code = f"def run_{number}(items):\n    return items[0] if items else None\n"
+        repo_builder.commit(f"fix: IndexError on empty batch {number}", {f"b{number}.py": code})
+    initialize(server, server.stdout)
+    index = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "workspace/executeCommand",
+        "params": {
+            "command": "patternMemory.indexWorkspace",
+            "arguments": [{"path": str(Path(repo_builder.path))}],
+        },
+    }
+    send(server, index)
+    send(server, {"jsonrpc": "2.0", "id": 8, "method": "textDocument/hover", "params": HOVER})
+    send(server, {"jsonrpc": "2.0", "id": 9, "method": "shutdown"})
+    answers: dict[Any, dict[str, Any]] = {}
+    deadline = time.monotonic() + 60
+    while len(answers) < 3:
+        message = read_message(server.stdout, deadline)
+        if "method" not in message and message.get("id") in (7, 8, 9):
+            answers[message["id"]] = message
+    assert answers[9] == {"jsonrpc": "2.0", "id": 9, "result": None}
+    # Done before the shutdown, or cancelled by it (what happens here: the index is still
+    # loading the model), never an internal error.
+    assert answers[7].get("error", {}).get("code") in (None, REQUEST_CANCELLED), answers[7]
+    for msg_id in (7, 8):
+        answer = answers[msg_id]
+        assert "result" in answer or answer["error"]["code"] == REQUEST_CANCELLED, answer
+    send(server, {"jsonrpc": "2.0", "id": 10, "method": "textDocument/hover", "params": HOVER})
+    assert answer_to(server.stdout, 10, 5.0)["error"]["code"] == -32600
+    send(server, {"jsonrpc": "2.0", "method": "exit"})
+    server.stdin.close()
+    assert server.wait(timeout=15) == 0
