@@ -3,7 +3,9 @@ the client shuts the server down (issue 10), against the real server over stdio.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -92,3 +94,29 @@ def test_shutdown_while_a_command_is_pending_answers_both_and_exits_cleanly(
     send(server, {"jsonrpc": "2.0", "method": "exit"})
     server.stdin.close()
     assert server.wait(timeout=15) == 0
+
+
+@pytest.mark.slow
+def test_a_parse_error_leaves_no_traceback_on_stderr(tmp_path: Path) -> None:
+    """Editors log a server's stderr as errors: one answered frame is no reason for a
+    traceback there."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pattern_memory", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env={**os.environ, "PATTERN_MEMORY_DB_PATH": str(tmp_path / "p.db")},
+    )
+    assert process.stdout is not None and process.stdin is not None
+    initialize(process, process.stdout)
+    send(process, raw(b"this is not json"))
+    assert parse_error(process.stdout)["error"]["code"] == PARSE_ERROR
+    send(process, {"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+    answer_to(process.stdout, 2, 10.0)
+    send(process, {"jsonrpc": "2.0", "method": "exit"})
+    process.stdin.close()
+    assert process.wait(timeout=15) == 0
+    assert process.stderr is not None
+    err = process.stderr.read()
+    assert b"Traceback" not in err, err.decode(errors="replace")

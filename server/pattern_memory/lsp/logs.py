@@ -37,6 +37,19 @@ class ClientLogHandler(logging.Handler):
             self.handleError(record)
 
 
+class _AnsweredParseErrors(logging.Filter):
+    """pygls logs a frame that is not JSON with a traceback (at ERROR, so on stderr); the
+    server answers it with -32700 and logs one line of its own (lsp/server.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (
+            record.name.startswith("pygls")
+            and isinstance(error, ValueError | RecursionError)
+            and record.getMessage() == "Unable to handle message"
+        )
+
+
 def configure_logging(server: PatternMemoryServer) -> None:
     """Our records from INFO up go to the client with their level; stderr gets our errors
     only, because editors log a server's stderr as errors (Neovim's lsp.log writes every
@@ -52,3 +65,5 @@ def configure_logging(server: PatternMemoryServer) -> None:
     ours.addHandler(ClientLogHandler(server))
     logging.getLogger("pygls").setLevel(logging.WARNING)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_AnsweredParseErrors())
