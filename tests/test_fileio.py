@@ -130,3 +130,30 @@ def test_a_descriptor_path_writes_to_the_descriptor(tmp_path: Path, name: str) -
         subprocess.run([sys.executable, "-c", script, name], stdout=stdout, check=True, timeout=60)
     assert out.read_text() == "through\n"
     assert Path("/dev/stdout").is_symlink()
+
+
+def test_export_writes_through_a_symlink_and_into_a_fifo(tmp_path: Path) -> None:
+    """The commands use the same writer: `export` to a link and to a FIFO."""
+    sys.path.insert(0, str(Path(__file__).parent / "memory"))
+    from memory_samples import FIXES
+
+    from pattern_memory.cli import main
+    from pattern_memory.patterns import write_jsonl_file
+
+    source, db = tmp_path / "fixes.jsonl", tmp_path / "p.db"
+    write_jsonl_file(FIXES, source)
+    assert main(["import", str(source), "--db", str(db)]) == 0
+    real, link = tmp_path / "real.jsonl", tmp_path / "link.jsonl"
+    real.write_text("")
+    link.symlink_to(real)
+    assert main(["export", str(link), "--db", str(db)]) == 0
+    assert link.is_symlink() and len(real.read_text().splitlines()) == len(FIXES)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert main(["export", str(fifo), "--db", str(db)]) == 0
+    reader.join(30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received and received[0].decode() == real.read_text()
