@@ -120,3 +120,38 @@ def test_a_parse_error_leaves_no_traceback_on_stderr(tmp_path: Path) -> None:
     assert process.stderr is not None
     err = process.stderr.read()
     assert b"Traceback" not in err, err.decode(errors="replace")
+
+
+@pytest.mark.slow
+def test_each_unanswerable_frame_against_a_fresh_server(tmp_path: Path) -> None:
+    """The frames with nothing to answer but a parse error, each as the first message after
+    `initialize` of a server of its own: each server still answers a hover within 2 s."""
+    from .test_hostile_messages import UNANSWERABLE
+
+    frames = [*UNANSWERABLE, *((what, raw(body)) for what, body in NOT_JSON)]
+    recovered: list[str] = []
+    for number, (what, payload) in enumerate(frames):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pattern_memory", "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=folder,
+            env={**os.environ, "PATTERN_MEMORY_DB_PATH": str(folder / "p.db")},
+        )
+        try:
+            assert process.stdout is not None
+            initialize(process, process.stdout)
+            send(process, payload)
+            if hover_answers(process, process.stdout, 1):
+                recovered.append(what)
+        finally:
+            process.kill()
+            process.wait()
+    print(
+        f"\nfresh servers: {len(frames)} started, one hostile frame each, "
+        f"{len(recovered)} answered a hover within 2 s afterwards"
+    )
+    assert len(recovered) == len(frames), sorted({w for w, _ in frames} - set(recovered))
