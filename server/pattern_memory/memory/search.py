@@ -45,7 +45,7 @@ from typing import TypeVar
 from ..matching.shape import code_shingles
 from .lifecycle import rank_weight
 from .shape_store import ShapeFit
-from .store import Filters, PatternStore
+from .store import Filters, PatternStore, eligible_sql
 from .text import code_tokens
 from .types import SearchHit, StoredPattern
 from .vectors import FloatArray, VectorIndex
@@ -153,7 +153,7 @@ class HybridSearch:
         shape: dict[int, ShapeFit] = {}
         shape_ids: list[int] = []
         if containment:
-            shape, shape_ids = self._shapes(query.text, language, lexical_ids)
+            shape, shape_ids = self._shapes(query.text, language, lexical_ids, query.filters)
         vector_ids: list[int] = []
         if vector is not None:
             self._index.refresh()
@@ -222,14 +222,16 @@ class HybridSearch:
         return hits
 
     def _shapes(
-        self, code: str, language: str | None, lexical_ids: Sequence[int]
+        self, code: str, language: str | None, lexical_ids: Sequence[int], filters: Filters
     ) -> tuple[dict[int, ShapeFit], list[int]]:
         """How the shapes of the lexical candidates and of the patterns found by shape fit
         the code, and the best CANDIDATES of the latter."""
         shingles: set[int] = set()
         for reading in (language,) if language else UNKNOWN_LANGUAGE_READINGS:
             shingles |= code_shingles(code, reading)
-        discovered = self._store.shapes.candidates(shingles, SHAPE_DISCOVERED)
+        discovered = self._store.shapes.candidates(
+            shingles, SHAPE_DISCOVERED, eligible_sql(filters)
+        )
         fits = self._store.shapes.fits([*lexical_ids, *discovered], shingles)
         closest = sorted(discovered, key=lambda r: -fits[r].containment if r in fits else 0.0)
         turns = shape_turns(closest, lambda r: _whole_shape(fits, r))

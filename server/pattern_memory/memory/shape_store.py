@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import apsw
 
@@ -97,10 +98,18 @@ class ShapeStore:
             c.execute("DELETE FROM pattern_shapes")
             return fill_shapes(c)
 
-    def candidates(self, shingles: Iterable[int], limit: int) -> list[int]:
+    def candidates(
+        self,
+        shingles: Iterable[int],
+        limit: int,
+        eligible: tuple[str, Sequence[Any]] = ("1", ()),
+    ) -> list[int]:
         """Row ids of patterns sharing shingles with the query, those most contained in it
-        (by the postings read) first, then the more specific."""
+        (by the postings read) first, then the more specific. eligible: a WHERE clause over
+        `patterns p` (store.eligible_sql) applied to the postings read, so that patterns a
+        search may not return do not use up POSTINGS_PER_SHINGLE."""
         self.ensure_current()
+        where, where_args = eligible
         partial: Counter[int] = Counter()
         sizes: dict[int, int] = {}
         connection = self.db.connection()
@@ -115,9 +124,10 @@ class ShapeStore:
         ]
         for shingle in known:
             for size, row_id in connection.execute(
-                "SELECT size, pattern FROM pattern_shapes WHERE shingle = ? "
-                "ORDER BY size, pattern LIMIT ?",
-                (shingle, POSTINGS_PER_SHINGLE),
+                "SELECT s.size, s.pattern FROM pattern_shapes s "
+                "JOIN patterns p ON p.id = s.pattern "
+                f"WHERE s.shingle = ? AND {where} ORDER BY s.size, s.pattern LIMIT ?",
+                (shingle, *where_args, POSTINGS_PER_SHINGLE),
             ):
                 partial[row_id] += 1
                 sizes[row_id] = size

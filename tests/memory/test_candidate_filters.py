@@ -1,0 +1,54 @@
+"""Every filter reaches the candidate queries: patterns a search may not return (here:
+feature additions when bug fixes are asked for) never use up a candidate budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pattern_memory.matching.shape import code_shingles
+from pattern_memory.memory.db import Database
+from pattern_memory.memory.lifecycle import Decay
+from pattern_memory.memory.shape_store import POSTINGS_PER_SHINGLE
+from pattern_memory.memory.store import Filters, PatternStore, Scope, eligible_sql
+from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
+
+RENAMED_DOCUMENT = "def load(user_id):\n    record = db.get(user_id)\n    return record['name']\n"
+
+
+def _pattern(n: int, kind: ProblemType) -> Pattern:
+    # One shape, other names: code with the document's shape written by someone else.
+    before = f"row{n} = db.get(uid{n})\nreturn row{n}['name']"
+    after = f"row{n} = db.get(uid{n})\nif row{n} is None:\n    return None\nreturn row{n}['name']"
+    return Pattern(
+        pattern_id=make_pattern_id(str(n), kind.value),
+        problem_type=kind,
+        before_code=before,
+        after_code=after,
+        commit_msg=f"{kind.value}: {n}",
+        author="dev@example.com",
+        date="2024-05-01 10:00:00",
+        confidence=0.8,
+        language="python",
+    )
+
+
+def test_shape_postings_skip_patterns_the_filters_exclude(tmp_path: Path) -> None:
+    store = PatternStore(Database(tmp_path / "p.db"))
+    # More features than one shingle's postings, stored first (lower row ids come first).
+    features = [_pattern(n, ProblemType.FEATURE_ADDITION) for n in range(POSTINGS_PER_SHINGLE + 40)]
+    bug = _pattern(9999, ProblemType.BUG_FIX)
+    store.upsert([(p, p.commit_msg) for p in [*features, bug]], "local", "2099-01-01 00:00:00")
+    [(bug_row, _)] = store.db.query(
+        "SELECT id, 1 FROM patterns WHERE pattern_id = ?", (bug.pattern_id,)
+    )
+    shingles = code_shingles(RENAMED_DOCUMENT, "python")
+    filters = Filters(
+        scope=Scope("local", include_team=False),
+        decay=Decay(0, "2099-01-01 00:00:00"),
+        problem_type=ProblemType.BUG_FIX.value,
+    )
+
+    unfiltered = store.shapes.candidates(shingles, 400)
+    assert bug_row not in unfiltered  # the features took every posting
+    assert store.shapes.candidates(shingles, 400, eligible_sql(filters)) == [bug_row]
+    store.db.close()
