@@ -174,3 +174,35 @@ def test_a_stale_fix_is_still_offered_in_the_editor(tmp_path: Path) -> None:
             path="/w/app/x.py",
         )
     assert [fix.pattern_id for fix in fixes] == [old.pattern_id]
+
+
+# The fixed site and an unfixed twin in one file: the ByteChunker / TextChunker case of httpx
+# (420911bc fixed one `decode`, 1e110964 later fixed the other).
+CHUNKERS_BEFORE = textwrap.dedent(
+    """\
+    class ByteChunker:
+        def decode(self, content):
+            if self._chunk_size is None:
+                return [content]
+            return self._chunks(content)
+    """
+)
+CHUNKERS_AFTER = CHUNKERS_BEFORE.replace("return [content]", "return [content] if content else []")
+
+
+def test_a_fix_undone_in_its_own_file_is_not_flagged_there(tmp_path: Path) -> None:
+    learned = _pattern("empty chunks", CHUNKERS_BEFORE, CHUNKERS_AFTER, path="httpx/_decoders.py")
+    # Changed back later (nothing the fix wrote is left in its file): no diagnostic there.
+    assert _find(tmp_path / "a", [learned], CHUNKERS_BEFORE, "/w/httpx/_decoders.py") == []
+    # The same code in another file is flagged as before.
+    other = _find(tmp_path / "b", [learned], CHUNKERS_BEFORE, "/w/httpx/_other.py")
+    assert len(other) == 1 and other[0].shown
+
+
+def test_a_twin_the_fix_missed_in_its_own_file_is_flagged(tmp_path: Path) -> None:
+    learned = _pattern("empty chunks", CHUNKERS_BEFORE, CHUNKERS_AFTER, path="httpx/_decoders.py")
+    twin = CHUNKERS_BEFORE.replace("ByteChunker", "TextChunker")
+    document = CHUNKERS_AFTER + "\n\n" + twin  # the fixed site is still fixed
+    fixes = _find(tmp_path, [learned], document, "/w/httpx/_decoders.py")
+    assert len(fixes) == 1 and fixes[0].shown
+    assert fixes[0].match.start > document.index("class TextChunker")

@@ -299,9 +299,39 @@ class FixFinder(Generic[C]):
             matches = find_matches(
                 document, template, min_renamed_score=settings.renamed_match_score
             )
+            if matches and undone_here(template, stored.pattern.file_path, path, document):
+                continue
             if len(matches) <= MAX_SITES_PER_PATTERN:
                 located.extend((stored, match) for match in matches)
         return _rank(located, DocumentSafety(text, language))
+
+
+def same_file(document_path: str, learned_path: str) -> bool:
+    """Whether a document (an absolute path, or one relative to its repository) is the file
+    a pattern was learned from (a path relative to its repository)."""
+    document_path, learned_path = document_path.replace("\\", "/"), learned_path.strip("/")
+    return bool(learned_path) and (
+        document_path == learned_path or document_path.endswith("/" + learned_path)
+    )
+
+
+def undone_here(
+    template: FixTemplate, learned_path: str, document_path: str, document: DocumentTokens
+) -> bool:
+    """Whether the document is the file the fix was learned from and none of the code the
+    fix wrote is left in it: the fix was undone (changed back, or the code rewritten) there
+    since, deliberately, as a revert is. Its before-code standing again is then no sign of
+    the bug (an old fix's before-code in its own file was most of the replay bench's noise).
+    Where the fixed code is still there, another place with the before-code is a twin the
+    fix missed, which is flagged (httpx fixed ByteChunker, later its twin TextChunker)."""
+    written = template.written
+    if not written or not same_file(document_path, learned_path):
+        return False
+    texts = [token.text for token in document.tokens]
+    width = len(written)
+    return not any(
+        texts[start : start + width] == list(written) for start in document.positions(written[0])
+    )
 
 
 def _digest(text: str) -> str:

@@ -48,6 +48,9 @@ class FixTemplate:
     # literals the fix carries unchanged, which may stand for any literal of their kind.
     anchors: frozenset[int] = frozenset()
     holes: frozenset[int] = frozenset()
+    # The token texts of the lines the fix wrote (its changed after-lines), as written: in
+    # the very file the fix was learned from, their absence says the fix was undone there.
+    written: tuple[str, ...] = ()
 
 
 _BINDING_KEYWORDS = frozenset({"as", "def", "class", "for", "import", "let", "const", "var"})
@@ -200,5 +203,8 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
                 tokenize("\n".join(after[prefix : len(after) - suffix]), language),
                 core=_core_offsets(before, lo, before_hi, prefix, suffix),
             )
+        ),
+        written=tuple(
+            t.text for t in tokenize("\n".join(after[prefix : len(after) - suffix]), language)
         ),
     )
