@@ -12,6 +12,7 @@ with no trace (the trace goes to the server's log).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
@@ -89,6 +90,16 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
 
+_ABSOLUTE_PATH = re.compile(r"(?:/[^\s/:'\"(),]+)+/([^\s/:'\"(),]+)")
+
+
+def public_message(text: str) -> str:
+    """One line for a client: absolute paths (the server's storage layout) cut to their
+    last part."""
+    first = text.strip().splitlines()[0] if text.strip() else "invalid request"
+    return _ABSOLUTE_PATH.sub(lambda match: match.group(1), first)[:300]
+
+
 def _one_line(exc: RequestValidationError) -> str:
     errors = exc.errors()
     if not errors:
@@ -121,7 +132,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(403, str(exc))
 
     async def bad_input(_: Request, exc: Exception) -> JSONResponse:
-        return _error(422, str(exc).splitlines()[0] if str(exc) else "invalid request")
+        return _error(422, public_message(str(exc)))
 
     async def database_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("team database unavailable: %s", exc)
