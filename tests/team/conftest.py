@@ -108,3 +108,16 @@ def team_server(
     team = start_server(url, tmp_path_factory.mktemp("storage"))
     yield team
     stop_server(team)
+
+
+@dataclass(frozen=True)
+class Tools:
+    fresh_database: Any = staticmethod(fresh_database)
+    start_server: Any = staticmethod(start_server)
+    stop_server: Any = staticmethod(stop_server)
+
+
+@pytest.fixture
+def team_tools() -> Tools:
+    """The helpers above, for a module that needs its own database server."""
+    return Tools()
