@@ -103,6 +103,9 @@ SEARCH_ARGUMENTS: list[tuple[str, Any]] = [
     ("query null", [{"query": None}]),
     ("an unknown key", [{"query": "crash", "nope": 1}]),
     ("a nested array", [[["crash"]]]),
+    # cattrs would make these the list of the object's keys / the string's characters.
+    ("an object, not a list", {"text": "crash"}),
+    ("a string, not a list", "crash"),
 ]
 
 

@@ -7,8 +7,9 @@ client waits forever; and before `initialize` it fails inside the handler (-3260
 
 from __future__ import annotations
 
+from collections import abc
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_origin
 
 import cattrs
 from lsprotocol import types
@@ -77,10 +78,28 @@ def _exactly(kind: type) -> Callable[[Any, Any], Any]:
     return structure
 
 
-def strict_converter() -> cattrs.Converter:
-    """pygls' converter, but a JSON value of the wrong type is refused (InvalidParams)
-    instead of coerced: cattrs turns "3" and true into 3, 1.5 into 1 and 7 into "7"."""
+def _is_sequence_type(kind: Any) -> bool:
+    return get_origin(kind) in (list, tuple, abc.Sequence, abc.MutableSequence)
+
+
+def _with_exact_primitives() -> cattrs.Converter:
     converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
     for kind in (int, float, str, bool):
         converter.register_structure_hook(kind, _exactly(kind))
+    return converter
+
+
+def strict_converter() -> cattrs.Converter:
+    """pygls' converter, but a JSON value of the wrong type is refused (InvalidParams)
+    instead of coerced: cattrs turns "3" and true into 3, 1.5 into 1, 7 into "7", and an
+    object or a string where a list belongs into the list of its keys or characters."""
+    elements = _with_exact_primitives()  # structures a list's elements once it is a list
+    converter = _with_exact_primitives()
+
+    def json_array(value: Any, kind: Any) -> Any:
+        if not isinstance(value, list):
+            raise TypeError(f"expected an array, got {type(value).__name__}")
+        return elements.structure(value, kind)
+
+    converter.register_structure_hook_func(_is_sequence_type, json_array)
     return converter
