@@ -11,6 +11,7 @@ from pathlib import Path
 
 from memory_samples import FIXES
 
+from gitrepo import RepoBuilder
 from pattern_memory.patterns import write_jsonl_file
 
 CLI = [sys.executable, "-m", "pattern_memory"]
@@ -79,3 +80,21 @@ def test_import_shows_its_progress_on_a_terminal(tmp_path: Path) -> None:
             os.close(follower)
     assert "Imported 8 new pattern(s)" in done.stdout
     assert b"embedding" in shown and b"8/8 patterns" in shown
+
+
+def test_an_up_to_date_index_says_it_embedded_what_was_pending(
+    tmp_path: Path, repo_builder: RepoBuilder
+) -> None:
+    repo_builder.commit("Add loader", {"app.py": "def load(d, k):\n    return d[k]\n"})
+    repo_builder.commit(
+        "fix: KeyError in load", {"app.py": "def load(d, k):\n    return d.get(k)\n"}
+    )
+    db, no_model = tmp_path / "p.db", tmp_path / "no-model"
+    no_model.mkdir()
+    env = {**os.environ, "PATTERN_MEMORY_MODEL_DIR": str(no_model)}
+    assert _run("index", str(repo_builder.path), "--db", str(db), env=env).returncode == 1
+    again = _run("index", str(repo_builder.path), "--db", str(db))
+    assert again.returncode == 0, again.stderr
+    assert (
+        "up to date (no new commits); embedded 2 pattern(s) that an interrupted run" in again.stdout
+    )
