@@ -33,7 +33,7 @@ _GRAMMARS: dict[str, tuple[str, ...]] = {
     "cpp": ("cpp",),
 }
 # Editor language ids and file suffixes that are not the project's names (kept here so that
-# the core does not import matching's normalize_language).
+# languages.normalize_language reads "typescriptreact" as typescript, a parser needs tsx).
 _ALIASES = {
     "py": "python", "pyi": "python", "python3": "python",
     "js": "javascript", "jsx": "javascript", "mjs": "javascript", "cjs": "javascript",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from ..matching.tokens import normalize_language
+from ..languages import normalize_language
 from ..mining import scrub_text
 from ..mining.classify import Classification, confidence
 from ..patterns import DATE_FORMAT, Pattern, PatternSource, ProblemType, make_pattern_id

@@ -84,7 +84,7 @@ def build_server(settings: Settings) -> Any:
         language: str | None = None,
     ) -> dict[str, Any]:
         """Store a fix you made: what was wrong, what fixed it, and the code if any."""
-        from ..matching.tokens import normalize_language
+        from ..languages import normalize_language
         from ..mining import scrub_text
         from ..patterns import DATE_FORMAT, Pattern, PatternSource, ProblemType, make_pattern_id
         from .privacy import relative_path

@@ -13,11 +13,10 @@ from urllib.parse import urlparse
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
+from ..languages import KNOWN_LANGUAGES, language_of, normalize_language
 from ..matching.finder import FoundFix
 from ..matching.match import CodeMatch
-from ..matching.tokens import KNOWN_LANGUAGES, normalize_language
 from ..memory.types import StoredPattern
-from ..mining.files import language_of
 from ..settings import DiagnosticSeverity
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

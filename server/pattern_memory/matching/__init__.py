@@ -2,10 +2,11 @@
 ignoring white space, or with consistently renamed identifiers) and the pattern's after-code
 adapted to the document's names and indentation. Pure functions over strings; no I/O."""
 
+from ..languages import normalize_language
 from .match import CodeMatch, DocumentTokens, MatchKind, find_matches
 from .safety import edit_harm
 from .template import FixTemplate, build_template
-from .tokens import Token, TokenKind, normalize_language, tokenize
+from .tokens import Token, TokenKind, tokenize
 from .withheld import Withheld, abstract_edit, is_test_path, mass_edits, withheld_reason
 
 __all__ = [

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PatternMemoryError
+from ..languages import language_of
 from ..patterns import commit_subject
 
 if TYPE_CHECKING:
@@ -111,8 +112,6 @@ def _read(path: Path) -> str:
 
 
 def _language(path: Path) -> str:
-    from ..mining.files import language_of
-
     return language_of(path.name)
 
 

@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from ..languages import normalize_language
 from ..patterns import Pattern, ProblemType
 from ..settings import Settings
 from .match import CodeMatch, DocumentTokens, find_matches
 from .safety import DocumentSafety
 from .template import FixTemplate, build_template
-from .tokens import Token, normalize_language, tokenize
+from .tokens import Token, tokenize
 from .windows import Window, split_windows
 from .withheld import Withheld, abstract_edit, is_test_path, mass_edits, withheld_reason
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..mining.files import LANGUAGES, language_of
+from ..languages import normalize_language
 
 
 class TokenKind(StrEnum):
@@ -74,37 +74,6 @@ _GENERIC_FIXED = frozenset(
 _HASH_LANGUAGES = frozenset(
     {"python", "py", "ruby", "rb", "shell", "sh", "bash", "shellscript", "yaml", "perl", "r"}
 )
-
-
-# The miner's language names (mining/files.py) are the names patterns carry.
-KNOWN_LANGUAGES = frozenset(LANGUAGES.values()) | frozenset({"dockerfile", "make"})
-# Editor language ids (VS Code's languageId, Neovim's filetype) and Markdown fence names that
-# are neither a miner's name nor a file suffix the miner knows.
-_ALIASES = {
-    "javascriptreact": "javascript",
-    "typescriptreact": "typescript",
-    "shellscript": "shell",
-    "zsh": "shell",
-    "python3": "python",
-    "golang": "go",
-    "c++": "cpp",
-    "c#": "csharp",
-    "dosini": "ini",
-    "hcl": "terraform",
-    "makefile": "make",
-}
-
-
-def normalize_language(language: str) -> str:
-    """Editor language ids, fence names and file suffixes to the miner's language name
-    ("py", ".pyi", "python" -> "python"; "typescriptreact", "tsx" -> "typescript");
-    a name it does not know comes back lower-cased."""
-    lang = language.strip().lower()
-    if lang in KNOWN_LANGUAGES:
-        return lang
-    if lang in _ALIASES:
-        return _ALIASES[lang]
-    return language_of("file." + lang.lstrip(".")) or lang
 
 
 def tokenize(code: str, language: str = "python") -> list[Token]:

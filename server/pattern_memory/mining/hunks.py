@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..languages import language_of
 from ..patterns import normalize_code
 from .blocks import Layout, enclosing_block
 from .classify import Classification, confidence
-from .files import language_of, looks_generated, skip_reason
+from .files import looks_generated, skip_reason
 from .gitlog import FileChange, Hunk
 from .gitproc import BlobStream
 
