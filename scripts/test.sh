@@ -18,4 +18,5 @@ fi
 ruff check server tests scripts
 ruff format --check server tests scripts
 mypy
+lint-imports  # the layers contract in pyproject.toml
 python -m pytest "$@"
