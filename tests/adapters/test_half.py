@@ -44,7 +44,7 @@ def test_narrow_matches_numpy_at_every_rounding_boundary() -> None:
 @pytest.mark.parametrize("bad", [65520.0, -65520.0, 1e30, np.inf, -np.inf, np.nan])
 def test_narrow_refuses_what_would_round_to_inf(bad: float) -> None:
     values = np.array([1.0, bad, -2.0], dtype=np.float32)
-    with pytest.raises(half.HalfOverflowError):
+    with pytest.raises(half.DtypeOverflowError):
         half.narrow(values)
 
 

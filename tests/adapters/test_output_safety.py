@@ -327,7 +327,8 @@ def test_folder_without_config_says_scale_1_was_assumed(
 def test_one_overflow_check_agrees_with_rounding(
     dtype: str, fits: np.floating, overflows: np.floating
 ) -> None:
-    from pattern_memory.adapters.safetensors_io import DtypeOverflowError, check_fits, encode
+    from pattern_memory.adapters.half import DtypeOverflowError
+    from pattern_memory.adapters.safetensors_io import check_fits, encode
 
     for sign in (1, -1):
         check_fits(np.array([sign * fits]), dtype)

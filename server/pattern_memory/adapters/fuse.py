@@ -28,7 +28,8 @@ import numpy.typing as npt
 from ..errors import AdapterError
 from ..fileio import atomic_text_writer
 from .allocator import reuse_freed_memory
-from .merge import MergeOverflowError, Method, combine, merged_rank
+from .half import DtypeOverflowError
+from .merge import Method, combine, merged_rank
 from .peft_format import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -39,7 +40,6 @@ from .peft_format import (
     output_config,
 )
 from .safetensors_io import (
-    DtypeOverflowError,
     OutputTensor,
     TensorReader,
     array_dtype,
@@ -360,7 +360,7 @@ def _write_merged(
                 rank=planned.rank,
                 dtypes=(array_dtype(a_dtype), array_dtype(b_dtype)),
             )
-        except MergeOverflowError as exc:
+        except DtypeOverflowError as exc:
             key = planned.a_key if exc.factor == "A" else planned.b_key
             raise _overflow(key, exc.dtype) from None
         stored = []

@@ -26,8 +26,15 @@ _OVERFLOW_BITS = int(np.float32(65520.0).view(_U32))
 _SUBNORMAL_BITS = 0x38800000
 
 
-class HalfOverflowError(ArithmeticError):
-    """A value rounds to float16 Inf (or is NaN/Inf already)."""
+class DtypeOverflowError(ArithmeticError):
+    """Values that do not fit the dtype they are to be stored in (they would become Inf, or
+    are NaN/Inf already): the one overflow error of the adapter merge, raised by the float16
+    narrowing here, safetensors_io.check_fits and merge.narrow (which names the factor)."""
+
+    def __init__(self, dtype: str, factor: str | None = None) -> None:
+        super().__init__(f"{factor} overflows {dtype}" if factor else f"overflows {dtype}")
+        self.dtype = dtype  # safetensors name, e.g. "F16"
+        self.factor = factor  # "A" or "B" when a merged factor overflowed
 
 
 def widen_scaled(half: npt.NDArray[np.float16], coefficient: float) -> npt.NDArray[np.float32]:
@@ -49,13 +56,13 @@ def widen_scaled(half: npt.NDArray[np.float16], coefficient: float) -> npt.NDArr
 
 
 def narrow(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float16]:
-    """values.astype(float16) (round to nearest even); HalfOverflowError instead of Inf."""
+    """values.astype(float16) (round to nearest even); DtypeOverflowError instead of Inf."""
     bits = values.view(_U32)
     magnitude = bits & _U32(0x7FFFFFFF)
     if magnitude.size == 0:
         return np.empty(values.shape, dtype=np.float16)
     if int(magnitude.max()) >= _OVERFLOW_BITS:
-        raise HalfOverflowError("a value does not fit float16")
+        raise DtypeOverflowError("F16")
     # Normal results: drop 13 mantissa bits with round-to-nearest-even, rebias the exponent
     # (0xC8000FFF = 0xFFF rounding bias - (112 << 23), modulo 2**32).
     result = magnitude >> _U32(13)

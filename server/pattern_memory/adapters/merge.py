@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import half
-from .safetensors_io import STORAGE_NAMES, DtypeOverflowError, check_fits
+from .half import DtypeOverflowError
+from .safetensors_io import STORAGE_NAMES, check_fits
 
 FloatArray = npt.NDArray[np.floating[Any]]
 
@@ -36,15 +37,6 @@ class Method(StrEnum):
     CAT = "cat"
     SVD = "svd"
     LINEAR = "linear"
-
-
-class MergeOverflowError(ArithmeticError):
-    """A merged factor does not fit its output dtype."""
-
-    def __init__(self, factor: str, dtype: str) -> None:
-        super().__init__(f"{factor} overflows {dtype}")
-        self.factor = factor  # "A" or "B"
-        self.dtype = dtype  # safetensors name, e.g. "F16"
 
 
 @dataclass(frozen=True)
@@ -79,7 +71,7 @@ def combine(
     dtypes: tuple[np.dtype[Any], np.dtype[Any]],
 ) -> Factors:
     """Merge one module's factors; `rank` comes from merged_rank, `dtypes` are those of the
-    returned (A, B). MergeOverflowError if a value does not fit them."""
+    returned (A, B). DtypeOverflowError (naming the factor) if a value does not fit them."""
     if method is Method.CAT:
         return cat(a_list, b_list, weights, scales, dtypes)
     if method is Method.SVD:
@@ -93,20 +85,20 @@ def compute_dtype(arrays: Sequence[FloatArray]) -> np.dtype[Any]:
 
 
 def narrow(values: FloatArray, dtype: np.dtype[Any], factor: str) -> FloatArray:
-    """values as `dtype`; MergeOverflowError rather than a silent Inf."""
+    """values as `dtype`; DtypeOverflowError (naming the factor) rather than a silent Inf."""
     if values.dtype == dtype:
         return values
     if dtype == np.float16 and values.dtype == np.float32:
         try:  # checks for overflow as it narrows
             return half.narrow(np.ascontiguousarray(values))
-        except half.HalfOverflowError:
-            raise MergeOverflowError(factor, "F16") from None
+        except DtypeOverflowError:
+            raise DtypeOverflowError("F16", factor) from None
     if dtype.itemsize < values.dtype.itemsize:
         name = STORAGE_NAMES[dtype]
         try:
             check_fits(values, name)
         except DtypeOverflowError:
-            raise MergeOverflowError(factor, name) from None
+            raise DtypeOverflowError(name, factor) from None
     with np.errstate(over="ignore"):
         narrowed: FloatArray = values.astype(dtype)
     return narrowed

@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from ..errors import AdapterError
 from ..fileio import Writeback, atomic_writer
+from .half import DtypeOverflowError
 
 # safetensors' own reader refuses larger headers; a hostile file must not make us parse more.
 MAX_HEADER_BYTES = 100_000_000
@@ -313,14 +314,6 @@ def decode(raw: npt.NDArray[np.uint8], dtype: str) -> FloatArray:
 def array_dtype(dtype: str) -> np.dtype[Any]:
     """The NumPy dtype in which to hand a tensor of `dtype` to `encode` (bfloat16: float32)."""
     return np.dtype(np.float32 if dtype == "BF16" else _STORAGE[dtype])
-
-
-class DtypeOverflowError(ArithmeticError):
-    """Values that do not fit the dtype they are to be stored in (they would become Inf)."""
-
-    def __init__(self, dtype: str) -> None:
-        super().__init__(f"overflows {dtype}")
-        self.dtype = dtype
 
 
 def _rounding_limit(largest: float, below: float) -> float:
