@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..memory.types import StoredPattern
     from .server import PatternMemoryServer
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.1
 # How long background work (the indexer, between two commits) waits at most for analyses in
@@ -179,4 +179,4 @@ class DocumentAnalyzer:
 
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (error := task.exception()) is not None:
-        logger.error("document analysis failed", exc_info=error)
+        log.error("document analysis failed", exc_info=error)

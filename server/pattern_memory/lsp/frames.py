@@ -16,7 +16,7 @@ MAX_FRAME_BYTES = 64 * 1024 * 1024
 # An unknown `$/` notification: pygls ignores it without answering.
 _DROPPED = b'{"jsonrpc": "2.0", "method": "$/patternMemory/droppedFrame"}'
 _HEADER = b"Content-Length:"
-_log = logging.getLogger("pattern_memory.lsp.frames")
+log = logging.getLogger(__name__)
 
 
 class CappedStdin:
@@ -41,7 +41,7 @@ class CappedStdin:
     def read(self, size: int) -> bytes:
         if size <= self.max_frame:
             return self.stream.read(size)
-        _log.error(
+        log.error(
             "refused a frame declaring Content-Length %d (the limit is %d bytes); skipping it",
             size,
             self.max_frame,

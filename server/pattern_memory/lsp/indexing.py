@@ -25,7 +25,7 @@ from ..memory.types import IndexReport
 if TYPE_CHECKING:
     from .server import PatternMemoryServer
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 REPORT_EVERY_SECONDS = 0.25
 # During a long first index, open documents are analysed again this often, so that what has
 # been learned so far shows up before the whole history is read.
@@ -48,7 +48,7 @@ class ProgressReporter:
         try:
             await self.server.work_done_progress.create_async(token)
         except Exception as exc:  # the client refused: index without a progress bar
-            logger.info("no progress bar for indexing: %s", exc)
+            log.info("no progress bar for indexing: %s", exc)
             return
         self.token = token
         cancel_future = self.server.work_done_progress.tokens.get(token)
@@ -138,7 +138,7 @@ class BackgroundIndexer:
             finally:
                 self._current_cancel, self.memory_in_use = None, None
             progress.end(summary(report))
-            logger.info("indexed %s: %s (%.1f s)", repo, summary(report), report.seconds)
+            log.info("indexed %s: %s (%.1f s)", repo, summary(report), report.seconds)
             if report.patterns_added:
                 self.server.analysis.refresh_all()
             return report
@@ -148,7 +148,7 @@ class BackgroundIndexer:
             try:
                 await self.index(repo)
             except PatternMemoryError as exc:
-                logger.warning("not indexing %s: %s", repo, exc)
+                log.warning("not indexing %s: %s", repo, exc)
 
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)
@@ -172,7 +172,7 @@ class BackgroundIndexer:
         if self._background:
             _done, pending = await asyncio.wait(set(self._background), timeout=grace_seconds)
             if pending:
-                logger.warning("indexing did not stop within %.0f s", grace_seconds)
+                log.warning("indexing did not stop within %.0f s", grace_seconds)
         async with self._lock:  # a command's run, if any, has finished too
             pass
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -180,4 +180,4 @@ class BackgroundIndexer:
 
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (error := task.exception()) is not None:
-        logger.error("background indexing failed", exc_info=error)
+        log.error("background indexing failed", exc_info=error)

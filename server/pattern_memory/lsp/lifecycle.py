@@ -15,7 +15,7 @@ from ..settings import Settings, load_settings
 from .options import SECTION, apply_options, team_api_key
 from .server import PatternMemoryProtocol, PatternMemoryServer
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
@@ -49,7 +49,7 @@ def _apply(ls: PatternMemoryServer, base: Settings, raw: Any, source: str) -> No
     settings, messages = apply_options(base, raw, source)
     ls.settings = settings
     for message in messages:
-        logger.warning("%s", message)
+        log.warning("%s", message)
         ls.show_message(message)
 
 
@@ -72,7 +72,7 @@ def register(server: PatternMemoryServer) -> None:
         _apply(ls, ls.base_settings, params.initialization_options, "initializationOptions")
         ls.team_api_key = team_api_key(params.initialization_options)
         if ls.team_api_key:
-            logger.info("team API key: received from the editor (kept in memory only)")
+            log.info("team API key: received from the editor (kept in memory only)")
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PatternMemoryServer, params: types.InitializedParams) -> None:

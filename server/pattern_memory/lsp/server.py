@@ -23,7 +23,7 @@ from ..memory.service import PatternMemory
 from ..settings import Settings
 from . import gate
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -120,7 +120,7 @@ class PatternMemoryProtocol(LanguageServerProtocol):
             )
             return
         elif method is not None and not self.initialize_seen and method != types.EXIT:
-            logger.warning("notification %r before initialize: ignored", method)
+            log.warning("notification %r before initialize: ignored", method)
             return
         if is_request and self._shutdown and method != types.EXIT:
             self._send_data(
@@ -130,7 +130,7 @@ class PatternMemoryProtocol(LanguageServerProtocol):
         super().handle_message(message)
 
     def _refuse(self, data: dict[str, Any], code: int, problem: str) -> gate.Answered:
-        logger.warning("refused a message: %s", problem)
+        log.warning("refused a message: %s", problem)
         if gate.is_request(data):
             self._send_data(gate.error_response(data["id"], code, problem))
         return gate.ANSWERED
@@ -196,7 +196,7 @@ class PatternMemoryServer(LanguageServer):
         """A frame whose body is not JSON (nor UTF-8, or nested too deep to read) gets
         JSON-RPC's Parse error with a null id, as JSON-RPC 2.0 says; pygls only logs it."""
         if source is JsonRpcException and isinstance(error, ValueError | RecursionError):
-            logger.warning("refused a frame that is not JSON: %s", error)
+            log.warning("refused a frame that is not JSON: %s", error)
             self.protocol._send_data(
                 gate.error_response(None, gate.PARSE_ERROR, "Parse error: the body is not JSON")
             )
@@ -265,7 +265,7 @@ class PatternMemoryServer(LanguageServer):
         previous, self.memory = self.memory, memory
         self._opened_with = settings
         self.memory_ready.set()
-        logger.info("pattern store open: %s", settings.db_path)
+        log.info("pattern store open: %s", settings.db_path)
         if previous is not None and previous is not self.indexer.memory_in_use:
             await loop.run_in_executor(self.request_pool, previous.close)
 
@@ -280,7 +280,7 @@ class PatternMemoryServer(LanguageServer):
         """Log a condition once per server lifetime (e.g. a document too large to analyse)."""
         if key not in self._reported:
             self._reported.add(key)
-            logger.warning("%s", message)
+            log.warning("%s", message)
 
     def call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
         """Run `callback` on the event loop, from any thread (messages are written there)."""
