@@ -23,13 +23,14 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InputError
 from .config import ServerConfig
 from .db import apply_migrations, make_pool
 from .deps import AppState
-from .models import API_VERSION
+from .models import API_VERSION, ErrorOut
 from .routes import adapters, health, patterns
 from .store import ForbiddenError, NotFoundError
 
@@ -121,7 +122,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(422, _one_line(exc))
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, HTTPException)
+        # Starlette's own (FastAPI's subclasses it): FastAPI raises one itself, 400, for a
+        # body it cannot decode (not UTF-8).
+        assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
         return _error(exc.status_code, detail, exc.headers)
 
@@ -133,6 +136,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def bad_input(_: Request, exc: Exception) -> JSONResponse:
         return _error(422, public_message(str(exc)))
+
+    async def unstorable(_: Request, exc: Exception) -> JSONResponse:
+        # Input PostgreSQL refuses as data (a NUL character in a text field or filter).
+        return _error(422, "a value the database cannot store (such as a NUL character)")
 
     async def database_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("team database unavailable: %s", exc)
@@ -149,6 +156,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         (NotFoundError, not_found),
         (ForbiddenError, forbidden),
         (InputError, bad_input),
+        (psycopg.DataError, unstorable),
         (psycopg.OperationalError, database_down),
         (PoolTimeout, database_down),
         (Exception, unexpected),
@@ -156,8 +164,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     for kind, handler in handlers:
         app.add_exception_handler(kind, handler)
     # Starlette's HTTPException (404 for unknown routes, 405) answers the same way.
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
     app.add_exception_handler(StarletteHTTPException, http_error)
 
 
@@ -182,6 +188,9 @@ def create_app(config: ServerConfig, *, migrate: bool = True) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Any route: a body that cannot be decoded (FastAPI) or a bad Content-Length
+        # (BodyLimit).
+        responses={400: {"model": ErrorOut, "description": "Malformed request"}},
     )
     _install_error_handlers(app)
     app.include_router(health.router)
