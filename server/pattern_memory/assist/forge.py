@@ -8,6 +8,7 @@ embedding as the lookup vector"), so that the next similar request finds it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING
 
 from ..languages import normalize_language
@@ -17,9 +18,11 @@ from ..patterns import DATE_FORMAT, Pattern, PatternSource, ProblemType, make_pa
 from .detect import DetectedFix, detect_fixes
 
 if TYPE_CHECKING:
+    from ..memory.embedder import Embedder
     from ..memory.service import PatternMemory
 
-__all__ = ["DetectedFix", "detect_fixes", "fix_to_pattern", "forge_patterns"]
+__all__ = ["DetectedFix", "detect_fixes", "find_fixes", "fix_to_pattern", "forge_patterns"]
+log = logging.getLogger(__name__)
 
 # A stated fix is as clear a bug-fix signal as a "fix:" commit subject.
 _FORGED = Classification(ProblemType.BUG_FIX, True, "fix stated in an assistant answer")
@@ -32,7 +35,9 @@ def forge_patterns(memory: PatternMemory, response: str, request: str | None = N
     settings = memory.settings
     if not settings.forge_on_success:
         return []
-    fixes = detect_fixes(response, request)
+    # The memory's own model (loaded once, shared): PatternMemory has no public accessor
+    # yet, the proxy reads it the same way.
+    fixes = find_fixes(memory._embedder, response, request)
     if not fixes:
         return []
     now = dt.datetime.now(dt.UTC).strftime(DATE_FORMAT)
@@ -41,6 +46,21 @@ def forge_patterns(memory: PatternMemory, response: str, request: str | None = N
     scrubbed_request = scrub_text(request).text if request and request.strip() else None
     lookup_texts = [scrubbed_request or scrub_text(fix.problem).text for fix in fixes]
     return memory.add_patterns(patterns, lookup_texts=lookup_texts)
+
+
+def find_fixes(embedder: Embedder, response: str, request: str | None = None) -> list[DetectedFix]:
+    """The forge detector: the learned head (learned.py) behind a cheap word pre-filter
+    that spares the model on answers with no fix vocabulary; the regex detector when the
+    head or the model cannot be used (logged)."""
+    from .learned import detect_learned, may_state_a_fix
+
+    if not may_state_a_fix(response):
+        return []
+    try:
+        return detect_learned(embedder, response, request)
+    except Exception as exc:  # a missing head file or a broken model must not lose the fix
+        log.warning("learned forge detector unavailable (%s); using the regex detector", exc)
+        return detect_fixes(response, request)
 
 
 # A fix with prose on either side is advice, not code an editor can put in place of code.

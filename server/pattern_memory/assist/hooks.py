@@ -115,13 +115,14 @@ def stop(settings: Settings, event: dict[str, Any]) -> None:
     """Judge the previous turn's patterns by the latest user message, then forge from the
     answer to it."""
     from .conversations import judge_reply, record_verdict
-    from .detect import detect_fixes
+    from .learned import may_state_a_fix
 
     transcript = event.get("transcript_path")
     if not isinstance(transcript, str) or not transcript:
         return
     user, answer = last_turn(Path(transcript))
-    fixes = detect_fixes(answer, user or None) if settings.forge_on_success and answer else []
+    # The word pre-filter only: the learned detector (and its model) runs in forge_patterns.
+    fixes = bool(settings.forge_on_success and answer and may_state_a_fix(answer))
     if not fixes and not settings.db_path.exists():
         return  # nothing was injected and nothing is to be stored
     from ..memory.conversation_store import ConversationStore
