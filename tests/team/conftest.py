@@ -110,11 +110,10 @@ def team_server(
     stop_server(team)
 
 
-@dataclass(frozen=True)
 class Tools:
-    fresh_database: Any = staticmethod(fresh_database)
-    start_server: Any = staticmethod(start_server)
-    stop_server: Any = staticmethod(stop_server)
+    fresh_database = staticmethod(fresh_database)
+    start_server = staticmethod(start_server)
+    stop_server = staticmethod(stop_server)
 
 
 @pytest.fixture

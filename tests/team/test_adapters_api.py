@@ -79,7 +79,7 @@ def test_upload_merge_activate_rollback(team_server, keys, tmp_path: Path) -> No
         assert active.is_active
         listed = AdapterList.model_validate(admin.get("/adapters").json())
         assert listed.active_id == merged.id
-        assert [v.version_name for v in listed.adapters][0] == "v2.1-team-merge"
+        assert listed.adapters[0].version_name == "v2.1-team-merge"
         # Rollback with no body: the version active before.
         back = admin.post("/adapters/rollback")
         assert back.status_code == 200, back.text

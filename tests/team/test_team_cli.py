@@ -22,6 +22,7 @@ def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         env={**os.environ, "DATABASE_URL": url},
         timeout=120,
+        check=False,
     )
 
 
