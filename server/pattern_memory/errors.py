@@ -43,3 +43,8 @@ class ModelError(PatternMemoryError):
 
 class AdapterError(InputError):
     """An adapter file or merge request that cannot be used."""
+
+
+class Cancelled(Exception):
+    """Work stopped because its cancel event was set: a request the client cancelled, an
+    analysis a newer version of the document superseded. Never shown to the user."""

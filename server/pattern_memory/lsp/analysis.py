@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from ..matching.finder import Cancelled, FixFinder
+from ..errors import Cancelled
+from ..matching.finder import FixFinder
 from .convert import LocatedFix, contains, document_language, locate, overlaps
 from .diagnostics import publish_diagnostics
 

@@ -20,12 +20,12 @@ from pygls.exceptions import (
     JsonRpcRequestCancelled,
 )
 
-from ..errors import InputError, PatternMemoryError
+from ..errors import Cancelled, InputError, PatternMemoryError
 from ..memory.hit_json import hit_json, pattern_summary
 from ..memory.service import PatternMemory
 from ..memory.types import Outcome, StoredPattern
 from .arguments import Arg, parse_arguments
-from .server import PatternMemoryServer, RequestCancelled
+from .server import PatternMemoryServer
 
 INDEX_WORKSPACE = "patternMemory.indexWorkspace"
 SEARCH = "patternMemory.search"
@@ -86,9 +86,9 @@ def _command(
             try:
                 result = await handler(ls, parse_arguments(name, args, spec))
                 if cancelled.is_set():
-                    raise RequestCancelled
+                    raise Cancelled
                 return result
-            except RequestCancelled:
+            except Cancelled:
                 raise JsonRpcRequestCancelled(message=f"{name}: cancelled") from None
             except InputError as exc:
                 message = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
@@ -126,7 +126,7 @@ def register(server: PatternMemoryServer) -> None:
             raise InputError(f"{INDEX_WORKSPACE}: no workspace folder; pass a 'path'")
         report = await ls.indexer.index(root, ls.requests.event(ls.protocol.msg_id))
         if report.cancelled:
-            raise RequestCancelled
+            raise Cancelled
         return camel_keys(jsonable(report))
 
     @_command(server, SEARCH, [Arg("text", str), Arg("k", int, False, 1, 100)])

@@ -17,7 +17,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from .. import __version__
-from ..errors import PatternMemoryError, StoreError
+from ..errors import Cancelled, PatternMemoryError, StoreError
 from ..memory.embedder import Embedder, load_embedder
 from ..memory.service import PatternMemory
 from ..settings import Settings
@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class RequestCancelled(Exception):
-    """A request the client cancelled before or while it ran."""
+# The one cancellation class (errors.Cancelled), under the name lsp/team_sync.py imports.
+RequestCancelled = Cancelled
 
 
 class CancellableRequests:
@@ -218,12 +218,12 @@ class PatternMemoryServer(LanguageServer):
 
         def guarded() -> T:
             if cancelled.is_set():
-                raise RequestCancelled
+                raise Cancelled
             return work(cancelled)
 
         await asyncio.sleep(0)  # a $/cancelRequest already read is handled first
         if cancelled.is_set():
-            raise RequestCancelled
+            raise Cancelled
         return await asyncio.get_running_loop().run_in_executor(self.request_pool, guarded)
 
     async def require_memory(self) -> PatternMemory:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from ..errors import Cancelled
 from ..languages import normalize_language
 from ..patterns import Pattern, ProblemType
 from ..settings import Settings
@@ -123,10 +124,6 @@ class FoundFix(Generic[C]):
     @property
     def pattern_id(self) -> str:
         return self.stored.pattern.pattern_id
-
-
-class Cancelled(Exception):
-    """A newer version of the document superseded this analysis."""
 
 
 @dataclass
