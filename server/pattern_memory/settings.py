@@ -41,6 +41,13 @@ REPO_FORBIDDEN_KEYS = frozenset({"dbPath", "userId", "includeTeam", "teamUrl"})
 REPO_ONLY_ENABLES = frozenset({"anonymizeAuthors"})
 
 
+class ForgeDetector(StrEnum):
+    """How forging finds the fix an assistant answer states (assist/forge.find_fixes)."""
+
+    LEARNED = "learned"  # the trained head over MiniLM embeddings, regex statements first
+    REGEX = "regex"  # the seed's v1 regular expressions only: no model, lower recall
+
+
 class DiagnosticSeverity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
@@ -145,6 +152,14 @@ def _parse_severity(raw: Any) -> DiagnosticSeverity:
         raise ValueError(f"must be one of {choices}") from None
 
 
+def _parse_forge_detector(raw: Any) -> ForgeDetector:
+    try:
+        return ForgeDetector(str(raw).strip().lower())
+    except ValueError:
+        choices = ", ".join(d.value for d in ForgeDetector)
+        raise ValueError(f"must be one of {choices}") from None
+
+
 def _setting(key: str, parse: Callable[[Any], Any], default: Any = None, **kw: Any) -> Any:
     """A dataclass field with its camelCase key and parser in the metadata."""
     meta = {"key": key, "parse": parse}
@@ -161,6 +176,9 @@ class Settings:
     forge_on_success: bool = _setting("forgeOnSuccess", _parse_bool, True)
     decay_after_days: int = _setting("decayAfterDays", _int_in(0, 36500), 90)  # 0: never
     similarity: float = _setting("similarity", _float_in(0.0, 1.0), 0.6)
+    forge_detector: ForgeDetector = _setting(
+        "forgeDetector", _parse_forge_detector, ForgeDetector.LEARNED
+    )
     # Where patterns live and whose they are.
     db_path: Path = _setting("dbPath", _parse_path, default_factory=_default_db_path)
     user_id: str = _setting("userId", _parse_text, "local")

@@ -211,3 +211,24 @@ def test_held_out_precision_and_recall_meet_the_targets(embedder: FastEmbedEmbed
     precision = (found & gold).sum() / max(1, found.sum())
     recall = (found & gold).sum() / gold.sum()
     assert precision >= 0.9 and recall >= 0.85, (precision, recall)
+
+
+SOFT_ANSWER = (
+    "The root cause is that the session is shared across threads. Giving each thread its "
+    "own session fixes it."
+)
+
+
+def test_the_forge_detector_setting_chooses_the_detector(open_memory: Any) -> None:
+    from pattern_memory.assist.forge import forge_patterns
+    from pattern_memory.settings import ForgeDetector, Settings, SettingsError
+
+    regex = open_memory(forgeDetector="regex")
+    assert regex.settings.forge_detector is ForgeDetector.REGEX
+    assert forge_patterns(regex, SOFT_ANSWER) == []  # a phrasing the regex does not read
+    regex.close()
+    learned_memory = open_memory()
+    assert learned_memory.settings.forge_detector is ForgeDetector.LEARNED
+    assert len(forge_patterns(learned_memory, SOFT_ANSWER)) == 1
+    with pytest.raises(SettingsError, match="forgeDetector"):
+        Settings().merge({"forgeDetector": "magic"}, "test")

@@ -15,6 +15,7 @@ from ..languages import normalize_language
 from ..mining import scrub_text
 from ..mining.classify import Classification, confidence
 from ..patterns import DATE_FORMAT, Pattern, PatternSource, ProblemType, make_pattern_id
+from ..settings import ForgeDetector
 from .detect import DetectedFix, detect_fixes
 
 if TYPE_CHECKING:
@@ -37,7 +38,10 @@ def forge_patterns(memory: PatternMemory, response: str, request: str | None = N
         return []
     # The memory's own model (loaded once, shared): PatternMemory has no public accessor
     # yet, the proxy reads it the same way.
-    fixes = find_fixes(memory._embedder, response, request)
+    if settings.forge_detector is ForgeDetector.REGEX:
+        fixes = detect_fixes(response, request)
+    else:
+        fixes = find_fixes(memory._embedder, response, request)
     if not fixes:
         return []
     now = dt.datetime.now(dt.UTC).strftime(DATE_FORMAT)

@@ -114,15 +114,21 @@ def user_prompt(settings: Settings, event: dict[str, Any]) -> str:
 def stop(settings: Settings, event: dict[str, Any]) -> None:
     """Judge the previous turn's patterns by the latest user message, then forge from the
     answer to it."""
+    from ..settings import ForgeDetector
     from .conversations import judge_reply, record_verdict
+    from .detect import detect_fixes
     from .learned import may_state_a_fix
 
     transcript = event.get("transcript_path")
     if not isinstance(transcript, str) or not transcript:
         return
     user, answer = last_turn(Path(transcript))
-    # The word pre-filter only: the learned detector (and its model) runs in forge_patterns.
-    fixes = bool(settings.forge_on_success and answer and may_state_a_fix(answer))
+    # The pre-filter only (the detector and its model run in forge_patterns); with the
+    # regex detector, the regex itself, so that no fix means no database and no model.
+    if settings.forge_detector is ForgeDetector.REGEX:
+        fixes = bool(settings.forge_on_success and answer and detect_fixes(answer, user or None))
+    else:
+        fixes = bool(settings.forge_on_success and answer and may_state_a_fix(answer))
     if not fixes and not settings.db_path.exists():
         return  # nothing was injected and nothing is to be stored
     from ..memory.conversation_store import ConversationStore
