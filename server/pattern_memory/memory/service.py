@@ -76,7 +76,7 @@ class PatternMemory:
 
             embedder = load_embedder()
         store = PatternStore(Database(settings.db_path))
-        stored_model = store.vectors.vector_state()[2]
+        stored_model = store.vectors.vector_state().model
         if stored_model is not None and stored_model != embedder.model_id:
             # Vectors of another model (or truncation) cannot be compared with this one's:
             # drop them; the next index, add or reindex embeds again (the cache keeps both).
@@ -342,7 +342,7 @@ class PatternMemory:
             "db_path": str(self._store.db.path),
             "schema_version": schema_version(),
             "vec_version": self._store.db.vec_version,
-            "vector_model": self._store.vectors.vector_state()[2],
+            "vector_model": self._store.vectors.vector_state().model,
             "metrics": snapshot,
         }
 

@@ -29,6 +29,15 @@ class UnembeddedRow:
 
 
 @dataclass(frozen=True)
+class VectorState:
+    """What the meta table says of the stored vectors."""
+
+    epoch: int  # changes when every vector is dropped: the in-memory index rebuilds
+    seq: int  # the highest vector sequence number handed out
+    model: str | None  # the model id that made them; None: no vectors yet
+
+
+@dataclass(frozen=True)
 class IndexedVector:
     row_id: int
     vector_seq: int
@@ -94,24 +103,23 @@ class VectorStore:
                         (row_id, blob),
                     )
 
-    def vector_state(self) -> tuple[int, int, str | None]:
-        """(epoch, highest vector sequence, model id): a changed epoch means rebuild."""
+    def vector_state(self) -> VectorState:
         rows = dict(
             self.db.query(
                 "SELECT key, value FROM meta WHERE key IN "
                 "('vector_epoch', 'vector_seq', 'vector_model')"
             )
         )
-        return (
-            int(rows.get("vector_epoch", 0)),
-            int(rows.get("vector_seq", 0)),
-            rows.get("vector_model"),
+        return VectorState(
+            epoch=int(rows.get("vector_epoch", 0)),
+            seq=int(rows.get("vector_seq", 0)),
+            model=rows.get("vector_model"),
         )
 
     def vectors_after(self, seq: int) -> list[IndexedVector]:
         """The patterns embedded after `seq`, with what the vector index filters on. From
         the sqlite-vec table when the extension is loaded, else from the cache."""
-        model = self.vector_state()[2]
+        model = self.vector_state().model
         if model is None:
             return []
         if self.db.vec_available:
@@ -203,7 +211,7 @@ class VectorStore:
     def vector_index_consistent(self) -> bool:
         """False when the sqlite-vec table lacks vectors that the patterns say exist (e.g.
         written by a process that could not load the extension)."""
-        if not self.db.vec_available or self.vector_state()[2] is None:
+        if not self.db.vec_available or self.vector_state().model is None:
             return True
         c = self.db.connection()
         if not self._vector_table_exists(c):

@@ -76,7 +76,8 @@ class VectorIndex:
 
     def refresh(self) -> None:
         """Bring the matrix up to date with the database (cheap when nothing changed)."""
-        epoch, seq, _model = self._store.vector_state()
+        state = self._store.vector_state()
+        epoch, seq = state.epoch, state.seq
         generation = self._store.evidence_generation()
         with self._lock:
             if epoch != self._epoch:
