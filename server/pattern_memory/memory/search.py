@@ -79,6 +79,17 @@ class Query:
     similarity: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """One candidate of a search, with the keys it is ranked by."""
+
+    weighted: float  # relevance times the track record / recency weight (rank_weight)
+    closeness: float  # raw cosine + lexical overlap: breaks ties of equal relevance
+    relevance: float  # the fused relevance, 0..1: the hit's score
+    stored: StoredPattern
+    row_id: int
+
+
 def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(code_tokens(text)))[:MAX_QUERY_TOKENS]
 
@@ -170,7 +181,7 @@ class HybridSearch:
             return []
         overlap = self._overlaps(terms, list(stored), columns, containment)
         cosine = self._index.similarities(vector, stored) if vector is not None else {}
-        ranked: list[tuple[float, float, float, StoredPattern, int]] = []
+        ranked: list[_Ranked] = []
         for row_id, item in stored.items():
             raw_cosine = cosine.get(row_id, COSINE_FLOOR)
             lexical = overlap.get(row_id, 0.0)
@@ -183,40 +194,50 @@ class HybridSearch:
                 continue
             # Ties (e.g. equal lexical overlaps of 1.0) go to the closer raw match.
             ranked.append(
-                (
-                    relevance
+                _Ranked(
+                    weighted=relevance
                     * rank_weight(item.success_rate, item.evidence_age_days, item.evidence_count),
-                    raw_cosine + lexical,
-                    relevance,
-                    item,
-                    row_id,
+                    closeness=raw_cosine + lexical,
+                    relevance=relevance,
+                    stored=item,
+                    row_id=row_id,
                 )
             )
-        ranked.sort(key=lambda r: (-r[0], -r[1], r[3].evidence_age_days, r[3].pattern.pattern_id))
+        ranked.sort(
+            key=lambda r: (
+                -r.weighted,
+                -r.closeness,
+                r.stored.evidence_age_days,
+                r.stored.pattern.pattern_id,
+            )
+        )
         if shape:
             # Code lookups (the editor's): among candidates that can match, the one sharing
             # more of the code's own tokens first, then the track record and recency; a
             # recency factor must not push a verbatim-named candidate out of the top k.
-            ranked.sort(key=lambda r: (-r[2], -r[1], -r[0], r[3].pattern.pattern_id))
-            turns = shape_turns(ranked, lambda r: _whole_shape(shape, r[4]))
+            ranked.sort(
+                key=lambda r: (-r.relevance, -r.closeness, -r.weighted, r.stored.pattern.pattern_id)
+            )
+            turns = shape_turns(ranked, lambda r: _whole_shape(shape, r.row_id))
             decayed = {
-                id(r): r[2] * SAME_SHAPE_DECAY**t for r, t in zip(ranked, turns, strict=True)
+                id(r): r.relevance * SAME_SHAPE_DECAY**t for r, t in zip(ranked, turns, strict=True)
             }
             ranked.sort(
                 key=lambda r: (
                     -decayed[id(r)],
-                    -r[1],
-                    -r[0],
-                    r[3].pattern.pattern_id,
+                    -r.closeness,
+                    -r.weighted,
+                    r.stored.pattern.pattern_id,
                 )
             )
         hits: list[SearchHit] = []
         seen: set[str] = set()
-        for _key, _tie, relevance, item, _row_id in ranked:
+        for candidate in ranked:
+            item = candidate.stored
             if item.pattern.solution_hash in seen:
                 continue  # the same change visible twice (own and team copy)
             seen.add(item.pattern.solution_hash)
-            hits.append(SearchHit(stored=item, score=round(relevance, 6)))
+            hits.append(SearchHit(stored=item, score=round(candidate.relevance, 6)))
             if len(hits) == query.k:
                 break
         return hits
