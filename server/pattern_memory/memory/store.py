@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import apsw
 
@@ -33,12 +33,43 @@ from .transfer import Lifecycle
 from .types import SaveStatus, StoredPattern
 from .vector_store import VectorStore
 
-_COLUMNS = (
-    "pattern_id, problem_type, before_code, after_code, commit_msg, author, date, confidence, "
-    "commit_sha, file_path, language, before_lines, after_lines, solution_hash, source, "
-    "repository, user_id, success_count, failure_count, uses, last_used, created_at, retired, "
-    "evidence_count, last_evidence, reverted_by"
-)
+
+class _PatternRow(NamedTuple):
+    """A pattern as `_select` reads it: the patterns table's columns in this order, then the
+    two values it computes (the field names are the column names)."""
+
+    pattern_id: str
+    problem_type: str
+    before_code: str
+    after_code: str
+    commit_msg: str
+    author: str
+    date: str
+    confidence: float
+    commit_sha: str
+    file_path: str
+    language: str
+    before_lines: str | None  # LineRange as JSON
+    after_lines: str | None
+    solution_hash: str
+    source: str
+    repository: str
+    user_id: str
+    success_count: int
+    failure_count: int
+    uses: int
+    last_used: str | None
+    created_at: str
+    retired: int
+    evidence_count: int
+    last_evidence: str
+    reverted_by: str | None
+    evidence_age_days: float  # computed: days the latest evidence lies behind its clock
+    stale: int  # computed: evidence older than decayAfterDays (decay on)
+
+
+_COMPUTED = ("evidence_age_days", "stale")
+_COLUMNS = ", ".join(name for name in _PatternRow._fields if name not in _COMPUTED)
 # The date a pattern ages against (lifecycle.py): a mined pattern's repository clock (the
 # newest commit learned from it), the wall clock (the parameter) for forged and team ones.
 _CLOCK = (
@@ -138,40 +169,45 @@ def _lines(value: LineRange | None) -> str | None:
     return json.dumps(value.to_json()) if value else None
 
 
-def _row_to_stored(row: Sequence[Any]) -> StoredPattern:
+def _row_to_stored(values: Sequence[Any]) -> StoredPattern:
+    row = _PatternRow._make(values)
     pattern = Pattern(
-        pattern_id=row[0],
-        problem_type=ProblemType(row[1]),
-        before_code=row[2],
-        after_code=row[3],
-        commit_msg=row[4],
-        author=row[5],
-        date=row[6],
-        confidence=float(row[7]),
-        commit=row[8],
-        file_path=row[9],
-        language=row[10],
-        before_lines=LineRange.from_json(json.loads(row[11])) if row[11] else None,
-        after_lines=LineRange.from_json(json.loads(row[12])) if row[12] else None,
-        solution_hash=row[13],
-        source=PatternSource(row[14]),
-        repository=row[15],
+        pattern_id=row.pattern_id,
+        problem_type=ProblemType(row.problem_type),
+        before_code=row.before_code,
+        after_code=row.after_code,
+        commit_msg=row.commit_msg,
+        author=row.author,
+        date=row.date,
+        confidence=float(row.confidence),
+        commit=row.commit_sha,
+        file_path=row.file_path,
+        language=row.language,
+        before_lines=_line_range(row.before_lines),
+        after_lines=_line_range(row.after_lines),
+        solution_hash=row.solution_hash,
+        source=PatternSource(row.source),
+        repository=row.repository,
     )
     return StoredPattern(
         pattern=pattern,
-        user_id=row[16],
-        success_count=int(row[17]),
-        failure_count=int(row[18]),
-        uses=int(row[19]),
-        last_used=row[20],
-        created_at=row[21],
-        retired=bool(row[22]),
-        evidence_count=int(row[23]),
-        last_evidence=row[24],
-        reverted_by=row[25],
-        evidence_age_days=round(float(row[26]), 3),
-        stale=bool(row[27]),
+        user_id=row.user_id,
+        success_count=int(row.success_count),
+        failure_count=int(row.failure_count),
+        uses=int(row.uses),
+        last_used=row.last_used,
+        created_at=row.created_at,
+        retired=bool(row.retired),
+        evidence_count=int(row.evidence_count),
+        last_evidence=row.last_evidence,
+        reverted_by=row.reverted_by,
+        evidence_age_days=round(float(row.evidence_age_days), 3),
+        stale=bool(row.stale),
     )
+
+
+def _line_range(value: str | None) -> LineRange | None:
+    return LineRange.from_json(json.loads(value)) if value else None
 
 
 class PatternStore:
