@@ -47,7 +47,7 @@ def test_open_search_stats_close_while_another_connection_writes(
 
     writer.execute("ROLLBACK")
     with PatternMemory.open(settings, embedder) as again:
-        samples_before = len(again.store.metric_samples(LOOKUP_MS))
+        samples_before = len(again.store.metrics.metric_samples(LOOKUP_MS))
     assert samples_before == 1  # the fixture's lookup only: none written under the lock
 
 
@@ -60,8 +60,8 @@ def test_unflushed_metrics_wait_for_the_next_flush(
         memory.flush_metrics()  # busy: kept
         writer.execute("ROLLBACK")
         memory.flush_metrics()
-        assert len(memory.store.metric_samples(LOOKUP_MS)) == 2  # the fixture's and ours
-        assert memory.store.persisted_counters()[LOOKUP_MS + ".count"] == 2
+        assert len(memory.store.metrics.metric_samples(LOOKUP_MS)) == 2  # the fixture's and ours
+        assert memory.store.metrics.persisted_counters()[LOOKUP_MS + ".count"] == 2
     finally:
         memory.close()
 

@@ -334,9 +334,9 @@ class PatternMemory:
         counts = self._store.counts(self._scope())
         counts.update(self.lifecycle_counts())
         snapshot = self.metrics.snapshot()
-        snapshot.update(self._store.persisted_counters())
+        snapshot.update(self._store.metrics.persisted_counters())
         lookups = snapshot.pop(LOOKUP_COUNT, 0)
-        snapshot[LOOKUP_MS] = summarize(self._store.metric_samples(LOOKUP_MS), lookups)
+        snapshot[LOOKUP_MS] = summarize(self._store.metrics.metric_samples(LOOKUP_MS), lookups)
         return {
             **counts,
             "db_path": str(self._store.db.path),
@@ -366,7 +366,7 @@ class PatternMemory:
         if LOOKUP_MS in samples:
             stored[LOOKUP_COUNT] = stored.get(LOOKUP_COUNT, 0) + len(samples[LOOKUP_MS])
         try:
-            self._store.add_metrics(stored, samples, self._now(), TIMING_WINDOW, wait=False)
+            self._store.metrics.add_metrics(stored, samples, self._now(), TIMING_WINDOW, wait=False)
         except StoreError as exc:
             log.debug("metrics not flushed this time: %s", exc)
             self.metrics.keep_unflushed(counters, samples)

@@ -26,6 +26,7 @@ from .lifecycle import (
     no_decay,
     should_retire,
 )
+from .metrics_store import MetricsStore
 from .migrations import migrate
 from .shape_store import ShapeStore, add_shapes, forget_shapes
 from .text import text_hash, token_text
@@ -211,13 +212,14 @@ def _line_range(value: str | None) -> LineRange | None:
 
 
 class PatternStore:
-    """Patterns, their tokens, outcomes, cursors and counts; `vectors` and `shapes` hold the
-    rest."""
+    """Patterns, their tokens, outcomes, cursors and counts; `vectors`, `shapes` and
+    `metrics` hold the rest."""
 
     def __init__(self, database: Database) -> None:
         self.db = database
         self.vectors = VectorStore(database)
         self.shapes = ShapeStore(database)
+        self.metrics = MetricsStore(database)
         try:
             migrate(database)
         except apsw.Error as exc:
@@ -765,42 +767,6 @@ class PatternStore:
             (repository, user_id, limit),
         )
         return [(str(f), int(n)) for f, n in rows]
-
-    def add_metrics(
-        self,
-        counters: dict[str, int],
-        samples: dict[str, list[float]],
-        at: str,
-        keep: int,
-        *,
-        wait: bool = True,
-    ) -> None:
-        """Add counter increments and timing samples (keeping the last `keep` per name).
-        wait=False: StoreError at once when another connection holds the write lock."""
-        with self.db.atomic(wait=wait) as c:
-            for name, value in counters.items():
-                c.execute(
-                    "INSERT INTO metric_counters (name, value) VALUES (?, ?) ON CONFLICT (name) "
-                    "DO UPDATE SET value = value + excluded.value",
-                    (name, value),
-                )
-            for name, values in samples.items():
-                c.executemany(
-                    "INSERT INTO metric_samples (name, value, recorded_at) VALUES (?, ?, ?)",
-                    [(name, v, at) for v in values],
-                )
-                c.execute(
-                    "DELETE FROM metric_samples WHERE name = ? AND id <= (SELECT id FROM "
-                    "metric_samples WHERE name = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (name, name, keep),
-                )
-
-    def metric_samples(self, name: str) -> list[float]:
-        rows = self.db.query("SELECT value FROM metric_samples WHERE name = ? ORDER BY id", (name,))
-        return [float(r[0]) for r in rows]
-
-    def persisted_counters(self) -> dict[str, int]:
-        return {str(n): int(v) for n, v in self.db.query("SELECT name, value FROM metric_counters")}
 
     def integrity_check(self) -> str:
         return str(self.db.query("PRAGMA integrity_check")[0][0])
