@@ -46,6 +46,9 @@ class ForgeDetector(StrEnum):
 
     LEARNED = "learned"  # the trained head over MiniLM embeddings, regex statements first
     REGEX = "regex"  # the seed's v1 regular expressions only: no model, lower recall
+    # The proxy asks its upstream model to extract the fix as JSON (assist/llm_detect.py);
+    # where there is no upstream (CLI, hooks, MCP) and on any failure: LEARNED.
+    LLM = "llm"
 
 
 class DiagnosticSeverity(StrEnum):

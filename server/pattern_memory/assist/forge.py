@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..languages import normalize_language
@@ -29,7 +30,15 @@ log = logging.getLogger(__name__)
 _FORGED = Classification(ProblemType.BUG_FIX, True, "fix stated in an assistant answer")
 
 
-def forge_patterns(memory: PatternMemory, response: str, request: str | None = None) -> list[str]:
+Detector = Callable[[str, str | None], list[DetectedFix]]
+
+
+def forge_patterns(
+    memory: PatternMemory,
+    response: str,
+    request: str | None = None,
+    detector: Detector | None = None,
+) -> list[str]:
     """Store the fixes `response` states; returns their pattern ids (an already known fix
     gives its existing id). Nothing when the settings say `forgeOnSuccess: false`.
     `patterns.forged` is counted by the memory, for fixes it did not know yet."""
@@ -38,7 +47,9 @@ def forge_patterns(memory: PatternMemory, response: str, request: str | None = N
         return []
     # The memory's own model (loaded once, shared): PatternMemory has no public accessor
     # yet, the proxy reads it the same way.
-    if settings.forge_detector is ForgeDetector.REGEX:
+    if detector is not None:  # the proxy's `forgeDetector: llm`
+        fixes = detector(response, request)
+    elif settings.forge_detector is ForgeDetector.REGEX:
         fixes = detect_fixes(response, request)
     else:
         fixes = find_fixes(memory._embedder, response, request)

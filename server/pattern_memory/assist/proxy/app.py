@@ -30,8 +30,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from ...memory.service import PatternMemory
-from ...settings import Settings
+from ...settings import ForgeDetector, Settings
 from ..conversations import ConversationStore, conversation_key, judge_reply, record_verdict
+from ..detect import DetectedFix
+from ..forge import Detector, find_fixes
+from ..llm_detect import LlmDetectorError, llm_fixes
 from .metrics import ProxyMetrics
 from .shapes import Shape, StreamText, answer_text, inject, user_texts
 
@@ -168,6 +171,10 @@ class _Context:
     key: str
     request_text: str
     user_turns: int
+    # For `forgeDetector: llm` only: the model and the client's credential headers, held
+    # for this request's post-hook and never logged or stored.
+    model: str = ""
+    credentials: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
 
 async def _chat(state: ProxyState, request: Request, shape: Shape) -> Response:
@@ -182,6 +189,13 @@ async def _chat(state: ProxyState, request: Request, shape: Shape) -> Response:
     user_id = user_id_of(request)
     first, last, turns = user_texts(body)
     context = _Context(shape, user_id, conversation_key(user_id, first), last, turns)
+    if state.base.settings.forge_detector is ForgeDetector.LLM:
+        context.model = str(body.get("model") or "")
+        context.credentials = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in CREDENTIAL_HEADERS or k.lower().startswith("anthropic-")
+        }
     try:
         block = await run_in_threadpool(_before, state, context)
     except Exception:  # the memory must never cost the user a request
@@ -234,7 +248,8 @@ def _forge(state: ProxyState, context: _Context, answer: str) -> None:
         if not memory.settings.forge_on_success:
             return
         before = memory.metrics.snapshot().get("patterns.forged", 0)
-        ids = forge_patterns(memory, answer, context.request_text or None)
+        detector = _llm_detector(state, context) if context.model else None
+        ids = forge_patterns(memory, answer, context.request_text or None, detector)
         added = memory.metrics.snapshot().get("patterns.forged", 0) - before
         if added:
             state.metrics.count("patterns_forged_total", int(added))
@@ -243,6 +258,28 @@ def _forge(state: ProxyState, context: _Context, answer: str) -> None:
     except Exception:
         log.exception("forging from an answer failed")
         state.metrics.count("proxy_memory_errors_total")
+
+
+def _llm_detector(state: ProxyState, context: _Context) -> Detector:
+    """`forgeDetector: llm`: the upstream extracts the fix; the learned detector on failure."""
+
+    def detect(answer: str, request: str | None) -> list[DetectedFix]:
+        try:
+            return llm_fixes(
+                state.config.upstream,
+                context.shape,
+                context.model,
+                context.credentials,
+                answer,
+                request=request,
+                timeout=min(60.0, state.config.timeout_seconds),
+            )
+        except LlmDetectorError as exc:
+            log.warning("llm forge detector failed (%s); using the learned detector", exc)
+            state.metrics.count("proxy_llm_detector_errors_total")
+            return find_fixes(state.base._embedder, answer, request)
+
+    return detect
 
 
 async def _forward(
