@@ -1,60 +1,199 @@
-"""Team server throughput and latency on loopback: requests/s, p50 and p99 of GET /patterns,
-GET /patterns/search and POST /patterns at 1, 8 and 32 concurrent clients, with one and with
-two app processes (`team-server --workers N`) on one PostgreSQL (embedded, pgserver).
+#!/usr/bin/env python3
+"""Benchmark the team server on loopback: requests/s and p50/p99 latency of GET /patterns,
+GET /patterns/search?q= and POST /patterns at 1, 8 and 32 concurrent clients, with one app
+process and with two (`--workers 2`) on one PostgreSQL holding --patterns patterns.
 
-The database is filled with --patterns rows by SQL (random unit vectors for the embeddings:
-embedding 100k texts with the real model would take minutes and is not what is measured;
-search queries are embedded by the server with the real model, as in production).
+    nice -n 10 python scripts/bench/bench_team.py [--patterns 100000] [--seconds 4]
+        [--workers 1 2] [--clients 1 8 32] [--uvicorn-args ...]
 
-    nice -n 10 python scripts/bench/bench_team.py --patterns 100000 --seconds 5
+The server is the real `pattern-memory team-server` (a subprocess, DATABASE_URL set) on an
+embedded PostgreSQL with pgvector (pgserver) in a temporary directory. The patterns are
+loaded fast with COPY straight into the server's own schema (created by its migrations):
+synthetic code-like text and random unit 384-d vectors (the HNSW index's cost depends on
+their number and dimension, not their meaning); the HNSW index is dropped for the load and
+rebuilt with the migration's own definition. Searches and uploads go through the real
+embedding model in the server, as in production.
+
+The load generator is a small asyncio HTTP/1.1 keep-alive client (one connection per
+simulated client), cheaper than httpx so that it takes less of the two cores from the server.
+The floor is GET /health (a round trip through the app and one `SELECT 1` on a pooled
+connection) measured the same way in the same run; figures are also given as ratios to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import random
+import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import numpy as np
 import psycopg
 
-QUERIES = ["close the database connection", "handle None", "utf-8 decoding error", "off by one"]
+from pattern_memory.team.db import apply_migrations, connect
+from pattern_memory.team.keys import create_key
+
+TEAM, USER = "bench-team", "bench-user"
+WORDS = [
+    "value",
+    "items",
+    "config",
+    "request",
+    "response",
+    "handler",
+    "client",
+    "session",
+    "cache",
+    "index",
+    "parse",
+    "decode",
+    "encode",
+    "buffer",
+    "stream",
+    "token",
+    "path",
+    "query",
+    "result",
+    "error",
+    "retry",
+    "timeout",
+    "limit",
+    "offset",
+    "page",
+    "user",
+    "name",
+    "data",
+    "field",
+    "schema",
+    "model",
+    "record",
+    "entry",
+    "node",
+    "graph",
+    "tree",
+    "list",
+    "dict",
+    "key",
+    "lock",
+]
+QUERIES = [
+    "close the file handle when parsing fails",
+    "off by one in pagination offset",
+    "retry the request after a timeout",
+    "decode bytes before comparing the token",
+    "None check before reading the config value",
+    "release the lock on error",
+    "escape the query parameter",
+    "cache key must include the user name",
+    "stream is not closed after the response",
+    "wrong default for the page size",
+]
 
 
-def fill(url: str, count: int) -> None:
+# --- the database ----------------------------------------------------------------------------
+
+
+def start_postgres(root: Path) -> object:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        return pgserver.get_server(root / "pgdata", cleanup_mode="stop")  # type: ignore[attr-defined]
+
+
+async def prepare(url: str) -> str:
+    await apply_migrations(url)
+    async with connect(url) as conn:
+        return (await create_key(conn, user=USER, team=TEAM, admin=False)).key
+
+
+def _code(rng: random.Random, n: int) -> tuple[str, str]:
+    words = rng.sample(WORDS, 6)
+    before = (
+        f"def {words[0]}_{n}({words[1]}, {words[2]}):\n"
+        f"    {words[3]} = {words[1]}.get({words[2]!r})\n"
+        f"    return {words[3]}.{words[4]}({words[5]})\n"
+    )
+    after = before.replace(
+        f"    return {words[3]}",
+        f"    if {words[3]} is None:\n        return None\n    return {words[3]}",
+        1,
+    )
+    return before, after
+
+
+def load_patterns(url: str, count: int, seed: int = 7) -> float:
+    """COPY `count` patterns (and their contributor rows) into the bench team; seconds."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    vectors = np.random.default_rng(seed).standard_normal((count, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    types = ["bug_fix"] * 6 + ["refactor", "feature", "performance", "security"]
+    languages = ["python"] * 5 + ["javascript", "go", "typescript"]
     with psycopg.connect(url, autocommit=True) as conn:
-        team = conn.execute("SELECT id FROM teams WHERE name = 'bench'").fetchone()
-        assert team is not None
-        conn.execute("DROP INDEX IF EXISTS idx_patterns_embedding")
-        conn.execute(
-            """INSERT INTO patterns (team_id, problem_type, solution_hash, code_before,
-                   code_after, commit_msg, language, repository, created_by, success_count,
-                   embedding)
-               SELECT %s, CASE WHEN g %% 3 = 0 THEN 'feature_addition' ELSE 'bug_fix' END,
-                   md5(g::text) || md5((g * 7)::text),
-                   'value = compute(' || g || ')', 'value = compute(' || g || ') or 0',
-                   'fix: handle case ' || g, 'python', 'repo' || (g %% 20), 'seed', g %% 50,
-                   (SELECT array_agg(random() - 0.5)::vector FROM generate_series(1, 384) AS d(i)
-                    WHERE g > 0)
-               FROM generate_series(1, %s) AS g""",
-            (team[0], count),
-        )
-        started = time.monotonic()
-        conn.execute(
-            "CREATE INDEX idx_patterns_embedding ON patterns USING hnsw"
-            " (embedding vector_cosine_ops)"
-        )
-        print(f"filled {count} patterns; HNSW index built in {time.monotonic() - started:.0f} s")
-        conn.execute("VACUUM ANALYZE patterns")
+        team_id, user_id = conn.execute(
+            "SELECT t.id, u.id FROM teams t JOIN users u ON u.team_id = t.id"
+            " WHERE t.name = %s AND u.name = %s",
+            (TEAM, USER),
+        ).fetchone() or (None, None)
+        index_sql = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_patterns_embedding'"
+        ).fetchone()
+        assert index_sql is not None and team_id is not None
+        conn.execute("DROP INDEX idx_patterns_embedding")
+        ids = [uuid.uuid4() for _ in range(count)]
+        with conn.transaction():
+            with conn.cursor().copy(
+                "COPY patterns (id, team_id, problem_type, solution_hash, code_before,"
+                " code_after, commit_msg, language, repository, file_path, confidence,"
+                " success_count, created_by, created_by_user, embedding) FROM STDIN"
+            ) as copy:
+                for n in range(count):
+                    before, after = _code(rng, n)
+                    vector = "[" + ",".join(f"{x:.6f}" for x in vectors[n]) + "]"
+                    copy.write_row(
+                        (
+                            ids[n],
+                            team_id,
+                            rng.choice(types),
+                            f"{n:064x}",
+                            before,
+                            after,
+                            f"fix {rng.choice(WORDS)} {rng.choice(WORDS)} ({n})",
+                            rng.choice(languages),
+                            f"github.com/bench/repo{n % 50}",
+                            f"src/{rng.choice(WORDS)}/{n}.py",
+                            round(rng.random(), 3),
+                            rng.randrange(0, 20),
+                            USER,
+                            user_id,
+                            vector,
+                        )
+                    )
+            with conn.cursor().copy(
+                "COPY pattern_contributors (pattern_id, user_id, user_name) FROM STDIN"
+            ) as copy:
+                for ident in ids:
+                    copy.write_row((ident, user_id, USER))
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        conn.execute(index_sql[0])
+        conn.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+# --- the server ------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -63,121 +202,228 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cli(url: str, *args: str) -> str:
-    env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run(
-        [sys.executable, "-m", "pattern_memory", "team-server", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
-async def load(base: str, key: str, kind: str, clients: int, seconds: float) -> list[float]:
-    latencies: list[float] = []
-    deadline = time.monotonic() + seconds
-    counter = 0
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal counter
-        while time.monotonic() < deadline:
-            counter += 1
-            started = time.perf_counter()
-            if kind == "GET /patterns":
-                response = await client.get(
-                    "/patterns", params={"problem_type": "bug_fix", "limit": 20}
-                )
-            elif kind == "GET /patterns/search":
-                response = await client.get(
-                    "/patterns/search", params={"q": QUERIES[counter % 4], "limit": 10}
-                )
-            else:
-                response = await client.post(
-                    "/patterns",
-                    json={
-                        "problem_type": "bug_fix",
-                        "code_before": f"bench_{os.getpid()}_{counter}_{time.time_ns()}()",
-                        "code_after": "fixed()",
-                        "commit_msg": "fix: bench",
-                    },
-                )
-            latencies.append(time.perf_counter() - started)
-            assert response.status_code < 300, response.text
-
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=base, headers={"X-API-Key": key}, limits=limits, timeout=60
-    ) as client:
-        await asyncio.gather(*(worker(client) for _ in range(clients)))
-    return latencies
+def start_server(url: str, storage: Path, workers: int, extra: list[str]) -> Server:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "PATTERN_MEMORY_TEAM_STORAGE": str(storage)}
+    command = [
+        str(Path(sys.executable).with_name("pattern-memory")),
+        "team-server",
+        "--port",
+        str(port),
+    ]
+    command += ["--workers", str(workers), *extra]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"team-server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                pass
+            status = asyncio.run(_one_get(port, "/health"))
+            if status == 200:
+                return Server(process, port)
+        except OSError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit("team-server did not answer /health within 120 s")
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+# --- the load generator ----------------------------------------------------------------------
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--patterns", type=int, default=100_000)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    args = parser.parse_args()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
+class Connection:
+    """One HTTP/1.1 keep-alive connection; responses must carry Content-Length (uvicorn's
+    JSON responses do)."""
 
-    root = Path(tempfile.mkdtemp(prefix="bench_team_"))
-    pg = pgserver.get_server(root / "pg", cleanup_mode="delete")  # type: ignore[attr-defined]
-    url = pg.get_uri()
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def request(
+        self, method: str, path: str, key: str | None, body: bytes | None = None
+    ) -> tuple[int, bytes]:
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        if key is not None:
+            head += f"X-API-Key: {key}\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + (body or b""))
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
+async def _one_get(port: int, path: str) -> int:
+    conn = await Connection.open(port)
     try:
-        key = cli(url, "create-key", "--user", "bench", "--team", "bench")
-        fill(url, args.patterns)
-        print("| app processes | route | clients | requests/s | p50 ms | p99 ms |")
-        print("|---|---|---|---|---|---|")
-        for workers in args.workers:
-            port = free_port()
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "pattern_memory",
-                    "team-server",
-                    "--port",
-                    str(port),
-                    "--workers",
-                    str(workers),
-                    "--storage",
-                    str(root / "adapters"),
-                ],
-                env={**os.environ, "DATABASE_URL": url},
-                start_new_session=True,
-            )
-            base = f"http://127.0.0.1:{port}"
-            try:
-                while True:
-                    try:
-                        if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.3)
-                # Warm up: the embedding model loads on each process's first search.
-                asyncio.run(load(base, key, "GET /patterns/search", workers * 2, 3))
-                for kind in ("GET /patterns", "GET /patterns/search", "POST /patterns"):
-                    for clients in args.clients:
-                        lat = asyncio.run(load(base, key, kind, clients, args.seconds))
-                        p50, p99 = statistics.median(lat) * 1000, percentile(lat, 0.99) * 1000
-                        rate = len(lat) / args.seconds
-                        row = f"| {workers} | {kind} | {clients} | {rate:.0f} |"
-                        print(f"{row} {p50:.1f} | {p99:.1f} |", flush=True)
-            finally:
-                server.send_signal(signal.SIGINT)
-                server.wait(30)
+        return (await conn.request("GET", path, None))[0]
     finally:
-        pg.cleanup()
+        await conn.close()
+
+
+@dataclass(frozen=True)
+class Cell:
+    operation: str
+    clients: int
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _request_for(operation: str, rng: random.Random) -> tuple[str, str, bytes | None]:
+    if operation == "GET /health":
+        return "GET", "/health", None
+    if operation == "GET /patterns":
+        return "GET", f"/patterns?page={rng.randint(1, 20)}", None
+    if operation == "GET /patterns/search":
+        q = rng.choice(QUERIES).replace(" ", "+")
+        return "GET", f"/patterns/search?q={q}&limit=10", None
+    if operation == "POST /patterns":
+        n = rng.getrandbits(60)
+        body = {
+            "problem_type": "bug_fix",
+            "code_before": f"total_{n} = items[len(items)]",
+            "code_after": f"total_{n} = items[len(items) - 1]",
+        }
+        return "POST", "/patterns", json.dumps(body).encode()
+    raise ValueError(operation)
+
+
+async def run_cell(port: int, key: str, operation: str, clients: int, seconds: float) -> Cell:
+    rng = random.Random(f"{operation}{clients}")
+    latencies: list[float] = []
+    errors = 0
+    connections = [await Connection.open(port) for _ in range(clients)]
+    # Warm-up: every connection once (the model's first load, the pool's connections).
+    for conn in connections:
+        await conn.request(*_request_for(operation, rng)[:2], key, _request_for(operation, rng)[2])
+    stop_at = time.perf_counter() + seconds
+
+    async def client(conn: Connection) -> None:
+        nonlocal errors
+        while time.perf_counter() < stop_at:
+            method, path, body = _request_for(operation, rng)
+            started = time.perf_counter()
+            status, _ = await conn.request(method, path, key, body)
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += status >= 400
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    for conn in connections:
+        await conn.close()
+    return Cell(operation, clients, len(latencies), errors, elapsed, latencies)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+OPERATIONS = ["GET /patterns", "GET /patterns/search", "POST /patterns"]
+
+
+def print_cells(cells: list[Cell], floor: dict[int, Cell]) -> None:
+    print(
+        f"  {'operation':<22} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'err':>4}   {'p50/floor':>9} {'p99/floor':>9} {'req/s / floor':>13}"
+    )
+    for cell in cells:
+        base = floor[cell.clients]
+        print(
+            f"  {cell.operation:<22} {cell.clients:>7} {cell.rps:>8.0f}"
+            f" {cell.percentile(0.5):>8.1f} {cell.percentile(0.99):>8.1f} {cell.errors:>4}"
+            f"   {cell.percentile(0.5) / base.percentile(0.5):>9.1f}"
+            f" {cell.percentile(0.99) / base.percentile(0.99):>9.1f}"
+            f" {cell.rps / base.rps:>13.2f}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patterns", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=4.0, help="per cell")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument(
+        "--operations", nargs="+", default=OPERATIONS, choices=OPERATIONS, metavar="OP"
+    )
+    parser.add_argument("--keep", type=Path, help="reuse/keep the database in this folder")
+    args = parser.parse_args()
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-team-"))
+    root.mkdir(parents=True, exist_ok=True)
+    fresh = not (root / "pgdata").exists()
+    pg = start_postgres(root)
+    try:
+        url = str(pg.get_uri())  # type: ignore[attr-defined]
+        key = asyncio.run(prepare(url))
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        with psycopg.connect(url) as conn:
+            have = conn.execute("SELECT count(*) FROM patterns").fetchone()
+        if fresh or not have or have[0] < args.patterns:
+            seconds = load_patterns(url, args.patterns)
+            print(f"loaded {args.patterns:,} patterns by COPY (+ HNSW rebuild) in {seconds:.1f} s")
+        for workers in args.workers:
+            server = start_server(url, root / "adapters", workers, [])
+            try:
+                print(f"\n{workers} app process(es), {args.seconds:.0f} s per cell:")
+                floor = {
+                    c: asyncio.run(run_cell(server.port, key, "GET /health", c, args.seconds))
+                    for c in args.clients
+                }
+                cells = [
+                    asyncio.run(run_cell(server.port, key, op, c, args.seconds))
+                    for op in args.operations
+                    for c in args.clients
+                ]
+                print_cells(list(floor.values()) + cells, floor)
+            finally:
+                server.stop()
+        print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    finally:
+        pg.cleanup()  # type: ignore[attr-defined]
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
