@@ -11,9 +11,10 @@ import apsw
 import pytest
 from memory_samples import FIXES
 
+from fakes import HashEmbedder
 from pattern_memory.errors import InputError
 from pattern_memory.memory.db import Database
-from pattern_memory.memory.embedder import FastEmbedEmbedder
+from pattern_memory.memory.embedder import Embedder
 from pattern_memory.memory.migrations import MIGRATIONS
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import Outcome
@@ -21,8 +22,14 @@ from pattern_memory.patterns import PatternSource
 from pattern_memory.settings import Settings
 
 
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    """Scope is about rows, not vectors: no need to load the model."""
+    return HashEmbedder()
+
+
 @pytest.fixture
-def bob(settings: Settings, embedder: FastEmbedEmbedder) -> Iterator[PatternMemory]:
+def bob(settings: Settings, embedder: Embedder) -> Iterator[PatternMemory]:
     opened = PatternMemory.open(dataclasses.replace(settings, user_id="bob"), embedder)
     yield opened
     opened.close()
@@ -73,7 +80,7 @@ def test_nobody_sees_rates_or_forgets_another_users_pattern(
 
 
 def test_team_patterns_are_read_and_rated_with_include_team_never_forgotten(
-    memory: PatternMemory, settings: Settings, embedder: FastEmbedEmbedder
+    memory: PatternMemory, settings: Settings, embedder: Embedder
 ) -> None:
     [team] = memory.add_patterns([dataclasses.replace(FIXES[3], source=PatternSource.TEAM)])
     with PatternMemory.open(dataclasses.replace(settings, user_id="bob"), embedder) as alone:
@@ -87,7 +94,7 @@ def test_team_patterns_are_read_and_rated_with_include_team_never_forgotten(
 
 
 def test_migration_keeps_feedback_and_gives_cursors_to_their_users(
-    settings: Settings, embedder: FastEmbedEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     database = Database(settings.db_path)
     c = database.connection()
