@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from . import __version__
+from . import check as check_commands
 from .adapters import commands as adapters_commands
 from .assist import commands as assist_commands
 from .errors import PatternMemoryError
 from .lsp import commands as lsp_commands
-from .matching import commands as matching_commands
 from .memory import commands as memory_commands
 from .mining import commands as mining_commands
 from .team import commands as team_commands
@@ -31,7 +31,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     mining_commands,
     memory_commands,
     lsp_commands,
-    matching_commands,
+    check_commands,
     adapters_commands,
     assist_commands,
     team_commands,
