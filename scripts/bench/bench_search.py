@@ -34,9 +34,10 @@ import numpy as np
 from benchlib import commit_count, run_sampled
 
 from pattern_memory.memory.db import Database
+from pattern_memory.memory.filters import Filters, Scope
 from pattern_memory.memory.lifecycle import Decay
 from pattern_memory.memory.search import HybridSearch, Query
-from pattern_memory.memory.store import Filters, PatternStore, Scope
+from pattern_memory.memory.store import PatternStore
 from pattern_memory.memory.vectors import VectorIndex
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 

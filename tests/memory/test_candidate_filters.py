@@ -7,9 +7,10 @@ from pathlib import Path
 
 from pattern_memory.matching.shape import code_shingles
 from pattern_memory.memory.db import Database
+from pattern_memory.memory.filters import Filters, Scope, eligible_sql
 from pattern_memory.memory.lifecycle import Decay
 from pattern_memory.memory.shape_store import POSTINGS_PER_SHINGLE
-from pattern_memory.memory.store import Filters, PatternStore, Scope, eligible_sql
+from pattern_memory.memory.store import PatternStore
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 
 RENAMED_DOCUMENT = "def load(user_id):\n    record = db.get(user_id)\n    return record['name']\n"

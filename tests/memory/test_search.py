@@ -12,9 +12,9 @@ from memory_samples import FIXES, make_pattern
 
 from pattern_memory.memory.db import DISABLE_VEC_ENV
 from pattern_memory.memory.embedder import FastEmbedEmbedder
+from pattern_memory.memory.filters import Scope
 from pattern_memory.memory.metrics import LOOKUP_MS
 from pattern_memory.memory.service import PatternMemory
-from pattern_memory.memory.store import Scope
 from pattern_memory.patterns import PatternSource, ProblemType
 from pattern_memory.settings import Settings
 

@@ -9,7 +9,8 @@ import pytest
 
 from pattern_memory.memory import vectors
 from pattern_memory.memory.db import Database
-from pattern_memory.memory.store import PatternStore, Scope
+from pattern_memory.memory.filters import Scope
+from pattern_memory.memory.store import PatternStore
 from pattern_memory.memory.vectors import VectorIndex
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 

@@ -43,9 +43,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..matching.shape import code_shingles
+from .filters import Filters, eligible_sql
 from .lifecycle import rank_weight
 from .shape_store import ShapeFit
-from .store import Filters, PatternStore, eligible_sql
+from .store import PatternStore
 from .text import code_tokens
 from .types import SearchHit, StoredPattern
 from .vectors import FloatArray, VectorIndex

@@ -22,13 +22,14 @@ from ..patterns import Pattern, PatternSource, ProblemType
 from ..settings import Settings
 from .db import Database
 from .embedder import Embedder
+from .filters import Filters, Scope
 from .indexer import Progress
 from .indexer import index_repository as run_index
 from .lifecycle import Decay
 from .metrics import FORGED, LOOKUP_MS, TIMING_WINDOW, Metrics, summarize
 from .migrations import schema_version
 from .search import CODE_COLUMNS, HybridSearch, Query
-from .store import Filters, PatternStore, Scope
+from .store import PatternStore
 from .team_store import TeamSyncStore
 from .text import lookup_text
 from .transfer import Lifecycle

@@ -18,9 +18,8 @@ import apsw
 from ..errors import StoreError
 from ..patterns import LineRange, Pattern, PatternSource, ProblemType
 from .db import Database, bump_counter, row_values
+from .filters import CLOCK_SQL, Filters, Scope, eligible_sql, fresh_sql, rate_passes_sql
 from .lifecycle import (
-    PRIOR_FAILURES,
-    PRIOR_SUCCESSES,
     Decay,
     Outcome,
     no_decay,
@@ -71,13 +70,6 @@ class _PatternRow(NamedTuple):
 
 _COMPUTED = ("evidence_age_days", "stale")
 _COLUMNS = ", ".join(name for name in _PatternRow._fields if name not in _COMPUTED)
-# The date a pattern ages against (lifecycle.py): a mined pattern's repository clock (the
-# newest commit learned from it), the wall clock (the parameter) for forged and team ones.
-_CLOCK = (
-    "(CASE WHEN p.source = 'git' THEN coalesce((SELECT c.newest FROM repository_clock c "
-    "WHERE c.user_id = p.user_id AND c.repository = p.repository), p.last_evidence) "
-    "ELSE ? END)"
-)
 
 
 # Bumped when a stored pattern's evidence or revert state changes (not on insert): the
@@ -85,46 +77,11 @@ _CLOCK = (
 EVIDENCE_GENERATION = "evidence_generation"
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Whose patterns a query sees: the user's own, plus the team's when opted in."""
-
-    user_id: str
-    include_team: bool
-
-    def sql(self, alias: str = "p") -> tuple[str, tuple[Any, ...]]:
-        own = f"({alias}.user_id = ? AND {alias}.source != ?)"
-        team = PatternSource.TEAM.value
-        if self.include_team:
-            return f"({own} OR {alias}.source = ?)", (self.user_id, team, team)
-        return own, (self.user_id, team)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The seed's filters, as the store applies them."""
-
-    scope: Scope
-    decay: Decay
-    problem_type: str | None = None
-    min_success_rate: float = 0.0
-    include_stale: bool = False  # the CLI's search: stale patterns too, flagged
-    include_reverted: bool = False  # ... and patterns of reverted commits, flagged
-
-
-def fresh_sql(decay: Decay) -> tuple[str, tuple[Any, ...]]:
-    """Whether a pattern (`patterns p`) is fresh: its latest evidence at most decay.days
-    older than its clock."""
-    if not decay.on:
-        return "1", ()
-    return f"(p.last_evidence >= datetime({_CLOCK}, ?))", (decay.now, f"-{decay.days} days")
-
-
 def _select(decay: Decay) -> tuple[str, tuple[Any, ...]]:
     """_COLUMNS plus the computed evidence age (days behind the clock) and stale flag."""
     fresh, fresh_args = fresh_sql(decay)
     return (
-        f"{_COLUMNS}, max(0.0, julianday({_CLOCK}) - julianday(p.last_evidence)), NOT {fresh}",
+        f"{_COLUMNS}, max(0.0, julianday({CLOCK_SQL}) - julianday(p.last_evidence)), NOT {fresh}",
         (decay.now, *fresh_args),
     )
 
@@ -136,34 +93,6 @@ class RevertRecord:
     commit: str
     reverted: tuple[str, ...]
     subject: str | None = None
-
-
-def rate_passes_sql(min_rate: float) -> tuple[str, tuple[Any, ...]]:
-    """minSuccessRate judges a pattern by its record: one without outcomes yet passes (it
-    ranks by the prior, below proven ones); one with outcomes needs its success rate (with
-    the prior, lifecycle.success_rate) at least min_rate."""
-    clause = "(p.uses = 0 OR (p.success_count + ?) >= ? * (p.success_count + p.failure_count + ?))"
-    return clause, (PRIOR_SUCCESSES, min_rate, PRIOR_SUCCESSES + PRIOR_FAILURES)
-
-
-def eligible_sql(filters: Filters) -> tuple[str, list[Any]]:
-    """The WHERE clause (over `patterns p`) of the patterns a search may return."""
-    where, params = filters.scope.sql()
-    clauses = [where, "p.retired = 0"]
-    args: list[Any] = [*params]
-    if not filters.include_stale and filters.decay.on:
-        fresh, fresh_args = fresh_sql(filters.decay)
-        clauses.append(fresh)
-        args.extend(fresh_args)
-    if not filters.include_reverted:
-        clauses.append("p.reverted_by IS NULL")
-    if filters.problem_type is not None:
-        clauses.append("p.problem_type = ?")
-        args.append(filters.problem_type)
-    rate, rate_args = rate_passes_sql(filters.min_success_rate)
-    clauses.append(rate)
-    args.extend(rate_args)
-    return " AND ".join(clauses), args
 
 
 def _lines(value: LineRange | None) -> str | None:

@@ -26,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
+from .filters import Filters, Scope
 from .lifecycle import Decay
-from .store import Filters, Scope
 from .vector_store import IndexedVector, VectorStore
 
 FloatArray = npt.NDArray[np.float32]

@@ -27,8 +27,8 @@ from pathlib import PurePosixPath
 from pydantic import ValidationError
 
 from ..assist.privacy import relative_path
+from ..memory.filters import Scope
 from ..memory.service import PatternMemory
-from ..memory.store import Scope
 from ..memory.team_store import PulledState, team_owner
 from ..mining.scrub import PSEUDONYM_DOMAIN, anonymize_emails, pseudonym, scrub_text
 from ..patterns import DATE_FORMAT, Pattern, PatternSource, ProblemType, make_pattern_id
