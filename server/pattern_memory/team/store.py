@@ -123,7 +123,15 @@ async def list_patterns(
         " LIMIT %(limit)s OFFSET %(offset)s",
         {**params, "limit": limit, "offset": (page - 1) * limit},
     )
-    total_row = await fetch_one(conn, f"SELECT count(*) AS n FROM patterns p WHERE {where}", params)
+    if filters == Filters():
+        # Unfiltered: the trigger-kept count (migration 0002), not a scan of the team's rows.
+        total_row = await fetch_one(
+            conn, "SELECT n FROM team_pattern_counts WHERE team_id = %s", (team_id,)
+        )
+    else:
+        total_row = await fetch_one(
+            conn, f"SELECT count(*) AS n FROM patterns p WHERE {where}", params
+        )
     total = int(total_row["n"]) if total_row else 0
     return Page([pattern_out(r) for r in rows], total)
 
