@@ -9,27 +9,13 @@ import textwrap
 import threading
 from pathlib import Path
 
+from matching_samples import AFTER, BEFORE
+
 from pattern_memory.matching.finder import MAX_DIAGNOSTICS_PER_DOCUMENT, FixFinder, FoundFix
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
 
-BEFORE = textwrap.dedent(
-    """\
-    def load(uid):
-        row = db.get(uid)
-        return row["name"]
-    """
-)
-AFTER = textwrap.dedent(
-    """\
-    def load(uid):
-        row = db.get(uid)
-        if row is None:
-            return None
-        return row["name"]
-    """
-)
 DOCUMENT = (
     "import db\n\n\ndef fetch(user_id):\n    record = db.get(user_id)\n    return record['name']\n"
 )
