@@ -59,7 +59,9 @@ def _actions(
     ls: PatternMemoryServer, uri: str, version: int | None, fix: LocatedFix
 ) -> list[types.CodeAction]:
     message = action_subject(fix.stored.pattern.commit_msg)
-    diagnostic = to_diagnostic(fix, SEVERITIES[ls.settings.diagnostic_severity])
+    diagnostic = to_diagnostic(
+        fix, SEVERITIES[ls.settings.diagnostic_severity], ls.team_sync.origin(fix.pattern_id)
+    )
     edit = _edit(ls, uri, version, fix)
     return [
         types.CodeAction(

@@ -16,6 +16,7 @@ from pygls.workspace.position_codec import PositionCodec
 from ..languages import KNOWN_LANGUAGES, language_of, normalize_language
 from ..matching.finder import FoundFix
 from ..matching.match import CodeMatch
+from ..memory.team_store import TeamOrigin
 from ..memory.types import StoredPattern
 from ..settings import DiagnosticSeverity
 
@@ -142,14 +143,23 @@ def track_record(stored: StoredPattern) -> str:
     return f"{stored.success_rate:.0%} over {stored.uses} uses"
 
 
-def pattern_markdown(stored: StoredPattern) -> str:
-    """The hover text: what was learned, from whom and when, how well it worked."""
+def team_line(origin: TeamOrigin) -> str:
+    """Who a team pattern comes from: its first author, then everyone who shared it too."""
+    others = [name for name in origin.contributors if name != origin.created_by]
+    line = f"team pattern from {origin.created_by}"
+    return line + (f", also shared by {', '.join(others)}" if others else "")
+
+
+def pattern_markdown(stored: StoredPattern, origin: TeamOrigin | None = None) -> str:
+    """The hover text: what was learned, from whom and when, how well it worked; a team
+    pattern (`origin`) says so, with its contributors."""
     pattern = stored.pattern
     diff = change_diff(pattern.before_code, pattern.after_code)
     fence = code_fence(diff)
     message = pattern.commit_msg.strip() or "(no message)"
+    title = "Team fix" if origin is not None else "Learned fix"
     details = [
-        f"**Learned fix** `{pattern.pattern_id}`",
+        f"**{title}** `{pattern.pattern_id}`",
         "",
         "  \n".join(escape_markdown(line) for line in message.split("\n")),
         "",
@@ -158,6 +168,8 @@ def pattern_markdown(stored: StoredPattern) -> str:
         f"- confidence: {pattern.confidence:.2f}",
         f"- success rate: {track_record(stored)}",
     ]
+    if origin is not None:  # under the title: whose it is comes first
+        details[1:1] = ["", f"*{escape_markdown(team_line(origin))}*"]
     if pattern.file_path:
         details.append(f"- learned in: {escape_markdown(pattern.file_path)}")
     details += ["", f"{fence}diff", diff, fence]

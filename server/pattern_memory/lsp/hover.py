@@ -23,7 +23,10 @@ def register(server: PatternMemoryServer) -> None:
         return types.Hover(
             contents=types.MarkupContent(
                 kind=types.MarkupKind.Markdown,
-                value="\n\n---\n\n".join(pattern_markdown(fix.stored) for fix in fixes),
+                value="\n\n---\n\n".join(
+                    pattern_markdown(fix.stored, ls.team_sync.origin(fix.pattern_id))
+                    for fix in fixes
+                ),
             ),
             range=best.range,
         )

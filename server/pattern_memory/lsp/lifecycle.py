@@ -78,10 +78,13 @@ def register(server: PatternMemoryServer) -> None:
     async def initialized(ls: PatternMemoryServer, params: types.InitializedParams) -> None:
         if not await _open_memory(ls):
             return
+        if ls.memory is not None:  # the team's patterns pulled earlier, marked from the start
+            await ls.team_sync.load_origins(ls.memory)
         ls.analysis.refresh_all()
         if ls.settings.index_on_start:
             for root in ls.workspace_roots:
                 ls.indexer.start_background(root)
+        ls.team_sync.configure()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def did_change_folders(
@@ -112,6 +115,7 @@ def register(server: PatternMemoryServer) -> None:
         _apply(ls, previous, raw, "didChangeConfiguration")
         if ls.settings == previous or not await _open_memory(ls):
             return
+        ls.team_sync.configure()  # teamUrl or syncIntervalMinutes may have changed
         ls.analysis.refresh_all()
 
     @server.feature(types.SHUTDOWN)
@@ -120,6 +124,7 @@ def register(server: PatternMemoryServer) -> None:
         if isinstance(ls.protocol, PatternMemoryProtocol):
             ls.protocol.cancel_pending()
         await ls.indexer.stop(SHUTDOWN_GRACE_SECONDS)
+        await ls.team_sync.stop(SHUTDOWN_GRACE_SECONDS)
         ls.analysis.stop()
         if ls.memory is not None:
             await asyncio.get_running_loop().run_in_executor(ls.request_pool, ls.memory.close)

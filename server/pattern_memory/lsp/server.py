@@ -188,9 +188,11 @@ class PatternMemoryServer(LanguageServer):
         self._reported: set[str] = set()
         from .analysis import DocumentAnalyzer
         from .indexing import BackgroundIndexer
+        from .team_sync import TeamSync
 
         self.analysis = DocumentAnalyzer(self)
         self.indexer = BackgroundIndexer(self)
+        self.team_sync = TeamSync(self)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A frame whose body is not JSON (nor UTF-8, or nested too deep to read) gets
@@ -299,6 +301,7 @@ class PatternMemoryServer(LanguageServer):
         analyses so that the worker threads, which the interpreter joins at exit, finish
         promptly."""
         self.indexer.abandon()
+        self.team_sync.abandon()
         self.analysis.stop()
         self.stop_workers()
 
@@ -309,10 +312,10 @@ class PatternMemoryServer(LanguageServer):
 
 def create_server(embedder: Embedder | None = None) -> PatternMemoryServer:
     """A server with every feature registered."""
-    from . import code_actions, execute, hover, lifecycle, sync
+    from . import code_actions, execute, hover, lifecycle, sync, team_sync
 
     server = PatternMemoryServer(embedder)
-    for feature in (lifecycle, sync, hover, code_actions, execute):
+    for feature in (lifecycle, sync, hover, code_actions, execute, team_sync):
         feature.register(server)
     return server
 

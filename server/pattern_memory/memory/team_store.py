@@ -208,6 +208,18 @@ class TeamSyncStore:
             for r in rows
         }
 
+    def all_origins(self) -> dict[str, TeamOrigin]:
+        """Every pulled team pattern's origin, by local pattern_id (the language server keeps
+        them in memory for hovers and diagnostics)."""
+        rows = self.db.query(
+            "SELECT p.pattern_id, t.server, t.remote_id, t.created_by, t.contributors "
+            "FROM team_patterns t JOIN patterns p ON p.id = t.pattern"
+        )
+        return {
+            str(r[0]): TeamOrigin(str(r[1]), str(r[2]), str(r[3]), tuple(json.loads(r[4])))
+            for r in rows
+        }
+
     # --- feedback on team patterns -------------------------------------------------------
 
     def pending_votes(self, server: str) -> list[PendingVote]:
