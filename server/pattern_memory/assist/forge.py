@@ -52,7 +52,7 @@ def forge_patterns(
     elif settings.forge_detector is ForgeDetector.REGEX:
         fixes = detect_fixes(response, request)
     else:
-        fixes = find_fixes(memory._embedder, response, request)
+        fixes = find_fixes(memory.embedder, response, request)
     if not fixes:
         return []
     now = dt.datetime.now(dt.UTC).strftime(DATE_FORMAT)

@@ -379,6 +379,11 @@ class PatternMemory:
         return self._store
 
     @property
+    def embedder(self) -> Embedder:
+        """The model this memory embeds with (the forge detector reads sentences with it)."""
+        return self._embedder
+
+    @property
     def team_sync(self) -> TeamSyncStore:
         """What `pattern-memory sync` knows per team server (team/sync.py)."""
         return TeamSyncStore(self._store.db)

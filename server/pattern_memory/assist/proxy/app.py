@@ -101,7 +101,7 @@ class ProxyState:
             memory = self._memories.get(user_id)
             if memory is None:
                 settings = dataclasses.replace(self.base.settings, user_id=user_id)
-                memory = PatternMemory(settings, self.base.store, self.base._embedder)
+                memory = PatternMemory(settings, self.base.store, self.base.embedder)
                 self._memories[user_id] = memory
             return memory
 
@@ -277,7 +277,7 @@ def _llm_detector(state: ProxyState, context: _Context) -> Detector:
         except LlmDetectorError as exc:
             log.warning("llm forge detector failed (%s); using the learned detector", exc)
             state.metrics.count("proxy_llm_detector_errors_total")
-            return find_fixes(state.base._embedder, answer, request)
+            return find_fixes(state.base.embedder, answer, request)
 
     return detect
 
