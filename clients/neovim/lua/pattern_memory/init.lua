@@ -30,6 +30,7 @@ M.option_defaults = {
   diagnosticSeverity = "hint",
   indexOnStart = true,
   renamedMatchScore = 0.6,
+  forgeDetector = "learned",
 }
 
 M.defaults = {
