@@ -253,7 +253,6 @@ def _search(args: argparse.Namespace) -> int:
                 k=args.k or settings.max_injected,
                 include_stale=True,
                 include_reverted=True,
-                min_relevance=settings.similarity,
             )
         else:
             hits = memory.search(args.text, k=args.k, include_stale=True, include_reverted=True)
