@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # but not say where data goes or whose it is (a cloned repo must not redirect the database or
 # the team server), and it may turn author anonymization on, never off.
 REPO_FORBIDDEN_KEYS = frozenset({"dbPath", "userId", "includeTeam", "teamUrl"})
-REPO_ONLY_ENABLES = frozenset({"anonymizeAuthors"})
+REPO_ONLY_ENABLES = frozenset({"anonymizeAuthors", "collective"})
 
 
 class ForgeDetector(StrEnum):
@@ -192,6 +192,9 @@ class Settings:
     # Mining.
     max_hunk_lines: int = _setting("maxHunkLines", _int_in(1, 100_000), 200)
     anonymize_authors: bool = _setting("anonymizeAuthors", _parse_bool, False)
+    # The seed's v1.1 opt-in: what `sync` shares is anonymized and marked collective (no
+    # author, commit or repository; relative paths): assist/privacy.anonymize.
+    collective: bool = _setting("collective", _parse_bool, False)
     # Editor.
     diagnostics: bool = _setting("diagnostics", _parse_bool, True)
     diagnostic_severity: DiagnosticSeverity = _setting(

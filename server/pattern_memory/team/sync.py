@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 
 from pydantic import ValidationError
 
-from ..assist.privacy import relative_path
+from ..assist.privacy import anonymize, relative_path
 from ..memory.filters import Scope
 from ..memory.service import PatternMemory
 from ..memory.team_store import PulledState, team_owner
@@ -113,17 +113,22 @@ def _now() -> str:
 # --- push ----------------------------------------------------------------------------------
 
 
-def shareable(pattern: Pattern, anonymize_authors: bool) -> PatternIn:
+def shareable(pattern: Pattern, anonymize_authors: bool, collective: bool = False) -> PatternIn:
     """What leaves the machine for the team: secrets scrubbed from every text, paths without
     their machine-specific prefix, the repository by its name; with anonymizeAuthors the
     author's address and any address in the message become pseudonyms (the miner's, so the
-    same person gets the same pseudonym everywhere). ValidationError when over the limits."""
+    same person gets the same pseudonym everywhere); with collective (the seed's v1.1 opt-in)
+    no author (marked "collective"), commit or repository at all. ValidationError when over
+    the limits."""
+    if collective:
+        pattern = anonymize(pattern)
     message = scrub_text(pattern.commit_msg).text
     author = pattern.author
-    if anonymize_authors:
+    if anonymize_authors or collective:
         message = anonymize_emails(message)
-        if author and not author.endswith("@" + PSEUDONYM_DOMAIN):
-            author = pseudonym(author)
+    pseudonymous = bool(author) and author.endswith("@" + PSEUDONYM_DOMAIN)
+    if anonymize_authors and not collective and author and not pseudonymous:
+        author = pseudonym(author)
     return PatternIn(
         pattern_id=pattern.pattern_id,
         problem_type=pattern.problem_type.value,
@@ -189,7 +194,8 @@ def _push_patterns(
     uploads: list[PatternIn] = []
     for pattern in todo:
         try:
-            uploads.append(shareable(pattern, memory.settings.anonymize_authors))
+            settings = memory.settings
+            uploads.append(shareable(pattern, settings.anonymize_authors, settings.collective))
         except ValidationError:
             report.too_large += 1
     done = 0

@@ -26,6 +26,7 @@ M.option_defaults = {
   syncIntervalMinutes = 15,
   maxHunkLines = 200,
   anonymizeAuthors = false,
+  collective = false,
   diagnostics = true,
   diagnosticSeverity = "hint",
   indexOnStart = true,
