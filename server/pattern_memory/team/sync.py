@@ -192,9 +192,9 @@ def _push_patterns(
     server = client.base_url
     todo, _ = _unpushed(memory, server)
     uploads: list[PatternIn] = []
+    settings = memory.settings
     for pattern in todo:
         try:
-            settings = memory.settings
             uploads.append(shareable(pattern, settings.anonymize_authors, settings.collective))
         except ValidationError:
             report.too_large += 1
