@@ -99,3 +99,42 @@ def test_stdio_and_tcp_exclude_each_other() -> None:
     )
     assert run.returncode == 2
     assert "not allowed with argument" in run.stderr and "Traceback" not in run.stderr
+
+
+async def test_a_workspace_package_does_not_shadow_a_dependency(
+    tmp_path: Path, fix_repo: Path
+) -> None:
+    # Editors start `python -m pattern_memory serve` in the workspace, and `-m` puts it
+    # first on sys.path: a checkout of httpx or pygls must not replace the real ones.
+    workspace = tmp_path / "workspace"
+    for name in ("httpx", "pygls", "numpy"):
+        (workspace / name).mkdir(parents=True)
+        (workspace / name / "__init__.py").write_text(
+            'raise ImportError("the workspace\'s own package was imported")\n'
+        )
+    client = LanguageClient("shadow-test", "1")
+    await client.start_io(sys.executable, "-m", "pattern_memory", "serve", cwd=str(workspace))
+    try:
+        result = await asyncio.wait_for(
+            client.initialize_async(
+                types.InitializeParams(
+                    capabilities=types.ClientCapabilities(),
+                    root_uri=fix_repo.as_uri(),
+                    initialization_options={
+                        "dbPath": str(tmp_path / "shadow.db"),
+                        "indexOnStart": False,
+                    },
+                )
+            ),
+            timeout=120,
+        )
+        assert result.server_info is not None and result.server_info.name == "pattern-memory"
+        client.initialized(types.InitializedParams())
+        stats = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="patternMemory.stats")
+        )
+        assert stats["patterns"] == 0
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()
