@@ -192,3 +192,87 @@ def test_a_twin_the_fix_missed_in_its_own_file_is_flagged(tmp_path: Path) -> Non
     fixes = _find(tmp_path, [learned], document, "/w/httpx/_decoders.py")
     assert len(fixes) == 1 and fixes[0].shown
     assert fixes[0].match.start > document.index("class TextChunker")
+
+
+# cobra's "fix bug with PersistentPreRunE": the pre-run loop called the post-run hook; the
+# fix left the very same line standing, correctly, in the post-run loop of its own hunk.
+HOOKS_BEFORE = textwrap.dedent(
+    """\
+    def execute(self, args):
+        for parent in self.parents():
+            if parent.pre_run_hook is not None:
+                result = parent.post_run_hook(self, args, strict=True)
+                break
+        self.run(args)
+        for parent in self.parents():
+            if parent.post_run_hook is not None:
+                result = parent.post_run_hook(self, args, strict=True)
+                break
+    """
+)
+HOOKS_AFTER = HOOKS_BEFORE.replace("post_run_hook(self", "pre_run_hook(self", 1)
+HOOKS_DOCUMENT = textwrap.dedent(
+    """\
+    def start(self, args):
+        if self.pre_run_hook is not None:
+            self.pre_run_hook(self, args)
+
+
+    def finish(self, args):
+        for parent in self.parents():
+            if parent.post_run_hook is not None:
+                result = parent.post_run_hook(self, args, strict=True)
+                break
+    """
+)
+
+
+def test_a_fix_that_left_its_before_code_standing_is_not_flagged(tmp_path: Path) -> None:
+    learned = _pattern("pre-run hook", HOOKS_BEFORE, HOOKS_AFTER, path="app/command.py")
+    assert _find(tmp_path / "a", [learned], HOOKS_DOCUMENT) == []
+    # The same fix without the correct twin in its hunk says nothing against the line: found.
+    run = "    self.run(args)\n"
+    alone_before, alone_after = HOOKS_BEFORE.split(run)[0], HOOKS_AFTER.split(run)[0]
+    alone = _pattern("pre-run hook", alone_before, alone_after)
+    assert len(_find(tmp_path / "b", [alone], HOOKS_DOCUMENT)) == 1
+
+
+def test_a_value_the_document_discards_is_not_matched_by_a_name(tmp_path: Path) -> None:
+    # The learned code keeps `count`; `rows, _ = ...` discards it: another use of the call.
+    learned = _pattern(
+        "query timeout",
+        "def load(sql_text, params):\n    rows, count = db.query(sql_text, params)\n",
+        "def load(sql_text, params):\n    rows, count = db.query(sql_text, params, timeout=5)\n",
+    )
+    discarding = "def fetch(statement, args):\n    rows, _ = db.query(statement, args)\n"
+    assert _find(tmp_path / "a", [learned], discarding) == []
+    keeping = "def fetch(statement, args):\n    rows, total = db.query(statement, args)\n"
+    assert len(_find(tmp_path / "b", [learned], keeping)) == 1
+
+
+def test_a_fix_that_only_swaps_a_renamed_name_is_not_matched(tmp_path: Path) -> None:
+    # cobra "cmd: Fix #612": the loop ran over the wrong variable. Under renaming, a loop
+    # over another variable says nothing about which one it should be.
+    before = textwrap.dedent(
+        """\
+        def is_command_dir(name):
+            for candidate in command_dirs:
+                if name == candidate:
+                    return True
+            return False
+        """
+    )
+    after = before.replace("command_dirs", '("cmd", "cmds", "command")')
+    learned = _pattern("command dirs", before, after)
+    document = textwrap.dedent(
+        """\
+        def has_flag(flag):
+            for known in flags:
+                if flag == known:
+                    return True
+            return False
+        """
+    )
+    assert _find(tmp_path / "a", [learned], document) == []
+    # The learned code itself (no renaming) is still found.
+    assert len(_find(tmp_path / "b", [learned], before)) == 1

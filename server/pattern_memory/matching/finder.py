@@ -292,7 +292,7 @@ class FixFinder(Generic[C]):
             if cancel.is_set():
                 raise Cancelled
             template = self.template(stored, language)
-            if template is None or self.is_mass_edit(memory, stored):
+            if template is None or template.left_standing or self.is_mass_edit(memory, stored):
                 continue
             matches = find_matches(
                 document, template, min_renamed_score=settings.renamed_match_score

@@ -96,6 +96,8 @@ def _renaming_at(doc: list[Token], start: int, template: FixTemplate) -> _Bindin
             return None
         else:
             continue
+        if forward is names and got.text == "_" != want.text:
+            return None  # the document discards what the learned code keeps: another use
         if forward.setdefault(want.text, got.text) != got.text:
             return None
         if backward.setdefault(got.text, want.text) != want.text:
@@ -187,6 +189,16 @@ def _already_fixed(doc: list[Token], start: int, end: int, fixed: list[Token]) -
     return False
 
 
+def _renaming_refused(template: FixTemplate, changed: dict[str, str]) -> bool:
+    """A renaming under which the fix means nothing here: a name the fix introduces already
+    means something else in the document, or the fix only changes names that stand for
+    others here (`range cmdDirs` -> `range []string{...}` says nothing of `range args`)."""
+    if template.new_names & set(changed.values()):
+        return True
+    removed = template.removed
+    return bool(removed) and all(template.before_tokens[i].text in changed for i in removed)
+
+
 def find_matches(
     document: DocumentTokens, template: FixTemplate, *, min_renamed_score: float = 0.0
 ) -> list[CodeMatch]:
@@ -217,8 +229,8 @@ def find_matches(
             for old, new in binding.literals.items()
             if old != new and not same_string(old, new)
         }
-        if template.new_names & set(changed.values()):
-            continue  # a name the fix introduces already means something else here
+        if _renaming_refused(template, changed):
+            continue
         if changed or other_literals:
             kind = MatchKind.RENAMED
             verbatim = sum(

@@ -7,6 +7,7 @@ the same bug in a function shaped differently. The template keeps the changed li
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,14 @@ class FixTemplate:
     # The token texts of the lines the fix wrote (its changed after-lines), as written: in
     # the very file the fix was learned from, their absence says the fix was undone there.
     written: tuple[str, ...] = ()
+    # The fix left the same before-code standing in the unchanged rest of its hunk (cobra fixed
+    # `p.PersistentPostRunE(...)` in the pre-run loop and kept it in the post-run loop): what
+    # made it a bug lies outside the template, so the text alone cannot tell another site.
+    left_standing: bool = False
+    # Indices into before_tokens of the tokens the fix removed or replaced (a token-level
+    # diff of the changed lines): where they are all names a document calls otherwise, the
+    # fix only says which variable to use, which under renaming says nothing.
+    removed: frozenset[int] = frozenset()
 
 
 _BINDING_KEYWORDS = frozenset({"as", "def", "class", "for", "import", "let", "const", "var"})
@@ -185,6 +194,9 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
     after_tokens = tuple(tokenize(after_text, language))
     before_names = _variables(before_tokens)
     introduced = _bound(after_tokens) - before_names
+    before_texts = [t.text for t in before_tokens]
+    core = _core_offsets(before, lo, before_hi, prefix, suffix)
+    after_core = tokenize("\n".join(after[prefix : len(after) - suffix]), language)
     whole_before = "\n".join(before)
     scope, imported = pattern_scope(tokenize(whole_before, language), whole_before)
     return FixTemplate(
@@ -197,14 +209,39 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         free_names=frozenset(_variables(after_tokens) - before_names - introduced),
         new_names=frozenset(introduced),
         anchors=frozenset(anchored_names(before_tokens, language, scope, imported)),
-        holes=frozenset(
-            literal_holes(
-                before_tokens,
-                tokenize("\n".join(after[prefix : len(after) - suffix]), language),
-                core=_core_offsets(before, lo, before_hi, prefix, suffix),
-            )
+        holes=frozenset(literal_holes(before_tokens, after_core, core=core)),
+        written=tuple(t.text for t in after_core),
+        left_standing=any(
+            _contains([t.text for t in tokenize("\n".join(lines), language)], before_texts)
+            for lines in (after[:prefix], after[len(after) - suffix :])
         ),
-        written=tuple(
-            t.text for t in tokenize("\n".join(after[prefix : len(after) - suffix]), language)
-        ),
+        removed=_removed(before_tokens, after_core, core),
+    )
+
+
+def _removed(
+    before: Sequence[Token], after_core: Sequence[Token], core: tuple[int, int]
+) -> frozenset[int]:
+    """Indices of the before-tokens on the changed lines (offsets `core`) that the fix
+    removed or replaced, by a token-level diff against the changed after-lines."""
+    start, end = core
+    indices = [i for i, token in enumerate(before) if start <= token.start < end]
+    matcher = difflib.SequenceMatcher(
+        None, [before[i].text for i in indices], [t.text for t in after_core], autojunk=False
+    )
+    return frozenset(
+        indices[k]
+        for tag, i1, i2, _, _ in matcher.get_opcodes()
+        if tag in ("replace", "delete")
+        for k in range(i1, i2)
+    )
+
+
+def _contains(texts: list[str], run: list[str]) -> bool:
+    """Whether `run` occurs in `texts` as a contiguous run."""
+    width = len(run)
+    return bool(run) and any(
+        texts[start : start + width] == run
+        for start in range(len(texts) - width + 1)
+        if texts[start] == run[0]
     )
