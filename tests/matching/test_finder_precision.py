@@ -276,3 +276,26 @@ def test_a_fix_that_only_swaps_a_renamed_name_is_not_matched(tmp_path: Path) -> 
     assert _find(tmp_path / "a", [learned], document) == []
     # The learned code itself (no renaming) is still found.
     assert len(_find(tmp_path / "b", [learned], before)) == 1
+
+
+def test_a_deleted_block_back_in_its_own_file_is_not_flagged_there(tmp_path: Path) -> None:
+    before = textwrap.dedent(
+        """\
+        def complete(values, directive):
+            if directive & NO_FILE_COMPLETION:
+                if not values:
+                    print("")
+                    return
+            for value in values:
+                print(value)
+        """
+    )
+    after = before.replace(
+        "    if directive & NO_FILE_COMPLETION:\n        if not values:\n"
+        '            print("")\n            return\n',
+        "",
+    )
+    learned = _pattern("no empty completion", before, after, path="app/complete.py")
+    assert _find(tmp_path / "a", [learned], before, "/w/app/complete.py") == []
+    other = _find(tmp_path / "b", [learned], before, "/w/app/other.py")
+    assert len(other) == 1 and other[0].shown

@@ -321,10 +321,14 @@ def undone_here(
     since, deliberately, as a revert is. Its before-code standing again is then no sign of
     the bug (an old fix's before-code in its own file was most of the replay bench's noise).
     Where the fixed code is still there, another place with the before-code is a twin the
-    fix missed, which is flagged (httpx fixed ByteChunker, later its twin TextChunker)."""
+    fix missed, which is flagged (httpx fixed ByteChunker, later its twin TextChunker).
+    A deletion writes nothing: its code back in its own file was put back, as a revert does
+    (cobra's PowerShell script got its removed block back with a rewrite)."""
     written = template.written
-    if not written or not same_file(document_path, learned_path):
+    if not same_file(document_path, learned_path):
         return False
+    if not written:
+        return True
     texts = [token.text for token in document.tokens]
     width = len(written)
     return not any(
