@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated, Any
+
 import pytest
 
-from pattern_memory.lsp.arguments import Arg, CommandArgumentError, parse_arguments
+from pattern_memory.lsp import gate
+from pattern_memory.lsp.arguments import (
+    Between,
+    Choice,
+    CommandArgumentError,
+    CommandArguments,
+    Text,
+    add_hooks,
+    by_name,
+)
 from pattern_memory.lsp.options import apply_options
 from pattern_memory.memory.types import Outcome
 from pattern_memory.settings import DiagnosticSeverity, Settings
@@ -38,32 +50,57 @@ def test_options_that_are_not_an_object() -> None:
     assert apply_options(Settings(), None, "test") == (Settings(), [])
 
 
-SPEC = [Arg("text", str), Arg("k", int, required=False, low=1, high=10), Arg("o", Outcome, False)]
+@dataclass(frozen=True)
+class Example(CommandArguments):
+    text: Annotated[str, Text()]
+    k: Annotated[int, Between(1, 10)] | None = None
+    o: Annotated[Outcome, Choice()] | None = None
+
+
+CONVERTER = add_hooks(gate.strict_converter())  # the server's converter
+
+
+def structured(arguments: list[Any]) -> Example:
+    """What the server hands the command's handler: the one named object that pygls
+    structures with the server's converter (lsp/server.py, lsp_workspace__execute_command)."""
+    (named,) = by_name(Example, arguments)
+    return CONVERTER.structure(named, Example)
 
 
 def test_named_and_positional_arguments() -> None:
-    assert parse_arguments("c", [{"text": "a", "k": 2}], SPEC) == {"text": "a", "k": 2}
-    assert parse_arguments("c", ["a", 2, "helpful"], SPEC) == {
-        "text": "a",
-        "k": 2,
-        "o": Outcome.HELPFUL,
-    }
-    assert parse_arguments("c", ["a"], SPEC) == {"text": "a"}
+    assert structured([{"text": "a", "k": 2}]) == Example("a", 2)
+    assert structured(["a", 2, "helpful"]) == Example("a", 2, Outcome.HELPFUL)
+    assert structured(["a"]) == Example("a")
+    assert structured([{"text": "a", "k": None}]) == Example("a")  # null: absent
 
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ([], "c: missing argument 'text'"),
-        ([{"text": ""}], "c: argument 'text' must be a non-empty string"),
-        ([{"text": "a", "k": True}], "c: argument 'k' must be a whole number"),
-        ([{"text": "a", "k": 11}], "c: argument 'k' must be between 1 and 10"),
-        (["a", 1, "great"], "c: argument 'o' must be one of applied, helpful, not_helpful"),
-        (["a", 1, "helpful", 4], "c: expected at most 3 argument(s)"),
-        ([{"text": "a", "x": 1}], "c: unknown argument(s) 'x'; expected text, k (optional)"),
+        ([], "missing argument 'text'"),
+        ([{"text": ""}], "argument 'text' must be a non-empty string"),
+        ([{"text": 5}], "argument 'text' must be a non-empty string"),
+        ([{"text": "a" * 1_000_001}], "argument 'text' is 1,000,001 characters, over the limit"),
+        ([{"text": "a", "k": True}], "argument 'k' must be a whole number"),
+        ([{"text": "a", "k": 11}], "argument 'k' must be between 1 and 10"),
+        (["a", 1, "great"], "argument 'o' must be one of applied, helpful, not_helpful"),
+        (["a", 1, "helpful", 4], "expected at most 3 argument(s)"),
+        ([{"text": "a", "x": 1}], "unknown argument(s) 'x'; expected text, k (optional)"),
+        ([{"k": 0, "x": 1}], "unknown argument(s) 'x'"),  # unknown names first
+        ([{"k": 0}], "missing argument 'text'"),  # then the fields in their order
     ],
 )
 def test_bad_arguments_are_one_clear_line(arguments: list[object], message: str) -> None:
     with pytest.raises(CommandArgumentError) as caught:
-        parse_arguments("c", arguments, SPEC)
+        structured(arguments)
     assert str(caught.value).startswith(message)
+
+
+def test_a_command_without_arguments() -> None:
+    assert CONVERTER.structure(by_name(CommandArguments, None)[0], CommandArguments) == (
+        CommandArguments()
+    )
+    with pytest.raises(CommandArgumentError, match=r"expected at most 0 argument\(s\)"):
+        by_name(CommandArguments, [1])
+    with pytest.raises(CommandArgumentError, match=r"unknown argument.*expected no arguments"):
+        CONVERTER.structure(by_name(CommandArguments, [{"x": 1}])[0], CommandArguments)

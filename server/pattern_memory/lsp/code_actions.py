@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
@@ -11,7 +12,9 @@ from ..patterns import commit_subject
 from .convert import SEVERITIES, LocatedFix
 from .diagnostics import to_diagnostic
 from .execute import FEEDBACK
-from .server import PatternMemoryServer
+
+if TYPE_CHECKING:
+    from .server import PatternMemoryServer
 
 APPLY_TITLE = "Apply learned fix: {}"
 NOT_HELPFUL_TITLE = "Not helpful: {}"

@@ -35,8 +35,8 @@ def register(subparsers: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .app import create_server
     from .logs import configure_logging
-    from .server import create_server
 
     server = create_server()
     configure_logging(server)

@@ -1,8 +1,9 @@
 """`workspace/executeCommand`: index, search, get, forge, inject, feedback, stats.
 
-Every command validates its arguments (see arguments.py) and runs its work in a worker
-thread; a command cancelled with `$/cancelRequest` before it starts does nothing, and one
-cancelled while indexing stops at the next commit.
+Every command's arguments are a dataclass (arguments.py) that pygls structures from what the
+client sent, and each command runs its work in a worker thread; a command cancelled with
+`$/cancelRequest` before it starts does nothing, and one cancelled while indexing stops at
+the next commit.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pygls.exceptions import (
     JsonRpcInternalError,
@@ -23,9 +24,21 @@ from pygls.exceptions import (
 from ..errors import Cancelled, InputError, PatternMemoryError
 from ..memory.hit_json import hit_json, pattern_summary
 from ..memory.service import PatternMemory
-from ..memory.types import Outcome, StoredPattern
-from .arguments import Arg, parse_arguments
-from .server import PatternMemoryServer
+from ..memory.types import StoredPattern
+from .arguments import (
+    CommandArguments,
+    FeedbackArguments,
+    ForgeArguments,
+    IndexArguments,
+    InjectArguments,
+    PatternArguments,
+    SearchArguments,
+)
+
+if TYPE_CHECKING:
+    from .server import PatternMemoryServer
+
+A = TypeVar("A", bound=CommandArguments)
 
 INDEX_WORKSPACE = "patternMemory.indexWorkspace"
 SEARCH = "patternMemory.search"
@@ -34,8 +47,6 @@ INJECT_BLOCK = "patternMemory.injectBlock"
 FEEDBACK = "patternMemory.feedback"
 STATS = "patternMemory.stats"
 GET = "patternMemory.get"
-
-MAX_TEXT_CHARS = 1_000_000
 
 
 def jsonable(value: Any) -> Any:
@@ -62,29 +73,20 @@ def camel_keys(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_size(command: str, name: str, text: str) -> None:
-    if len(text) > MAX_TEXT_CHARS:
-        raise InputError(
-            f"{command}: argument {name!r} is {len(text):,} characters, "
-            f"over the limit of {MAX_TEXT_CHARS:,}"
-        )
-
-
-Handler = Callable[[PatternMemoryServer, dict[str, Any]], Awaitable[Any]]
-
-
 def _command(
-    server: PatternMemoryServer, name: str, spec: list[Arg]
-) -> Callable[[Handler], Handler]:
-    """Register `name`: arguments parsed against `spec`, our failures turned into JSON-RPC
-    errors that carry one clear message."""
+    server: PatternMemoryServer,
+    name: str,
+    kind: type[A] = CommandArguments,  # type: ignore[assignment]
+) -> Callable[[Callable[[PatternMemoryServer, A], Awaitable[Any]]], Any]:
+    """Register `name`, its arguments structured by pygls into `kind`, our failures turned
+    into JSON-RPC errors that carry one clear message."""
 
-    def decorate(handler: Handler) -> Handler:
-        async def run(ls: PatternMemoryServer, *args: Any) -> Any:
+    def decorate(handler: Callable[[PatternMemoryServer, A], Awaitable[Any]]) -> Any:
+        async def run(ls: PatternMemoryServer, arguments: A) -> Any:
             msg_id = ls.protocol.msg_id
             cancelled = ls.requests.register(msg_id)  # from the start: waiting counts too
             try:
-                result = await handler(ls, parse_arguments(name, args, spec))
+                result = await handler(ls, arguments)
                 if cancelled.is_set():
                     raise Cancelled
                 return result
@@ -98,6 +100,9 @@ def _command(
             finally:
                 ls.requests.discard(msg_id)
 
+        # What pygls reads to structure the arguments (the server's type is only known to
+        # type checkers here, so the annotations are given as objects).
+        run.__annotations__ = {"arguments": kind, "return": Any}
         server.command(name)(run)
         return handler
 
@@ -112,11 +117,11 @@ async def _in_worker(
 
 
 def register(server: PatternMemoryServer) -> None:
-    @_command(server, INDEX_WORKSPACE, [Arg("path", str, required=False)])
-    async def index_workspace(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+    @_command(server, INDEX_WORKSPACE, IndexArguments)
+    async def index_workspace(ls: PatternMemoryServer, args: IndexArguments) -> Any:
         root = ls.workspace_root
-        if "path" in args:
-            path = Path(args["path"]).expanduser()
+        if args.path is not None:
+            path = Path(args.path).expanduser()
             if not path.is_absolute():  # relative to the workspace, not the server's cwd
                 if root is None:
                     raise InputError(f"{INDEX_WORKSPACE}: no workspace folder for {path}")
@@ -129,54 +134,49 @@ def register(server: PatternMemoryServer) -> None:
             raise Cancelled
         return camel_keys(jsonable(report))
 
-    @_command(server, SEARCH, [Arg("text", str), Arg("k", int, False, 1, 100)])
-    async def search(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
-        _check_size(SEARCH, "text", args["text"])
+    @_command(server, SEARCH, SearchArguments)
+    async def search(ls: PatternMemoryServer, args: SearchArguments) -> Any:
         return await _in_worker(
-            ls,
-            lambda memory, _: [hit_json(h) for h in memory.search(args["text"], k=args.get("k"))],
+            ls, lambda memory, _: [hit_json(h) for h in memory.search(args.text, k=args.k)]
         )
 
-    @_command(server, GET, [Arg("patternId", str)])
-    async def get(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+    @_command(server, GET, PatternArguments)
+    async def get(ls: PatternMemoryServer, args: PatternArguments) -> Any:
         # A lookup, not an action: an id the user does not see (unknown, another user's,
         # decayed) is null rather than an error, so editors can show "gone" quietly.
         def work(memory: PatternMemory, _: threading.Event) -> StoredPattern | None:
-            return memory.get(args["patternId"])
+            return memory.get(args.patternId)
 
         stored: StoredPattern | None = await _in_worker(ls, work)
         return None if stored is None else {**pattern_summary(stored), "retired": stored.retired}
 
-    @_command(server, FORGE, [Arg("response", str), Arg("request", str, required=False)])
-    async def forge(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
-        for name in ("response", "request"):
-            _check_size(FORGE, name, args.get(name, ""))
+    @_command(server, FORGE, ForgeArguments)
+    async def forge(ls: PatternMemoryServer, args: ForgeArguments) -> Any:
         from ..assist.forge import forge_patterns
 
         ids = await _in_worker(
-            ls, lambda memory, _: forge_patterns(memory, args["response"], args.get("request"))
+            ls, lambda memory, _: forge_patterns(memory, args.response, args.request)
         )
         if ids:
             ls.analysis.refresh_all()
         return ids
 
-    @_command(server, INJECT_BLOCK, [Arg("query", str)])
-    async def inject_block(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
-        _check_size(INJECT_BLOCK, "query", args["query"])
+    @_command(server, INJECT_BLOCK, InjectArguments)
+    async def inject_block(ls: PatternMemoryServer, args: InjectArguments) -> Any:
         from ..assist.inject import build_injection_block
 
-        return await _in_worker(ls, lambda memory, _: build_injection_block(memory, args["query"]))
+        return await _in_worker(ls, lambda memory, _: build_injection_block(memory, args.query))
 
-    @_command(server, FEEDBACK, [Arg("patternId", str), Arg("outcome", Outcome)])
-    async def feedback(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+    @_command(server, FEEDBACK, FeedbackArguments)
+    async def feedback(ls: PatternMemoryServer, args: FeedbackArguments) -> Any:
         def work(memory: PatternMemory, _: threading.Event) -> StoredPattern:
-            return memory.record_outcome(args["patternId"], args["outcome"])
+            return memory.record_outcome(args.patternId, args.outcome)
 
         stored: StoredPattern = await _in_worker(ls, work)
         ls.analysis.pattern_changed(stored)
         return {**pattern_summary(stored), "retired": stored.retired}
 
-    @_command(server, STATS, [])
-    async def stats(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+    @_command(server, STATS)
+    async def stats(ls: PatternMemoryServer, args: CommandArguments) -> Any:
         # Top-level keys in camelCase like every other result (metric names stay as named).
         return await _in_worker(ls, lambda memory, _: camel_keys(jsonable(memory.stats())))

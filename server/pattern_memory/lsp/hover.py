@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lsprotocol import types
 
 from .convert import pattern_markdown
-from .server import PatternMemoryServer
+
+if TYPE_CHECKING:
+    from .server import PatternMemoryServer
 
 
 def register(server: PatternMemoryServer) -> None:

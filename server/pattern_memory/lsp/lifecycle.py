@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -13,7 +13,10 @@ from pygls.uris import to_fs_path
 from ..errors import PatternMemoryError
 from ..settings import Settings, load_settings
 from .options import SECTION, apply_options, team_api_key
-from .server import PatternMemoryProtocol, PatternMemoryServer
+from .server import PatternMemoryProtocol
+
+if TYPE_CHECKING:
+    from .server import PatternMemoryServer
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0

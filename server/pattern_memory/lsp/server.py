@@ -1,4 +1,5 @@
-"""The language server class (typed state) and the factory that assembles its features."""
+"""The language server class: its typed state and the protocol under it. Features are
+assembled outside it (lsp/app.py), and no module of lsp/ is imported here but for typing."""
 
 from __future__ import annotations
 
@@ -9,26 +10,27 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from .. import __version__
 from ..errors import Cancelled, PatternMemoryError, StoreError
 from ..memory.embedder import Embedder, load_embedder
 from ..memory.service import PatternMemory
 from ..settings import Settings
-from . import gate
+from . import arguments, gate
+
+if TYPE_CHECKING:
+    from .analysis import DocumentAnalyzer
+    from .indexing import BackgroundIndexer
+    from .team_sync import TeamSync
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-# The one cancellation class (errors.Cancelled), under the name lsp/team_sync.py imports.
-RequestCancelled = Cancelled
 
 
 class CancellableRequests:
@@ -129,6 +131,24 @@ class PatternMemoryProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
+        """pygls' own, which structures the arguments into the command's arguments class
+        (lsp/arguments.py), given them as the one named object that class is made from; a
+        problem with them is one line naming the command and the argument."""
+        handler = self.fm.commands.get(params.command)
+        kind = arguments.arguments_class(handler) if handler is not None else None
+        try:
+            if kind is not None:
+                params.arguments = arguments.by_name(kind, params.arguments)
+            return (yield from super().lsp_workspace__execute_command(params))
+        except (arguments.CommandArgumentError, JsonRpcInvalidParams) as exc:
+            # pygls raises InvalidParams("Invalid Params: <ours>") from our error.
+            ours = exc if isinstance(exc, arguments.CommandArgumentError) else exc.__context__
+            if not isinstance(ours, arguments.CommandArgumentError):
+                raise
+            raise JsonRpcInvalidParams(message=f"{params.command}: {ours}") from None
+
     def _refuse(self, data: dict[str, Any], code: int, problem: str) -> gate.Answered:
         log.warning("refused a message: %s", problem)
         if gate.is_request(data):
@@ -158,7 +178,13 @@ class PatternMemoryProtocol(LanguageServerProtocol):
 
 
 class PatternMemoryServer(LanguageServer):
-    """The server and everything it holds. Feature modules get it as their first argument."""
+    """The server and everything it holds. Feature modules get it as their first argument.
+    Its parts that need the server (analysis, indexer, team_sync) are given to it by
+    app.create_server, which alone makes a usable server."""
+
+    analysis: DocumentAnalyzer
+    indexer: BackgroundIndexer
+    team_sync: TeamSync
 
     def __init__(self, embedder: Embedder | None = None) -> None:
         super().__init__(
@@ -166,7 +192,7 @@ class PatternMemoryServer(LanguageServer):
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=PatternMemoryProtocol,
-            converter_factory=gate.strict_converter,
+            converter_factory=lambda: arguments.add_hooks(gate.strict_converter()),
         )
         self.embedder: Embedder = embedder if embedder is not None else load_embedder()
         # Files and environment; editor options are applied on top of these.
@@ -186,13 +212,6 @@ class PatternMemoryServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.shutdown_requested = False  # `exit` without `shutdown` first exits with 1
         self._reported: set[str] = set()
-        from .analysis import DocumentAnalyzer
-        from .indexing import BackgroundIndexer
-        from .team_sync import TeamSync
-
-        self.analysis = DocumentAnalyzer(self)
-        self.indexer = BackgroundIndexer(self)
-        self.team_sync = TeamSync(self)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A frame whose body is not JSON (nor UTF-8, or nested too deep to read) gets
@@ -308,16 +327,6 @@ class PatternMemoryServer(LanguageServer):
     def exit_code(self) -> int:
         """The spec's: 0 after `shutdown`, 1 when the client went away without it."""
         return 0 if self.shutdown_requested else 1
-
-
-def create_server(embedder: Embedder | None = None) -> PatternMemoryServer:
-    """A server with every feature registered."""
-    from . import code_actions, execute, hover, lifecycle, sync, team_sync
-
-    server = PatternMemoryServer(embedder)
-    for feature in (lifecycle, sync, hover, code_actions, execute, team_sync):
-        feature.register(server)
-    return server
 
 
 def _store_identity(settings: Settings) -> tuple[object, ...]:

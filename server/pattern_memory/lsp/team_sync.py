@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
 
-from ..errors import InputError, PatternMemoryError
+from ..errors import Cancelled, InputError, PatternMemoryError
 from ..memory.service import PatternMemory
 from ..memory.team_store import TeamOrigin
 from ..team.sync import SyncReport
@@ -192,13 +192,12 @@ def report_json(report: SyncReport) -> dict[str, Any]:
 
 def register(server: PatternMemoryServer) -> None:
     from .execute import _command
-    from .server import RequestCancelled
 
-    @_command(server, SYNC, [])
-    async def sync_now(ls: PatternMemoryServer, args: dict[str, Any]) -> Any:
+    @_command(server, SYNC)
+    async def sync_now(ls: PatternMemoryServer, args: Any) -> Any:
         report = await ls.team_sync.run(ls.requests.event(ls.protocol.msg_id))
         if report.cancelled:
-            raise RequestCancelled
+            raise Cancelled
         if report.offline:
             ls.show_message(
                 f"Pattern Memory: team server offline; {report.waiting_patterns} pattern(s) "
