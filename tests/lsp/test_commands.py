@@ -99,6 +99,9 @@ async def test_arguments_are_validated_with_clear_errors(
         lsp, "patternMemory.feedback", "0123456789abcdef", "applied"
     )
     assert "expected at most 0 argument(s)" in await _error(lsp, "patternMemory.stats", 1)
+    assert "patternMemory.sync: expected at most 0 argument(s)" in await _error(
+        lsp, "patternMemory.sync", {"x": 1}, 2
+    )
     assert "missing argument 'response'" in await _error(lsp, "patternMemory.forge", {})
     assert (
         "not a git repository"
