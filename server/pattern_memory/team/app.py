@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InputError
+from .changes import ChangeListener
 from .config import ServerConfig
 from .db import apply_migrations, make_pool
 from .deps import AppState
@@ -175,10 +176,14 @@ def create_app(config: ServerConfig, *, migrate: bool = True) -> FastAPI:
         pool = make_pool(config.database_url, min_size=config.pool_min, max_size=config.pool_max)
         await pool.open(wait=False)
         executor = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
-        app.state.team = AppState(config=config, pool=pool, merge_executor=executor)
+        state = AppState(config=config, pool=pool, merge_executor=executor)
+        listener = ChangeListener(config.database_url, state.principals, state.pages)
+        listener.start()
+        app.state.team = state
         try:
             yield
         finally:
+            await listener.stop()
             executor.shutdown(wait=True, cancel_futures=True)
             await pool.close()
 

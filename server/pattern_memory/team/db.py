@@ -3,8 +3,11 @@
 psycopg 3 with psycopg_pool (rather than SQLAlchemy 2 async): the queries are a handful of
 hand-written statements that need PostgreSQL features directly (pgvector operators, ON
 CONFLICT merges, keyset pagination), so an ORM would add a layer and a second connection
-model without removing any SQL; psycopg's pool checks each connection before lending it,
-which is what lets the server recover on its own when the database comes back.
+model without removing any SQL; psycopg's pool checks a connection before lending it,
+which is what lets the server recover on its own when the database comes back. The check is
+a round trip, so only a connection idle for a while is checked (`check_if_idle`): one given
+back a moment ago was working then, and if the database went away since, the request
+answers 503 and the pool replaces the broken connection.
 
 With no DATABASE_URL the server runs an embedded PostgreSQL with pgvector (the `pgserver`
 package) whose data lives in the user's data directory.
@@ -15,12 +18,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.pq import ConnStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -36,6 +42,8 @@ CONNECT_TIMEOUT_S = 5
 # How long a request waits for a free (or, while the database is down, a new) connection
 # before it is answered 503.
 POOL_TIMEOUT_S = 5.0
+# A pooled connection given back less than this long ago is lent again unchecked.
+UNCHECKED_REUSE_S = 1.0
 
 
 class DatabaseUnavailableError(PatternMemoryError):
@@ -94,6 +102,22 @@ async def _configure(conn: Connection) -> None:
     await conn.execute("SET statement_timeout = '30s'")
 
 
+_returned_at: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
+
+
+async def _note_returned(conn: Connection) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def check_if_idle(conn: Connection) -> None:
+    """The pool's check, skipped for a healthy connection given back a moment ago."""
+    returned = _returned_at.get(conn)
+    recent = returned is not None and time.monotonic() - returned < UNCHECKED_REUSE_S
+    if recent and conn.pgconn.status == ConnStatus.OK:
+        return
+    await AsyncConnectionPool.check_connection(conn)
+
+
 def make_pool(
     url: str, *, min_size: int = 2, max_size: int = 10
 ) -> AsyncConnectionPool[Connection]:
@@ -107,7 +131,8 @@ def make_pool(
         # when they end, before the route answers (never after the response is sent).
         kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True},
         configure=_configure,
-        check=AsyncConnectionPool.check_connection,
+        check=check_if_idle,
+        reset=_note_returned,
         reconnect_timeout=0,  # keep trying for ever: the database may come back later
         connection_class=psycopg.AsyncConnection[DictRow],
         name="team",

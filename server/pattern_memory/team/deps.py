@@ -2,30 +2,37 @@
 
 Authentication is a dependency, not a middleware: an HTTPException raised inside a
 Starlette middleware (as in the seed's snippet) escapes the exception handlers and answers
-500. Every failure to authenticate answers the same 401, whatever was wrong.
+500. Every failure to authenticate answers the same 401, whatever was wrong. A key's owner
+is cached by the key's SHA-256 while the process hears the database's change notifications
+(team/caches.py): revoking a key drops it in every process as the revocation commits.
+
+A request takes a pooled connection only when it first needs one (`Lazy`): one served from
+the caches takes none, a search takes one after its query is embedded.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
+import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated
 
-import numpy as np
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader
-from numpy.typing import NDArray
 from psycopg_pool import AsyncConnectionPool
 
-from ..memory.embedder import Embedder, load_embedder
+from ..memory.embedder import load_embedder
+from .caches import ScopedCache
 from .config import ServerConfig
+from .embedding import BatchingEmbedder
 from .keys import Principal, authenticate
 from .sql import Connection
 
 UNAUTHORIZED = "invalid or missing API key"
+PRINCIPAL_CACHE_ENTRIES = 10_000
+PAGE_CACHE_ENTRIES = 1_000  # ~20 kB each for 20 patterns
 
 
 @dataclass
@@ -33,23 +40,12 @@ class AppState:
     config: ServerConfig
     pool: AsyncConnectionPool[Connection]
     merge_executor: ProcessPoolExecutor | None = None
-    _embedder: Embedder | None = None
-    _embed_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = load_embedder()
-        return self._embedder
-
-    async def embed(self, texts: list[str]) -> NDArray[np.float32]:
-        """Vectors of `texts`, computed off the event loop (one batch at a time: the model
-        uses every core it is given)."""
-
-        def run() -> NDArray[np.float32]:
-            with self._embed_lock:
-                return self.embedder().embed(texts)
-
-        return await asyncio.to_thread(run)
+    embedder: BatchingEmbedder = field(default_factory=lambda: BatchingEmbedder(load_embedder))
+    principals: ScopedCache[Principal] = field(
+        default_factory=lambda: ScopedCache(PRINCIPAL_CACHE_ENTRIES)
+    )
+    # GET /patterns answers (JSON bytes) by team.
+    pages: ScopedCache[bytes] = field(default_factory=lambda: ScopedCache(PAGE_CACHE_ENTRIES))
 
 
 async def app_state(request: Request) -> AppState:
@@ -64,18 +60,46 @@ State = Annotated[AppState, Depends(app_state)]
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="a per-user key")
 
 
-async def connection(state: State) -> AsyncIterator[Connection]:
-    async with state.pool.connection() as conn:
-        yield conn
+class LazyConnection:
+    """The request's pooled connection, taken on first use, given back when it ends."""
+
+    def __init__(self, pool: AsyncConnectionPool[Connection], stack: contextlib.AsyncExitStack):
+        self._pool, self._stack = pool, stack
+        self._conn: Connection | None = None
+
+    async def get(self) -> Connection:
+        if self._conn is None:
+            self._conn = await self._stack.enter_async_context(self._pool.connection())
+        return self._conn
+
+
+async def lazy_connection(state: State) -> AsyncIterator[LazyConnection]:
+    async with contextlib.AsyncExitStack() as stack:
+        yield LazyConnection(state.pool, stack)
+
+
+Lazy = Annotated[LazyConnection, Depends(lazy_connection)]
+
+
+async def connection(lazy: Lazy) -> Connection:
+    return await lazy.get()
 
 
 Conn = Annotated[Connection, Depends(connection)]
 
 
-async def principal(conn: Conn, key: Annotated[str | None, Depends(_api_key)]) -> Principal:
-    who = await authenticate(conn, key)
+async def principal(
+    state: State, lazy: Lazy, key: Annotated[str | None, Depends(_api_key)]
+) -> Principal:
+    digest = hashlib.sha256(key.encode()).digest() if key else b""
+    who = state.principals.get("", digest) if key else None
+    if who is not None:
+        return who
+    ticket = state.principals.ticket("")
+    who = await authenticate(await lazy.get(), key)
     if who is None:
         raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "X-API-Key"})
+    state.principals.put(ticket, digest, who)
     return who
 
 

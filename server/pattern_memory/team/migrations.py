@@ -156,9 +156,54 @@ CREATE TRIGGER patterns_counted_on_delete AFTER DELETE ON patterns
     EXECUTE FUNCTION team_patterns_deleted();
 """
 
+# What an app process caches (team/caches.py) must be dropped, in every process, when the
+# database changes under it: these triggers NOTIFY on every change, whoever makes it (a
+# route, the CLI, an operator's SQL), when the transaction commits; PostgreSQL folds the
+# same (channel, payload) sent several times in one transaction into one notification.
+AUTH_CHANNEL = "pm_auth"  # keys, users or teams changed: payload ''
+PATTERNS_CHANNEL = "pm_patterns"  # a team's patterns changed: payload its team_id
+
+_CHANGE_NOTIFICATIONS = f"""
+CREATE FUNCTION notify_auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{AUTH_CHANNEL}', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER api_keys_notify AFTER UPDATE OR DELETE ON api_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
+CREATE TRIGGER users_notify AFTER UPDATE OR DELETE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
+CREATE TRIGGER teams_notify AFTER UPDATE OR DELETE ON teams
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
+
+CREATE FUNCTION notify_patterns_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{PATTERNS_CHANNEL}', COALESCE(NEW.team_id, OLD.team_id)::text);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER patterns_notify AFTER INSERT OR UPDATE OR DELETE ON patterns
+    FOR EACH ROW EXECUTE FUNCTION notify_patterns_changed();
+
+-- A pattern's contributors are part of its answer.
+CREATE FUNCTION notify_contributors_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    team UUID;
+BEGIN
+    SELECT p.team_id INTO team FROM patterns p
+        WHERE p.id = COALESCE(NEW.pattern_id, OLD.pattern_id);
+    IF team IS NOT NULL THEN
+        PERFORM pg_notify('{PATTERNS_CHANNEL}', team::text);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER pattern_contributors_notify AFTER INSERT OR UPDATE OR DELETE
+    ON pattern_contributors FOR EACH ROW EXECUTE FUNCTION notify_contributors_changed();
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _INITIAL),
     Migration("0002_team_pattern_counts", _TEAM_COUNTS),
+    Migration("0003_change_notifications", _CHANGE_NOTIFICATIONS),
 )
 
 

@@ -1,4 +1,10 @@
-"""/patterns: list (ranked, or sync pages), search, get, upload, bulk upload, feedback, delete."""
+"""/patterns: list (ranked, or sync pages), search, get, upload, bulk upload, feedback, delete.
+
+Ranked pages are served from the process's page cache when they can be (team/caches.py):
+every write here drops its team's pages in this process before it answers, and the
+database's notifications drop them in the others. Sync pages, search and single patterns
+always read the database.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from fastapi import APIRouter, Query, Response, status
 from numpy.typing import NDArray
 
 from .. import store
-from ..deps import AppState, Caller, Conn, State
+from ..deps import AppState, Caller, Conn, Lazy, State
 from ..models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -56,11 +62,17 @@ def _filters(
     return Filters(problem_type, q or None, language, repository, solution_hash)
 
 
+def _json(body: PatternList | bytes) -> Response:
+    content = body if isinstance(body, bytes) else body.model_dump_json().encode()
+    return Response(content, media_type="application/json")
+
+
 @router.get("", response_model=PatternList, responses=_ERRORS)
 async def list_patterns(
     *,
     who: Caller,
-    conn: Conn,
+    lazy: Lazy,
+    state: State,
     problem_type: ProblemTypeName | None = None,
     q: Text = None,
     language: Annotated[str | None, Query(max_length=50)] = None,
@@ -70,7 +82,7 @@ async def list_patterns(
     page: PageNumber = 1,
     updated_since: datetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> PatternList:
+) -> Response:
     """Ranked by success_count, then recency; with `updated_since` or `cursor`, the sync
     mode: changes in (updated_at, id) order, continued with `next_cursor`."""
     filters = _filters(problem_type, q, language, repository, solution_hash)
@@ -81,30 +93,42 @@ async def list_patterns(
             assert updated_since is not None
             when = updated_since if updated_since.tzinfo else updated_since.astimezone()
             after = Cursor(when, _NO_ID)
+        conn = await lazy.get()
         result = await store.sync_page(conn, who.team_id, filters, after=after, limit=limit)
-        return PatternList(
-            patterns=result.patterns,
-            total=result.total,
-            page=1,
-            per_page=limit,
-            next_cursor=result.next_cursor,
-            has_more=result.has_more,
+        return _json(
+            PatternList(
+                patterns=result.patterns,
+                total=result.total,
+                page=1,
+                per_page=limit,
+                next_cursor=result.next_cursor,
+                has_more=result.has_more,
+            )
         )
+    cache_key = (filters, limit, page)
+    cached = state.pages.get(who.team_id, cache_key)
+    if cached is not None:
+        return _json(cached)
+    ticket = state.pages.ticket(who.team_id)
+    conn = await lazy.get()
     result = await store.list_patterns(conn, who.team_id, filters, limit=limit, page=page)
-    return PatternList(
+    body = PatternList(
         patterns=result.patterns,
         total=result.total,
         page=page,
         per_page=limit,
         has_more=page * limit < result.total,
-    )
+    ).model_dump_json()
+    content = body.encode()
+    state.pages.put(ticket, cache_key, content)
+    return _json(content)
 
 
 @router.get("/search", response_model=PatternList, responses=_ERRORS)
 async def search_patterns(
     *,
     who: Caller,
-    conn: Conn,
+    lazy: Lazy,
     state: State,
     q: Annotated[str, Query(min_length=1, max_length=2_000)],
     problem_type: ProblemTypeName | None = None,
@@ -114,8 +138,9 @@ async def search_patterns(
     page: Annotated[int, Query(ge=1, le=10)] = 1,
 ) -> PatternList:
     """Semantic search: the query embedded with the local store's model, pgvector cosine."""
-    vector = (await state.embed([q]))[0]
+    vector = await state.embedder.embed_query(q)
     filters = _filters(problem_type, None, language, repository)
+    conn = await lazy.get()
     result = await store.search(conn, who.team_id, filters, vector, limit=limit, page=page)
     return PatternList(patterns=result.patterns, total=result.total, page=page, per_page=limit)
 
@@ -136,9 +161,11 @@ async def _write(
             fresh.setdefault(item.solution_hash, item)
     vectors: dict[str, NDArray[np.float32]] = {}
     if fresh:
-        embedded = await state.embed([i.embed_text() for i in fresh.values()])
+        embedded = await state.embedder.embed([i.embed_text() for i in fresh.values()])
         vectors = dict(zip(fresh, embedded, strict=True))
-    return items, await store.write_patterns(conn, who, items, vectors)
+    results = await store.write_patterns(conn, who, items, vectors)
+    state.pages.drop(who.team_id)
+    return items, results
 
 
 @router.post(
@@ -175,9 +202,11 @@ async def create_patterns(body: BulkIn, who: Caller, conn: Conn, state: State) -
 
 @router.post("/{pattern_id}/feedback", response_model=FeedbackResult, responses=_ERRORS)
 async def give_feedback(
-    pattern_id: str, body: FeedbackIn, who: Caller, conn: Conn
+    pattern_id: str, body: FeedbackIn, who: Caller, conn: Conn, state: State
 ) -> FeedbackResult:
-    return await store.give_feedback(conn, who, pattern_id, body.helpful)
+    result = await store.give_feedback(conn, who, pattern_id, body.helpful)
+    state.pages.drop(who.team_id)
+    return result
 
 
 @router.delete(
@@ -186,6 +215,7 @@ async def give_feedback(
     response_class=Response,
     responses={**_ERRORS, 403: {"model": ErrorOut}},
 )
-async def delete_pattern(pattern_id: str, who: Caller, conn: Conn) -> Response:
+async def delete_pattern(pattern_id: str, who: Caller, conn: Conn, state: State) -> Response:
     await store.delete_pattern(conn, who, pattern_id)
+    state.pages.drop(who.team_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
