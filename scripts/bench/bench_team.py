@@ -4,7 +4,7 @@ GET /patterns/search?q= and POST /patterns at 1, 8 and 32 concurrent clients, wi
 process and with two (`--workers 2`) on one PostgreSQL holding --patterns patterns.
 
     nice -n 10 python scripts/bench/bench_team.py [--patterns 100000] [--seconds 4]
-        [--workers 1 2] [--clients 1 8 32] [--uvicorn-args ...]
+        [--workers 1 2] [--clients 1 8 32] [--load-generator python|wrk] [--keep DIR]
 
 The server is the real `pattern-memory team-server` (a subprocess, DATABASE_URL set) on an
 embedded PostgreSQL with pgvector (pgserver) in a temporary directory. The patterns are
@@ -15,18 +15,31 @@ rebuilt with the migration's own definition. Searches and uploads go through the
 embedding model in the server, as in production.
 
 The load generator is a small asyncio HTTP/1.1 keep-alive client (one connection per
-simulated client), cheaper than httpx so that it takes less of the two cores from the server.
-The floor is GET /health (a round trip through the app and one `SELECT 1` on a pooled
-connection) measured the same way in the same run; figures are also given as ratios to it.
+simulated client), cheaper than httpx so that it takes less of the two cores from the server,
+or `wrk` (`apt-get install wrk`: C, one thread, far less CPU than any Python client) driven by
+a generated Lua script. The floor is GET /health (a round trip through the app and one
+`SELECT 1` on a pooled connection) measured the same way in the same run; figures are also
+given as ratios to it. On a machine shared with others, req/s says little: each cell also
+gives the CPU time the server's processes (the app's and PostgreSQL's) spent per request
+(Linux /proc), and the rate that CPU cost would allow on two idle cores.
+
+GET /patterns asks a random page 1-20 of 20: repeated, so after the first of each the
+server's page cache answers (run the server with PATTERN_MEMORY_TEAM_PAGE_CACHE=0 in the
+environment to measure the database path). Search runs twice: "repeated" draws from 10
+sentences (the server's query-vector cache answers after the first of each), "distinct"
+sends a sentence never sent before in the run (the model embeds every one).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import itertools
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -100,6 +113,57 @@ QUERIES = [
     "stream is not closed after the response",
     "wrong default for the page size",
 ]
+# "distinct" searches: 20 x 40 x 12 x 40 = 384,000 sentences, taken in a shuffled order.
+VERBS = [
+    "close",
+    "check",
+    "retry",
+    "decode",
+    "escape",
+    "release",
+    "validate",
+    "reset",
+    "flush",
+    "sort",
+    "copy",
+    "guard",
+    "parse",
+    "free",
+    "lock",
+    "cache",
+    "log",
+    "skip",
+    "limit",
+    "round",
+]
+LINKS = [
+    "before",
+    "after",
+    "when",
+    "inside",
+    "for",
+    "without",
+    "until",
+    "unless",
+    "while",
+    "from",
+    "into",
+    "on",
+]
+
+
+def distinct_queries(seed: int = 11) -> itertools.cycle[str]:
+    combos = list(itertools.product(range(len(VERBS)), range(len(WORDS)), range(len(LINKS))))
+    random.Random(seed).shuffle(combos)
+    sentences = (
+        f"{VERBS[v]} the {WORDS[w]} {LINKS[link]} the {WORDS[(w + 1 + n) % len(WORDS)]}"
+        for n in range(len(WORDS) - 1)
+        for v, w, link in combos
+    )
+    return itertools.cycle(sentences)
+
+
+_DISTINCT = distinct_queries()
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -291,6 +355,42 @@ async def _one_get(port: int, path: str) -> int:
         await conn.close()
 
 
+# --- CPU used by the server ------------------------------------------------------------------
+
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """pid: (parent pid, CPU seconds) of every process."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) * _TICK_S)
+    return stats
+
+
+def server_cpu_s(roots: list[int]) -> float:
+    """CPU seconds so far of `roots` and all their descendants."""
+    stats = _proc_stats()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0.0, list(roots)
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo += children.get(pid, [])
+    return total
+
+
+def postmaster_pid(pgdata: Path) -> int:
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
 @dataclass(frozen=True)
 class Cell:
     operation: str
@@ -298,15 +398,22 @@ class Cell:
     requests: int
     errors: int
     seconds: float
-    latencies_ms: list[float]
+    p50_ms: float
+    p99_ms: float
+    cpu_s: float = 0.0  # the server's (app + PostgreSQL) during the cell
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_s / max(1, self.requests)
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+def _percentile(latencies: list[float], q: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def _request_for(operation: str, rng: random.Random) -> tuple[str, str, bytes | None]:
@@ -314,8 +421,11 @@ def _request_for(operation: str, rng: random.Random) -> tuple[str, str, bytes | 
         return "GET", "/health", None
     if operation == "GET /patterns":
         return "GET", f"/patterns?page={rng.randint(1, 20)}", None
-    if operation == "GET /patterns/search":
+    if operation == "GET /patterns/search (repeated)":
         q = rng.choice(QUERIES).replace(" ", "+")
+        return "GET", f"/patterns/search?q={q}&limit=10", None
+    if operation == "GET /patterns/search (distinct)":
+        q = next(_DISTINCT).replace(" ", "+")
         return "GET", f"/patterns/search?q={q}&limit=10", None
     if operation == "POST /patterns":
         n = rng.getrandbits(60)
@@ -352,27 +462,111 @@ async def run_cell(port: int, key: str, operation: str, clients: int, seconds: f
     elapsed = time.perf_counter() - started
     for conn in connections:
         await conn.close()
-    return Cell(operation, clients, len(latencies), errors, elapsed, latencies)
+    return Cell(
+        operation,
+        clients,
+        len(latencies),
+        errors,
+        elapsed,
+        _percentile(latencies, 0.5),
+        _percentile(latencies, 0.99),
+    )
+
+
+# wrk: the requests come from a Lua script made from the same _request_for (a list of them,
+# taken in turn; distinct searches get as many as wrk could send).
+_WRK_SCRIPT = """
+local requests = {%s}
+local n = 0
+wrk.headers["X-API-Key"] = "%s"
+request = function()
+  n = n %% #requests + 1
+  local r = requests[n]
+  if r[3] then
+    return wrk.format(r[1], r[2], {["Content-Type"] = "application/json"}, r[3])
+  end
+  return wrk.format(r[1], r[2])
+end
+"""
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _lua(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid Lua string for this text
+
+
+def run_wrk_cell(port: int, key: str, operation: str, clients: int, seconds: float) -> Cell:
+    rng = random.Random(f"{operation}{clients}")
+    count = 20_000 if "distinct" in operation or operation == "POST /patterns" else 200
+    rows = []
+    for _ in range(count):
+        method, path, body = _request_for(operation, rng)
+        rows.append(
+            "{" + ",".join([_lua(method), _lua(path), _lua(body.decode()) if body else "nil"]) + "}"
+        )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_WRK_SCRIPT % (",".join(rows), key))
+    try:
+        out = subprocess.run(
+            [
+                *("wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--latency"),
+                *("-s", script.name, f"http://127.0.0.1:{port}"),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert match, out
+        return float(match.group(1)) * _WRK_UNITS[match.group(2)]
+
+    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s)", out)
+    assert done, out
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if socket_errors:
+        print(f"    wrk {operation} c={clients}: socket errors {socket_errors.group(1)}")
+    return Cell(
+        operation,
+        clients,
+        int(done.group(1)),
+        int(errors.group(1)) if errors else 0,
+        float(done.group(2)) * _WRK_UNITS[done.group(3)] / 1000,
+        latency("50"),
+        latency("99"),
+    )
 
 
 # --- the run ---------------------------------------------------------------------------------
 
-OPERATIONS = ["GET /patterns", "GET /patterns/search", "POST /patterns"]
+OPERATIONS = [
+    "GET /patterns",
+    "GET /patterns/search (repeated)",
+    "GET /patterns/search (distinct)",
+    "POST /patterns",
+]
 
 
 def print_cells(cells: list[Cell], floor: dict[int, Cell]) -> None:
     print(
-        f"  {'operation':<22} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        f"  {'operation':<32} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
         f" {'err':>4}   {'p50/floor':>9} {'p99/floor':>9} {'req/s / floor':>13}"
+        f" {'cpu ms/req':>10} {'req/s on 2 idle cores':>21}"
     )
     for cell in cells:
         base = floor[cell.clients]
         print(
-            f"  {cell.operation:<22} {cell.clients:>7} {cell.rps:>8.0f}"
-            f" {cell.percentile(0.5):>8.1f} {cell.percentile(0.99):>8.1f} {cell.errors:>4}"
-            f"   {cell.percentile(0.5) / base.percentile(0.5):>9.1f}"
-            f" {cell.percentile(0.99) / base.percentile(0.99):>9.1f}"
+            f"  {cell.operation:<32} {cell.clients:>7} {cell.rps:>8.0f}"
+            f" {cell.p50_ms:>8.1f} {cell.p99_ms:>8.1f} {cell.errors:>4}"
+            f"   {cell.p50_ms / base.p50_ms:>9.1f}"
+            f" {cell.p99_ms / base.p99_ms:>9.1f}"
             f" {cell.rps / base.rps:>13.2f}"
+            f" {cell.cpu_ms_per_request:>10.2f} {2000 / max(cell.cpu_ms_per_request, 1e-9):>21.0f}",
+            flush=True,
         )
 
 
@@ -386,7 +580,22 @@ def main() -> int:
         "--operations", nargs="+", default=OPERATIONS, choices=OPERATIONS, metavar="OP"
     )
     parser.add_argument("--keep", type=Path, help="reuse/keep the database in this folder")
+    parser.add_argument("--load-generator", choices=["python", "wrk"], default="python")
     args = parser.parse_args()
+    if args.load_generator == "wrk" and shutil.which("wrk") is None:
+        parser.error("wrk is not installed (apt-get install wrk)")
+
+    def cell(server: Server, operation: str, clients: int) -> Cell:
+        roots = [server.process.pid, postmaster_pid(root / "pgdata")]
+        if args.load_generator == "wrk":
+            # wrk opens its connections at once: warm them (model, pool) as the Python one does.
+            asyncio.run(run_cell(server.port, key, operation, clients, 0.0))
+            before = server_cpu_s(roots)
+            done = run_wrk_cell(server.port, key, operation, clients, args.seconds)
+        else:
+            before = server_cpu_s(roots)
+            done = asyncio.run(run_cell(server.port, key, operation, clients, args.seconds))
+        return dataclasses.replace(done, cpu_s=server_cpu_s(roots) - before)
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-team-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -404,16 +613,13 @@ def main() -> int:
         for workers in args.workers:
             server = start_server(url, root / "adapters", workers, [])
             try:
-                print(f"\n{workers} app process(es), {args.seconds:.0f} s per cell:")
-                floor = {
-                    c: asyncio.run(run_cell(server.port, key, "GET /health", c, args.seconds))
-                    for c in args.clients
-                }
-                cells = [
-                    asyncio.run(run_cell(server.port, key, op, c, args.seconds))
-                    for op in args.operations
-                    for c in args.clients
-                ]
+                print(
+                    f"\n{workers} app process(es), {args.seconds:.0f} s per cell,"
+                    f" load generator {args.load_generator}, load average"
+                    f" {os.getloadavg()[0]:.2f}:"
+                )
+                floor = {c: cell(server, "GET /health", c) for c in args.clients}
+                cells = [cell(server, op, c) for op in args.operations for c in args.clients]
                 print_cells(list(floor.values()) + cells, floor)
             finally:
                 server.stop()

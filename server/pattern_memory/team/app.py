@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InputError
+from .caches import ScopedCache
 from .changes import ChangeListener
 from .config import ServerConfig
 from .db import apply_migrations, make_pool
@@ -176,7 +177,12 @@ def create_app(config: ServerConfig, *, migrate: bool = True) -> FastAPI:
         pool = make_pool(config.database_url, min_size=config.pool_min, max_size=config.pool_max)
         await pool.open(wait=False)
         executor = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
-        state = AppState(config=config, pool=pool, merge_executor=executor)
+        state = AppState(
+            config=config,
+            pool=pool,
+            merge_executor=executor,
+            pages=ScopedCache(config.page_cache_entries),
+        )
         listener = ChangeListener(config.database_url, state.principals, state.pages)
         listener.start()
         app.state.team = state
@@ -210,11 +216,17 @@ def create_app(config: ServerConfig, *, migrate: bool = True) -> FastAPI:
 def app_from_env() -> FastAPI:
     """The factory `uvicorn --factory` and `--workers` use: each process reads the same
     DATABASE_URL and storage directory (set by `pattern-memory team-server`)."""
-    from .config import storage_dir_from_env
+    from .config import page_cache_entries_from_env, storage_dir_from_env
     from .db import database_url_from_env
 
     url = database_url_from_env()
     if url is None:
         raise RuntimeError("DATABASE_URL is not set")
     # The parent already migrated; a worker only checks (cheap, and under the lock).
-    return create_app(ServerConfig(database_url=url, storage_dir=storage_dir_from_env()))
+    return create_app(
+        ServerConfig(
+            database_url=url,
+            storage_dir=storage_dir_from_env(),
+            page_cache_entries=page_cache_entries_from_env(),
+        )
+    )

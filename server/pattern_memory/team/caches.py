@@ -54,7 +54,7 @@ class ScopedCache(Generic[V]):
         return Ticket(scope, self._clears, self._drops.get(scope, 0))
 
     def put(self, ticket: Ticket, key: Hashable, value: V) -> None:
-        if not self.enabled or ticket != self.ticket(ticket.scope):
+        if not self.enabled or self.max_entries == 0 or ticket != self.ticket(ticket.scope):
             return
         self._entries[(ticket.scope, key)] = value
         self._entries.move_to_end((ticket.scope, key))

@@ -25,14 +25,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..memory.embedder import load_embedder
 from .caches import ScopedCache
-from .config import ServerConfig
+from .config import PAGE_CACHE_ENTRIES, ServerConfig
 from .embedding import BatchingEmbedder
 from .keys import Principal, authenticate
 from .sql import Connection
 
 UNAUTHORIZED = "invalid or missing API key"
 PRINCIPAL_CACHE_ENTRIES = 10_000
-PAGE_CACHE_ENTRIES = 1_000  # ~20 kB each for 20 patterns
 
 
 @dataclass
