@@ -114,25 +114,27 @@ async def _team_lock(conn: Connection, team_id: str, *, shared: bool) -> None:
 async def list_patterns(
     conn: Connection, team_id: str, filters: Filters, *, limit: int, page: int
 ) -> Page:
-    """Ranked: success_count, then the most recently changed, then id."""
+    """Ranked: success_count, then the most recently changed, then id. The page and its
+    total come in one round trip (a second one only for a page past the end)."""
     where, params = _where(team_id, filters)
+    # Unfiltered: the trigger-kept count (migration 0002), not a scan of the team's rows.
+    counted = (
+        "SELECT n FROM team_pattern_counts WHERE team_id = %(team)s"
+        if filters == Filters()
+        else f"SELECT count(*) AS n FROM patterns p WHERE {where}"
+    )
     rows = await fetch_all(
         conn,
-        f"SELECT {_COLUMNS} FROM patterns p WHERE {where}"
+        f"SELECT {_COLUMNS}, ({counted}) AS total_rows FROM patterns p WHERE {where}"
         " ORDER BY p.success_count DESC, p.updated_at DESC, p.id"
         " LIMIT %(limit)s OFFSET %(offset)s",
         {**params, "limit": limit, "offset": (page - 1) * limit},
     )
-    if filters == Filters():
-        # Unfiltered: the trigger-kept count (migration 0002), not a scan of the team's rows.
-        total_row = await fetch_one(
-            conn, "SELECT n FROM team_pattern_counts WHERE team_id = %s", (team_id,)
-        )
+    if rows:
+        total = int(rows[0]["total_rows"] or 0)
     else:
-        total_row = await fetch_one(
-            conn, f"SELECT count(*) AS n FROM patterns p WHERE {where}", params
-        )
-    total = int(total_row["n"]) if total_row else 0
+        total_row = await fetch_one(conn, counted, params)
+        total = int(total_row["n"]) if total_row else 0
     return Page([pattern_out(r) for r in rows], total)
 
 
