@@ -400,11 +400,11 @@ class Cell:
     seconds: float
     p50_ms: float
     p99_ms: float
-    cpu_s: float = 0.0  # the server's (app + PostgreSQL) during the cell
+    app_cpu_s: float = 0.0  # the app processes' during the cell
+    db_cpu_s: float = 0.0  # PostgreSQL's
 
-    @property
-    def cpu_ms_per_request(self) -> float:
-        return 1000 * self.cpu_s / max(1, self.requests)
+    def cpu_ms_per_request(self, cpu_s: float) -> float:
+        return 1000 * cpu_s / max(1, self.requests)
 
     @property
     def rps(self) -> float:
@@ -555,17 +555,21 @@ def print_cells(cells: list[Cell], floor: dict[int, Cell]) -> None:
     print(
         f"  {'operation':<32} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
         f" {'err':>4}   {'p50/floor':>9} {'p99/floor':>9} {'req/s / floor':>13}"
-        f" {'cpu ms/req':>10} {'req/s on 2 idle cores':>21}"
+        f" {'cpu ms/req app+db':>17} {'req/s on 2 idle cores':>21}"
     )
     for cell in cells:
         base = floor[cell.clients]
+        app_ms, db_ms = (
+            cell.cpu_ms_per_request(cell.app_cpu_s),
+            cell.cpu_ms_per_request(cell.db_cpu_s),
+        )
         print(
             f"  {cell.operation:<32} {cell.clients:>7} {cell.rps:>8.0f}"
             f" {cell.p50_ms:>8.1f} {cell.p99_ms:>8.1f} {cell.errors:>4}"
             f"   {cell.p50_ms / base.p50_ms:>9.1f}"
             f" {cell.p99_ms / base.p99_ms:>9.1f}"
             f" {cell.rps / base.rps:>13.2f}"
-            f" {cell.cpu_ms_per_request:>10.2f} {2000 / max(cell.cpu_ms_per_request, 1e-9):>21.0f}",
+            f" {app_ms:>8.2f}+{db_ms:<8.2f} {2000 / max(app_ms + db_ms, 1e-9):>21.0f}",
             flush=True,
         )
 
@@ -586,16 +590,18 @@ def main() -> int:
         parser.error("wrk is not installed (apt-get install wrk)")
 
     def cell(server: Server, operation: str, clients: int) -> Cell:
-        roots = [server.process.pid, postmaster_pid(root / "pgdata")]
+        app, db = [server.process.pid], [postmaster_pid(root / "pgdata")]
         if args.load_generator == "wrk":
             # wrk opens its connections at once: warm them (model, pool) as the Python one does.
             asyncio.run(run_cell(server.port, key, operation, clients, 0.0))
-            before = server_cpu_s(roots)
+            before = server_cpu_s(app), server_cpu_s(db)
             done = run_wrk_cell(server.port, key, operation, clients, args.seconds)
         else:
-            before = server_cpu_s(roots)
+            before = server_cpu_s(app), server_cpu_s(db)
             done = asyncio.run(run_cell(server.port, key, operation, clients, args.seconds))
-        return dataclasses.replace(done, cpu_s=server_cpu_s(roots) - before)
+        return dataclasses.replace(
+            done, app_cpu_s=server_cpu_s(app) - before[0], db_cpu_s=server_cpu_s(db) - before[1]
+        )
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-team-"))
     root.mkdir(parents=True, exist_ok=True)

@@ -136,13 +136,15 @@ async def search_patterns(
     repository: Text = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     page: Annotated[int, Query(ge=1, le=10)] = 1,
-) -> PatternList:
+) -> Response:
     """Semantic search: the query embedded with the local store's model, pgvector cosine."""
     vector = await state.embedder.embed_query(q)
     filters = _filters(problem_type, None, language, repository)
     conn = await lazy.get()
     result = await store.search(conn, who.team_id, filters, vector, limit=limit, page=page)
-    return PatternList(patterns=result.patterns, total=result.total, page=page, per_page=limit)
+    return _json(
+        PatternList(patterns=result.patterns, total=result.total, page=page, per_page=limit)
+    )
 
 
 @router.get("/{pattern_id}", response_model=PatternOut, responses=_ERRORS)
