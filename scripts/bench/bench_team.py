@@ -164,6 +164,7 @@ def distinct_queries(seed: int = 11) -> itertools.cycle[str]:
 
 
 _DISTINCT = distinct_queries()
+_RUN = uuid.uuid4().hex[:8]
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -416,19 +417,22 @@ def _percentile(latencies: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def _search_path(query: str) -> str:
+    return f"/patterns/search?q={query.replace(' ', '+')}&limit=10"
+
+
 def _request_for(operation: str, rng: random.Random) -> tuple[str, str, bytes | None]:
     if operation == "GET /health":
         return "GET", "/health", None
     if operation == "GET /patterns":
         return "GET", f"/patterns?page={rng.randint(1, 20)}", None
     if operation == "GET /patterns/search (repeated)":
-        q = rng.choice(QUERIES).replace(" ", "+")
-        return "GET", f"/patterns/search?q={q}&limit=10", None
+        return "GET", _search_path(rng.choice(QUERIES)), None
     if operation == "GET /patterns/search (distinct)":
-        q = next(_DISTINCT).replace(" ", "+")
-        return "GET", f"/patterns/search?q={q}&limit=10", None
+        return "GET", _search_path(next(_DISTINCT)), None
     if operation == "POST /patterns":
-        n = rng.getrandbits(60)
+        # New to the database in every run (a kept one included): a merge embeds nothing.
+        n = f"{_RUN}_{rng.getrandbits(60)}"
         body = {
             "problem_type": "bug_fix",
             "code_before": f"total_{n} = items[len(items)]",
@@ -443,9 +447,13 @@ async def run_cell(port: int, key: str, operation: str, clients: int, seconds: f
     latencies: list[float] = []
     errors = 0
     connections = [await Connection.open(port) for _ in range(clients)]
-    # Warm-up: every connection once (the model's first load, the pool's connections).
+    # Warm-up: every connection once (the model's first load, the pool's connections), and
+    # every repeated query once (the figures are then those of repeated queries).
     for conn in connections:
         await conn.request(*_request_for(operation, rng)[:2], key, _request_for(operation, rng)[2])
+    if operation == "GET /patterns/search (repeated)":
+        for q in QUERIES:
+            await connections[0].request("GET", _search_path(q), key)
     stop_at = time.perf_counter() + seconds
 
     async def client(conn: Connection) -> None:
@@ -483,7 +491,9 @@ request = function()
   n = n %% #requests + 1
   local r = requests[n]
   if r[3] then
-    return wrk.format(r[1], r[2], {["Content-Type"] = "application/json"}, r[3])
+    local headers = {["Content-Type"] = "application/json",
+                     ["X-API-Key"] = wrk.headers["X-API-Key"]}
+    return wrk.format(r[1], r[2], headers, r[3])
   end
   return wrk.format(r[1], r[2])
 end
