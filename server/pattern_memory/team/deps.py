@@ -4,7 +4,8 @@ Authentication is a dependency, not a middleware: an HTTPException raised inside
 Starlette middleware (as in the seed's snippet) escapes the exception handlers and answers
 500. Every failure to authenticate answers the same 401, whatever was wrong. A key's owner
 is cached by the key's SHA-256 while the process hears the database's change notifications
-(team/caches.py): revoking a key drops it in every process as the revocation commits.
+(team/caches.py): a revoked key's entry is dropped in every process milliseconds after
+the revocation commits.
 
 A request takes a pooled connection only when it first needs one (`Lazy`): one served from
 the caches takes none, a search takes one after its query is embedded.
