@@ -210,6 +210,7 @@ def _new_commit(repo: Path, number: int) -> None:
 
 
 def bench_index(source_repo: Path, workdir: Path) -> None:
+    from pattern_memory.indexing import index_repository
     from pattern_memory.memory.embedder import load_embedder
     from pattern_memory.memory.service import PatternMemory
     from pattern_memory.settings import Settings
@@ -262,7 +263,7 @@ def bench_index(source_repo: Path, workdir: Path) -> None:
     for number in range(3):
         _new_commit(repo, number)
         started = time.perf_counter()
-        report = memory.index_repository(repo)
+        report = index_repository(memory, repo)
         warm.append(time.perf_counter() - started)
         assert report.commits_read == 2, report
     memory.close()

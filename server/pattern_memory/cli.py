@@ -20,6 +20,7 @@ from . import check as check_commands
 from .adapters import commands as adapters_commands
 from .assist import commands as assist_commands
 from .errors import PatternMemoryError
+from .indexing import commands as indexing_commands
 from .lsp import commands as lsp_commands
 from .memory import commands as memory_commands
 from .mining import commands as mining_commands
@@ -29,6 +30,7 @@ from .team import sync_commands as team_sync_commands
 # One entry per capability, in the order `--help` lists them; each defines register(subparsers).
 COMMAND_MODULES: tuple[ModuleType, ...] = (
     mining_commands,
+    indexing_commands,
     memory_commands,
     lsp_commands,
     check_commands,

@@ -19,6 +19,7 @@ from lsphelp import (
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from pattern_memory.indexing import index_repository
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
 
@@ -92,7 +93,7 @@ async def test_shutdown_in_the_middle_of_indexing_is_clean(
     with PatternMemory.open(Settings(db_path=tmp_path / "patterns.db")) as memory:
         before = memory.stats()["patterns"]
         assert before < LONG_HISTORY
-        report = await asyncio.to_thread(memory.index_repository, root)
+        report = await asyncio.to_thread(index_repository, memory, root)
         assert not report.cancelled and report.commits_read <= LONG_HISTORY
         assert memory.stats()["patterns"] == LONG_HISTORY
 
@@ -133,6 +134,6 @@ async def test_a_client_that_goes_away_mid_indexing_stops_the_server_promptly(
     # Indexing was cancelled (not run to the end of the history), and resumes later.
     with PatternMemory.open(Settings(db_path=tmp_path / "patterns.db")) as memory:
         assert memory.stats()["patterns"] < BIG_COMMITS
-        report = await asyncio.to_thread(memory.index_repository, big_repo)
+        report = await asyncio.to_thread(index_repository, memory, big_repo)
         assert not report.cancelled
         assert memory.stats()["patterns"] == BIG_COMMITS

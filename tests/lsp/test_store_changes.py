@@ -11,13 +11,14 @@ from lsphelp import RENAMED_DOC, diagnostics_for, eventually, initialize, open_d
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from pattern_memory.indexing import index_repository
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
 
 
 def _index_elsewhere(db_path: Path, repo: Path) -> int:
     with PatternMemory.open(Settings(db_path=db_path)) as memory:
-        return memory.index_repository(repo).patterns_added
+        return index_repository(memory, repo).patterns_added
 
 
 async def test_a_store_indexed_by_another_process_is_seen_without_a_restart(

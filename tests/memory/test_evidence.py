@@ -13,6 +13,7 @@ from memory_samples import Clock
 from gitrepo import RepoBuilder
 from pattern_memory.assist.inject import build_injection_block
 from pattern_memory.cli import main
+from pattern_memory.indexing import index_repository
 from pattern_memory.memory.db import Database
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.migrations import MIGRATIONS
@@ -68,7 +69,7 @@ def test_a_memory_indexed_once_is_not_emptied_by_time_passing(
     )
     clock = Clock(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     with PatternMemory.open(settings, embedder, clock=clock) as memory:
-        memory.index_repository(repo_builder.path)
+        index_repository(memory, repo_builder.path)
         [found] = memory.search_code(CONFIG_QUERY)
         stored = found.stored
         # A 2019 fix indexed in 2025 is fresh: it is the newest its repository has.
@@ -96,7 +97,7 @@ def test_decay_counts_on_the_repositorys_clock_and_a_use_refreshes(
         PatternMemory.open(settings, embedder, clock=clock) as memory,
         PatternMemory.open(never, embedder, clock=clock) as keep,
     ):
-        memory.index_repository(repo_builder.path)
+        index_repository(memory, repo_builder.path)
         [old] = _commit_of(memory, old_fix)
         # 100 days later in the repository's history, another fix: the old one is stale.
         repo_builder.commit(
@@ -104,7 +105,7 @@ def test_decay_counts_on_the_repositorys_clock_and_a_use_refreshes(
             {"app/pages.py": PAGES_V2},
             date="2024-04-19T10:00:00+00:00",
         )
-        memory.index_repository(repo_builder.path)
+        index_repository(memory, repo_builder.path)
         assert memory.search_code(CONFIG_QUERY) == []
         assert memory.search("crash when the config file is missing") == []
         assert build_injection_block(memory, "crash when the config file is missing") == ""
@@ -137,7 +138,7 @@ def test_a_later_commit_repeating_a_change_is_new_evidence(
         "Restore the old loader", {"app/config.py": CONFIG_V1}, date="2024-02-01T10:00:00+00:00"
     )
     with PatternMemory.open(settings, embedder) as memory:
-        memory.index_repository(repo_builder.path)
+        index_repository(memory, repo_builder.path)
         [pattern_id] = _commit_of(memory, first)
         # Months later the same change is made again (the loader was put back in between).
         repo_builder.commit(
@@ -145,7 +146,7 @@ def test_a_later_commit_repeating_a_change_is_new_evidence(
             {"app/config.py": CONFIG_V2},
             date="2024-09-01T10:00:00+00:00",
         )
-        report = memory.index_repository(repo_builder.path)
+        report = index_repository(memory, repo_builder.path)
         assert (report.patterns_added, report.duplicates) == (0, 1)  # still "already known"
         stored = memory.get(pattern_id)
         assert stored is not None
@@ -178,13 +179,13 @@ def test_a_reverted_fix_is_not_offered_but_searchable_with_its_flag(
     )
     repo_builder.commit("Fix off-by-one in pagination", {"app/pages.py": PAGES_V2})
     with PatternMemory.open(settings, embedder) as memory:
-        memory.index_repository(repo_builder.path)
+        index_repository(memory, repo_builder.path)
         [reverted] = _commit_of(memory, fix)
         assert _ids(memory.search_code(CONFIG_QUERY)) == [reverted]
         # The revert comes in a later (incremental) run than the fix's patterns.
         repo_builder.repo.git.revert(fix, no_edit=True)
         revert = repo_builder.repo.head.commit.hexsha
-        report = memory.index_repository(repo_builder.path)
+        report = index_repository(memory, repo_builder.path)
         assert report.reverts == 1
         assert memory.search_code(CONFIG_QUERY) == []
         assert memory.search("crash when the config file is missing") == []
@@ -200,7 +201,7 @@ def test_a_reverted_fix_is_not_offered_but_searchable_with_its_flag(
     # A revert of the revert puts the fix back in effect.
     repo_builder.repo.git.revert(revert, no_edit=True)
     with PatternMemory.open(settings, embedder) as memory:
-        memory.index_repository(repo_builder.path)
+        index_repository(memory, repo_builder.path)
         assert _ids(memory.search_code(CONFIG_QUERY)) == [reverted]
         stored = memory.get(reverted)
         assert stored is not None and stored.reverted_by is None
@@ -217,7 +218,7 @@ def test_a_revert_in_the_same_run_and_by_subject_only(
     repo_builder.repo.git.revert(config_fix, no_edit=True)
     # A hand-written revert without the sha: matched by its subject.
     repo_builder.commit('Revert "Fix off-by-one in pagination" (#12)', {"app/pages.py": PAGES_V1})
-    report = memory.index_repository(repo_builder.path)
+    report = index_repository(memory, repo_builder.path)
     assert report.reverts == 2
     assert memory.search_code(CONFIG_QUERY) == []
     assert memory.search_code(PAGES_QUERY) == []

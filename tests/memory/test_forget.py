@@ -11,6 +11,7 @@ from memory_samples import FIXES
 
 from gitrepo import RepoBuilder
 from pattern_memory.cli import main
+from pattern_memory.indexing import index_repository
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import write_jsonl_file
 
@@ -23,14 +24,14 @@ def test_reindexing_the_repository_elsewhere_skips_a_forgotten_pattern(
         "Fix off-by-one in the last page",
         {"app/pages.py": "def last(n, size):\n    return (n - 1) // size\n"},
     )
-    first = memory.index_repository(repo_builder.path)
+    first = index_repository(memory, repo_builder.path)
     assert first.patterns_added >= 1
     for pattern in list(memory.iter_patterns()):
         assert memory.forget(pattern.pattern_id)
 
     copy = tmp_path / "elsewhere"
     shutil.copytree(repo_builder.path, copy)
-    again = memory.index_repository(copy)
+    again = index_repository(memory, copy)
     assert (again.patterns_added, again.forgotten) == (0, first.patterns_added)
     assert list(memory.iter_patterns()) == []
 

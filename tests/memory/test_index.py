@@ -19,6 +19,7 @@ import pytest
 from gitrepo import RepoBuilder
 from history import build_history, fix_message
 from pattern_memory.errors import RepositoryError
+from pattern_memory.indexing import index_repository
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
@@ -75,7 +76,7 @@ def test_index_learns_the_fixes_and_search_finds_them(
     repo_builder.commit("Fix off-by-one in pagination", {"app/pages.py": PAGES_V2})
     repo_builder.commit("Update readme", {"README.md": "hello\n"})
 
-    report = memory.index_repository(repo_builder.path)
+    report = index_repository(memory, repo_builder.path)
     assert report.commits_read == 4 and not report.cancelled
     assert report.by_type["bug_fix"] == 2
     assert memory.stats()["embedded"] == report.patterns_added == 4
@@ -103,14 +104,14 @@ def test_index_learns_the_fixes_and_search_finds_them(
 def test_a_second_run_reads_only_new_commits(tmp_path: Path, memory: PatternMemory) -> None:
     repo = tmp_path / "history"
     build_history(repo, 60)
-    first = memory.index_repository(repo)
+    first = index_repository(memory, repo)
     assert first.commits_read == 60 and first.patterns_added == 60
 
-    again = memory.index_repository(repo)
+    again = index_repository(memory, repo)
     assert again.up_to_date and again.commits_read == 0 and again.patterns_added == 0
 
     build_history(repo, 1, start=60)
-    third = memory.index_repository(repo)
+    third = index_repository(memory, repo)
     assert (third.commits_read, third.patterns_added, third.embedded) == (1, 1, 1)
     assert memory.search(fix_message(60), k=1)[0].stored.pattern.commit_msg == fix_message(60)
 
@@ -128,9 +129,9 @@ def test_cancel_stops_consistently_and_the_next_run_resumes(
 
     memory = PatternMemory.open(settings, embedder)
     try:
-        stopped = memory.index_repository(repo, progress=progress, cancel=cancel)
+        stopped = index_repository(memory, repo, progress=progress, cancel=cancel)
         assert stopped.cancelled and 30 <= stopped.commits_read < 80
-        resumed = memory.index_repository(repo)
+        resumed = index_repository(memory, repo)
         assert stopped.commits_read + resumed.commits_read == 80
         assert memory.stats()["patterns"] == memory.stats()["embedded"] == 80
     finally:
@@ -158,7 +159,7 @@ def test_worker_threads_search_while_another_indexes(tmp_path: Path, memory: Pat
     for worker in workers:
         worker.start()
     try:
-        report = memory.index_repository(repo)
+        report = index_repository(memory, repo)
     finally:
         done.set()
         for worker in workers:
@@ -183,13 +184,13 @@ def test_a_repository_without_commits_has_nothing_to_learn_yet(
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(f"{empty.path.resolve()}: no commits yet, nothing to learn.")
     empty.commit("Fix the crash on empty input", {"app.py": "def f(x):\n    return x\n"})
-    assert memory.index_repository(empty.path).commits_read == 1
+    assert index_repository(memory, empty.path).commits_read == 1
 
 
 def test_a_missing_repository_is_one_clear_error(tmp_path: Path, memory: PatternMemory) -> None:
     (tmp_path / "plain").mkdir()
     with pytest.raises(RepositoryError, match="not a git repository"):
-        memory.index_repository(tmp_path / "plain")
+        index_repository(memory, tmp_path / "plain")
 
 
 def _env(settings: Settings) -> dict[str, str]:

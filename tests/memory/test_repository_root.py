@@ -9,6 +9,7 @@ import pytest
 
 from gitrepo import RepoBuilder
 from pattern_memory.cli import main
+from pattern_memory.indexing import index_repository
 from pattern_memory.memory.service import PatternMemory
 
 
@@ -21,10 +22,10 @@ def test_a_subdirectory_indexes_its_repository_once(
         {"app/pages.py": "def last(n, size):\n    return (n - 1) // size\n"},
     )
     root = str(repo_builder.path.resolve())
-    first = memory.index_repository(repo_builder.path / "app")
+    first = index_repository(memory, repo_builder.path / "app")
     assert first.repository == root and first.patterns_added >= 1
     assert {p.repository for p in memory.iter_patterns()} == {root}
-    assert memory.index_repository(repo_builder.path).up_to_date
+    assert index_repository(memory, repo_builder.path).up_to_date
     assert memory.stats()["repositories"] == {root: repo_builder.repo.head.commit.hexsha}
 
 

@@ -15,7 +15,8 @@ from numpy.typing import NDArray
 
 from gitrepo import RepoBuilder
 from pattern_memory.cli import main
-from pattern_memory.memory.commands import describe_index
+from pattern_memory.indexing import index_repository
+from pattern_memory.indexing.commands import describe_index
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.mining import MineOptions, mine_commits
 from pattern_memory.mining.classify import classify_for_index, rule_family
@@ -113,7 +114,7 @@ def test_index_learns_the_keywordless_fix_and_reports_its_rule(
     settings = Settings(db_path=tmp_path / "data" / "patterns.db")
     memory = PatternMemory.open(settings, HashEmbedder())
     try:
-        report = memory.index_repository(repo_builder.path)
+        report = index_repository(memory, repo_builder.path)
         learned = {p.commit: p for p in memory.iter_patterns()}
     finally:
         memory.close()

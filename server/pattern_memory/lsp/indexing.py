@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ..errors import PatternMemoryError
+from ..indexing.indexer import index_repository
+from ..indexing.report import IndexReport
 from ..memory.service import PatternMemory
-from ..memory.types import IndexReport
 
 if TYPE_CHECKING:
     from .server import PatternMemoryServer
@@ -124,7 +125,7 @@ class BackgroundIndexer:
             try:
                 report = await asyncio.get_running_loop().run_in_executor(
                     self._executor,
-                    lambda: memory.index_repository(repo, progress=on_progress, cancel=cancel),
+                    lambda: index_repository(memory, repo, progress=on_progress, cancel=cancel),
                 )
             except PatternMemoryError as exc:
                 progress.end(f"failed: {exc}")

@@ -14,10 +14,9 @@ if TYPE_CHECKING:
     from .lifecycle import Outcome
     from .metrics import Metrics
     from .service import PatternMemory
-    from .types import IndexReport, SearchHit, StoredPattern
+    from .types import SearchHit, StoredPattern
 
 _EXPORTS = {
-    "IndexReport": "types",
     "Metrics": "metrics",
     "Outcome": "lifecycle",
     "PatternMemory": "service",
@@ -26,7 +25,6 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "IndexReport",
     "Metrics",
     "Outcome",
     "PatternMemory",

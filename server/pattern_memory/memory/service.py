@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,8 +22,6 @@ from ..settings import Settings
 from .db import Database
 from .embedder import Embedder
 from .filters import Filters, Scope
-from .indexer import Progress
-from .indexer import index_repository as run_index
 from .lifecycle import Decay
 from .metrics import FORGED, LOOKUP_MS, TIMING_WINDOW, Metrics, summarize
 from .migrations import schema_version
@@ -33,8 +30,8 @@ from .store import PatternStore
 from .team_store import TeamSyncStore
 from .text import lookup_text
 from .transfer import Lifecycle
-from .types import ImportReport, IndexReport, Outcome, SaveStatus, SearchHit, StoredPattern
-from .vectorize import VectorizeResult, vectorize_pending
+from .types import ImportReport, Outcome, SaveStatus, SearchHit, StoredPattern
+from .vectorize import Progress, VectorizeResult, vectorize_pending
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -105,28 +102,6 @@ class PatternMemory:
         self.close()
 
     # --- learning ----------------------------------------------------------------------
-
-    def index_repository(
-        self,
-        repo_path: Path,
-        *,
-        progress: Progress | None = None,
-        cancel: threading.Event | None = None,
-        embed_progress: Progress | None = None,
-    ) -> IndexReport:
-        """Mine the repository's new commits, store and embed their patterns.
-        progress(done, total) counts commits; embed_progress(done, total) patterns embedded."""
-        return run_index(
-            self._store,
-            self._embedder,
-            self._embed_lock,
-            self.settings,
-            Path(repo_path),
-            progress=progress,
-            cancel=cancel,
-            embed_progress=embed_progress,
-            now=self._now,
-        )
 
     def add_patterns(
         self, patterns: Sequence[Pattern], *, lookup_texts: Sequence[str] | None = None
@@ -307,6 +282,16 @@ class PatternMemory:
         or importing the same change again skips it."""
         return self._store.delete(pattern_id, self.settings.user_id, self._now())
 
+    def embed_pending(
+        self, *, cancel: threading.Event | None = None, progress: Progress | None = None
+    ) -> VectorizeResult:
+        """Give every stored pattern still without a vector its vector (indexing stores
+        patterns first and embeds them in large chunks); stops early on cancel.
+        progress(done, total) counts patterns."""
+        return vectorize_pending(
+            self._store.vectors, self._embedder, self._embed_lock, cancel, progress
+        )
+
     def reindex(self) -> VectorizeResult:
         """Rebuild the code shapes and the vector index from the patterns table; the
         embedding cache spares the model every text it has seen (`embedded` counts the
@@ -388,6 +373,10 @@ class PatternMemory:
         """What `pattern-memory sync` knows per team server (team/sync.py)."""
         return TeamSyncStore(self._store.db)
 
+    def now(self) -> str:
+        """The memory's clock, as the timestamps it stores are written."""
+        return self._now()
+
     def _now(self) -> str:
         return self._clock().strftime("%Y-%m-%d %H:%M:%S")
 
@@ -420,4 +409,4 @@ class PatternMemory:
             self.flush_metrics()
 
 
-__all__ = ["IndexReport", "Outcome", "PatternMemory", "SearchHit", "StoredPattern"]
+__all__ = ["Outcome", "PatternMemory", "SearchHit", "StoredPattern"]

@@ -15,6 +15,8 @@ from .vector_store import UnembeddedRow, VectorStore
 
 CHUNK = 512  # patterns fetched, embedded (in the embedder's batches) and saved at once
 
+Progress = Callable[[int, int], None]  # progress(done, total)
+
 
 @dataclass
 class VectorizeResult:
@@ -27,7 +29,7 @@ def vectorize_pending(
     embedder: Embedder,
     lock: threading.Lock,
     cancel: threading.Event | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> VectorizeResult:
     """Embed every pattern that has no vector yet; stops early (consistently) on cancel.
     progress(done, total) counts patterns."""

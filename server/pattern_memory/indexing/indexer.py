@@ -15,23 +15,19 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..memory.service import PatternMemory
+from ..memory.store import RevertRecord
+from ..memory.text import lookup_text
+from ..memory.types import SaveStatus
+from ..memory.vectorize import Progress
+from ..mining import MinedCommit, MineOptions, head_commit, mine_commits
+from ..mining.classify import rule_family
+from ..mining.gitproc import run_git
+from ..mining.miner import check_repository
 from ..patterns import Pattern
-from ..settings import Settings
-from .embedder import Embedder
-from .lifecycle import now_text
-from .store import PatternStore, RevertRecord
-from .text import lookup_text
-from .types import IndexReport, SaveStatus
-from .vectorize import vectorize_pending
-
-if TYPE_CHECKING:
-    from ..mining import MinedCommit
-
-Progress = Callable[[int, int], None]
+from .report import IndexReport
 
 BATCH_PATTERNS = 256
 BATCH_COMMITS = 500
@@ -41,21 +37,17 @@ EMBED_EVERY_SECONDS = 30.0
 
 
 def index_repository(
-    store: PatternStore,
-    embedder: Embedder,
-    embed_lock: threading.Lock,
-    settings: Settings,
+    memory: PatternMemory,
     repo_path: Path,
     *,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     embed_progress: Progress | None = None,
-    now: Callable[[], str] = now_text,
 ) -> IndexReport:
-    """progress(done, total) counts commits mined; embed_progress(done, total) counts the
-    patterns given a vector (each time embedding runs)."""
-    from ..mining import MineOptions, head_commit, mine_commits
-
+    """Mine the repository's new commits, store and embed their patterns (in `memory`, for
+    its settings' user). progress(done, total) counts commits mined; embed_progress(done,
+    total) counts the patterns given a vector (each time embedding runs)."""
+    store, settings = memory.store, memory.settings
     started = time.perf_counter()
     repository = str(repository_root(Path(repo_path)))
     report = IndexReport(repository=repository)
@@ -92,7 +84,7 @@ def index_repository(
             saved = store.save_batch(
                 items=items,
                 user_id=settings.user_id,
-                created_at=now(),
+                created_at=memory.now(),
                 repository=repository,
                 last_commit=last_commit,
                 commits_read=commits_in_batch,
@@ -105,7 +97,7 @@ def index_repository(
                 unembedded >= EMBED_EVERY_PATTERNS
                 or time.monotonic() - embedded_at > EMBED_EVERY_SECONDS
             ):
-                _embed(store, embedder, embed_lock, report, cancel=cancel, progress=embed_progress)
+                _embed(memory, report, cancel=cancel, progress=embed_progress)
                 unembedded, embedded_at = 0, time.monotonic()
 
         for mined in mine_commits(
@@ -133,7 +125,7 @@ def index_repository(
                 flush()
         flush()
     if not report.cancelled:
-        _embed(store, embedder, embed_lock, report, cancel=cancel, progress=embed_progress)
+        _embed(memory, report, cancel=cancel, progress=embed_progress)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -142,9 +134,6 @@ def repository_root(path: Path) -> Path:
     """The top level of the repository `path` is in (a subdirectory indexes, and keeps its
     cursor under, the whole repository); the path itself for a bare repository. A path
     that is not in a repository is a RepositoryError."""
-    from ..mining.gitproc import run_git
-    from ..mining.miner import check_repository
-
     check_repository(path)
     code, top = run_git(path, ["rev-parse", "--show-toplevel"], check=False)
     return Path(top).resolve() if code == 0 and top else path.resolve()
@@ -176,8 +165,6 @@ def _count_saved(
 
 def _rules_by_pattern(mined: MinedCommit) -> dict[str, str]:
     """pattern id -> the rule that classified the commit ("keyword", "fix intent"...)."""
-    from ..mining.classify import rule_family
-
     if mined.classification is None:
         return {}
     rule = rule_family(mined.classification)
@@ -185,15 +172,13 @@ def _rules_by_pattern(mined: MinedCommit) -> dict[str, str]:
 
 
 def _embed(
-    store: PatternStore,
-    embedder: Embedder,
-    lock: threading.Lock,
+    memory: PatternMemory,
     report: IndexReport,
     *,
     cancel: threading.Event | None,
     progress: Progress | None,
 ) -> None:
-    result = vectorize_pending(store.vectors, embedder, lock, cancel, progress)
+    result = memory.embed_pending(cancel=cancel, progress=progress)
     report.embedded += result.embedded
     report.embedded_from_cache += result.from_cache
     if cancel is not None and cancel.is_set():
