@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
 import argparse
 
-from pattern_memory.adapters.commands import add_merge_arguments, run_merge
 from pattern_memory.cli import run_command
+from pattern_memory.cli.adapters import add_merge_arguments, run_merge
 
 
 def main() -> int:

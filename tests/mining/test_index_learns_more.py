@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 
 from gitrepo import RepoBuilder
 from pattern_memory.cli import main
+from pattern_memory.cli.indexing import describe_index
 from pattern_memory.indexing import index_repository
-from pattern_memory.indexing.commands import describe_index
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.mining import MineOptions, mine_commits
 from pattern_memory.mining.classify import classify_for_index, rule_family

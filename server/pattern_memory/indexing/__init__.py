@@ -1,8 +1,8 @@
 """Indexing: mine a repository's history (mining), store the patterns and embed them
 (memory). A layer above both, so that neither depends on the other.
 
-Names are imported on first use, so that importing `indexing.commands` (the CLI's `index`)
-does not load git, NumPy and SQLite.
+Names are imported on first use, so that importing a submodule (the report, say) does not
+load git, NumPy and SQLite.
 """
 
 from __future__ import annotations

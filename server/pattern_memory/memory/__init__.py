@@ -1,8 +1,8 @@
 """Local pattern memory: SQLite store, embeddings, hybrid search and lifecycle, behind the
 `PatternMemory` facade (memory/service.py).
 
-Names are imported on first use, so that importing a submodule (e.g. the CLI's
-`memory.commands`) does not load NumPy, SQLite and the rest.
+Names are imported on first use, so that importing a submodule does not load NumPy,
+SQLite and the rest.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from ..errors import AdapterError
 from ..signals import terminate_as_interrupt
 
 if TYPE_CHECKING:
-    from .fuse import MergeResult
+    from ..adapters.fuse import MergeResult
 
 _METHOD_HELP = (
     "cat (default): ranks concatenated, the merged update is exactly "
@@ -131,9 +131,9 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def _merge_and_record(args: argparse.Namespace) -> int:
-    from .fuse import MergeRequest, resolve_weights, staged_merge
-    from .merge import Method
-    from .versions import Registry, is_registry_output
+    from ..adapters.fuse import MergeRequest, resolve_weights, staged_merge
+    from ..adapters.merge import Method
+    from ..adapters.versions import Registry, is_registry_output
 
     # Everything that can be checked without the inputs' data is checked before any work.
     count = len(args.adapters)
@@ -192,7 +192,7 @@ def _merge_and_record(args: argparse.Namespace) -> int:
 
 
 def _print_merge(result: MergeResult, count: int, destination: str | None) -> None:
-    from .merge import Method
+    from ..adapters.merge import Method
 
     ranks = "/".join(str(r) for r in result.ranks)
     print(
@@ -217,7 +217,7 @@ def _print_merge(result: MergeResult, count: int, destination: str | None) -> No
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from .versions import Registry
+    from ..adapters.versions import Registry
 
     registry = Registry(args.registry)
     records = registry.versions()
@@ -236,7 +236,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_activate(args: argparse.Namespace) -> int:
-    from .versions import Registry
+    from ..adapters.versions import Registry
 
     registry = Registry(args.registry)
     record = registry.activate(args.name)
@@ -245,7 +245,7 @@ def run_activate(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from .versions import Registry
+    from ..adapters.versions import Registry
 
     registry = Registry(args.registry)
     record = registry.rollback(args.name)

@@ -68,8 +68,8 @@ def parse_since_date(text: str | None) -> datetime.date | None:
 
 def run_extract(args: argparse.Namespace) -> int:
     from ..fileio import atomic_text_writer
+    from ..mining.miner import MineOptions, head_commit, mine_commits
     from ..settings import load_settings
-    from .miner import MineOptions, head_commit, mine_commits
 
     repo_path = Path(args.repo_path).expanduser()
     since_date = parse_since_date(args.since_date)

@@ -1,8 +1,8 @@
 """`pattern-memory check FILE...`: the editor's learned-fix diagnostics as text or JSON, for
 pre-commit hooks and CI. The same finder as the language server (matching/finder.py), the
 same rules (only fixes that would carry a diagnostic in the editor are reported); exit 1
-when a fix applies, 0 when none does, 2 for anything that stopped the check. A layer of its
-own beside the language server: it joins the memory (candidates) and matching (the finder)."""
+when a fix applies, 0 when none does, 2 for anything that stopped the check. It joins the
+memory (candidates) and matching (the finder), as the language server does."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import PatternMemoryError
-from .languages import language_of
-from .patterns import commit_subject
+from ..errors import PatternMemoryError
+from ..languages import language_of
+from ..patterns import commit_subject
 
 if TYPE_CHECKING:
-    from .matching.finder import FoundFix
-    from .memory.types import StoredPattern
+    from ..matching.finder import FoundFix
+    from ..memory.types import StoredPattern
 
 # A file larger than this is not checked (the language server's limit too).
 MAX_CHECKED_CHARS = 2_000_000
@@ -60,7 +60,7 @@ class Finding:
 
 
 def register(subparsers: Any) -> None:
-    from .memory.commands import add_db_argument
+    from .common import add_db_argument
 
     parser = subparsers.add_parser(
         "check",
@@ -79,14 +79,14 @@ def register(subparsers: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .memory.commands import open_memory, settings_from_args
+    from .common import open_memory, settings_from_args
 
     settings = settings_from_args(args)
     documents = [(path, _read(path)) for path in args.files]
     findings: list[Finding] = []
     try:
         with open_memory(settings) as memory:
-            from .matching.finder import FixFinder
+            from ..matching.finder import FixFinder
 
             finder: FixFinder[StoredPattern] = FixFinder.create()
             for path, text in documents:

@@ -35,8 +35,8 @@ def register(subparsers: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .app import create_server
-    from .logs import configure_logging
+    from ..lsp.app import create_server
+    from ..lsp.logs import configure_logging
 
     server = create_server()
     configure_logging(server)
@@ -47,7 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     else:
-        from .frames import CappedStdin
+        from ..lsp.frames import CappedStdin
 
         server.start_io(stdin=CappedStdin(sys.stdin.buffer))  # type: ignore[arg-type]
     # The connection is over (exit, or the client's end closed): stop background work now

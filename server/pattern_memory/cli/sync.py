@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from ..memory.commands import ProgressBar, add_db_argument, open_memory, settings_from_args
+from .common import ProgressBar, add_db_argument, open_memory, settings_from_args
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -70,9 +70,9 @@ def _server(args: argparse.Namespace, settings: Settings) -> str:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from .client import TeamClient
-    from .credentials import resolve_key
-    from .sync import sync
+    from ..team.client import TeamClient
+    from ..team.credentials import resolve_key
+    from ..team.sync import sync
 
     settings = settings_from_args(args)
     server = _server(args, settings)
@@ -108,7 +108,7 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _read_key(args: argparse.Namespace) -> str:
-    from .credentials import check_key
+    from ..team.credentials import check_key
 
     if args.key_stdin:
         return check_key(sys.stdin.readline())
@@ -118,8 +118,8 @@ def _read_key(args: argparse.Namespace) -> str:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from .client import TeamClient
-    from .credentials import save_key
+    from ..team.client import TeamClient
+    from ..team.credentials import save_key
 
     settings = settings_from_args(argparse.Namespace(db=None))
     server = _server(args, settings)
@@ -133,7 +133,7 @@ def _login(args: argparse.Namespace) -> int:
 
 
 def _logout(args: argparse.Namespace) -> int:
-    from .credentials import remove_key
+    from ..team.credentials import remove_key
 
     settings = settings_from_args(argparse.Namespace(db=None))
     server = _server(args, settings)

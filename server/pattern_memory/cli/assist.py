@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..memory.commands import add_db_argument, open_memory, settings_from_args
 from ..patterns import clean_text
+from .common import add_db_argument, open_memory, settings_from_args
 
 MAX_INPUT_CHARS = 2_000_000  # an assistant answer or user message, generously
 
@@ -82,7 +82,7 @@ def register(subparsers: Any) -> None:
 
 
 def _inject(args: argparse.Namespace) -> int:
-    from .inject import build_injection_block
+    from ..assist.inject import build_injection_block
 
     query = clean_text(args.query) if args.query is not None else _read_stdin("the user's message")
     with open_memory(settings_from_args(args)) as memory:
@@ -93,7 +93,7 @@ def _inject(args: argparse.Namespace) -> int:
 
 
 def _forge(args: argparse.Namespace) -> int:
-    from .forge import forge_patterns
+    from ..assist.forge import forge_patterns
 
     from_stdin = not args.response or str(args.response) == "-"  # `forge -`: the Unix convention
     response = _read_stdin("the assistant's answer") if from_stdin else _read_file(args.response)
@@ -110,7 +110,7 @@ def _forge(args: argparse.Namespace) -> int:
 
 
 def _proxy(args: argparse.Namespace) -> int:
-    from .proxy.server import serve
+    from ..assist.proxy.server import serve
 
     settings = settings_from_args(args)
     if args.config:
@@ -124,7 +124,7 @@ def _proxy(args: argparse.Namespace) -> int:
 
 
 def _hook(args: argparse.Namespace) -> int:
-    from .hooks import run
+    from ..assist.hooks import run
 
     try:
         settings = settings_from_args(args)
@@ -135,7 +135,7 @@ def _hook(args: argparse.Namespace) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    from .mcp_server import serve
+    from ..assist.mcp_server import serve
 
     serve(settings_from_args(args))
     return 0

@@ -7,18 +7,15 @@ import argparse
 import difflib
 import json
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from .common import ProgressBar, add_db_argument, open_memory, settings_from_args
 
 if TYPE_CHECKING:
-    from ..settings import Settings
-    from .service import PatternMemory
-    from .types import ImportReport, SearchHit
+    from ..memory.types import ImportReport, SearchHit
 
 SEARCH_WINDOW_LINES = 10
 
@@ -71,79 +68,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     add("reindex", _reindex, "rebuild the vector index from the patterns table")
-
-
-def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="the pattern database (setting dbPath)")
-
-
-def settings_from_args(args: argparse.Namespace, repo: Path | None = None) -> Settings:
-    """Settings for a command: its --db flag over the usual layers (see settings.py)."""
-    from ..settings import load_settings
-
-    overrides = {"dbPath": str(args.db)} if args.db else None
-    return load_settings(repo_path=repo or Path.cwd(), overrides=overrides)
-
-
-@contextmanager
-def open_memory(settings: Settings, *, create: bool = False) -> Iterator[PatternMemory]:
-    """The memory for one command, closed however the command ends. Only commands that
-    add patterns (create=True: index, import, forge) make a database that is missing; for
-    the others a missing one is an error naming the path (a mistyped --db makes nothing)."""
-    from ..errors import StoreError
-    from .service import PatternMemory
-
-    if not create and not settings.db_path.exists():
-        raise StoreError(
-            f"no pattern database at {settings.db_path}: check --db (setting dbPath), or "
-            "create one with `pattern-memory index` or `pattern-memory import`"
-        )
-    memory = PatternMemory.open(settings)
-    try:
-        yield memory
-    finally:
-        memory.close()
-
-
-# --- index ------------------------------------------------------------------------------
-
-
-class ProgressBar:
-    """One line of stderr per phase (mining commits, embedding patterns), only when stderr
-    is a terminal; `phase(label, unit)` gives the progress(done, total) callback."""
-
-    def __init__(self, stream: TextIO, enabled: bool) -> None:
-        self._stream = stream
-        self._enabled = enabled and stream.isatty()
-        self._label: str | None = None
-        self._shown_at = 0.0
-
-    def phase(self, label: str, unit: str) -> Callable[[int, int], None]:
-        def update(done: int, total: int) -> None:
-            self._draw(label, unit, done, total)
-
-        return update
-
-    def _draw(self, label: str, unit: str, done: int, total: int) -> None:
-        if not self._enabled:
-            return
-        switched = label != self._label
-        if not switched and done < total and time.monotonic() - self._shown_at < 0.1:
-            return
-        if switched and self._label is not None:
-            self._stream.write("\n")
-        self._label, self._shown_at = label, time.monotonic()
-        width = 30
-        filled = int(width * done / total) if total else width
-        bar = "#" * filled + "-" * (width - filled)
-        self._stream.write(f"\r{label:<9} [{bar}] {done}/{total} {unit}")
-        self._stream.flush()
-
-    def close(self) -> None:
-        if self._label is not None:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._label = None
 
 
 # --- search -----------------------------------------------------------------------------
@@ -226,7 +150,7 @@ def pending_hint(pending: int) -> str:
 
 def print_hits(hits: list[SearchHit], *, as_json: bool) -> None:
     if as_json:
-        from .hit_json import hit_json
+        from ..memory.hit_json import hit_json
 
         # One hit per line, in the language server's search shape (camelCase).
         for hit in hits:
@@ -314,7 +238,7 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _feedback(args: argparse.Namespace) -> int:
-    from .types import Outcome
+    from ..memory.types import Outcome
 
     with open_memory(settings_from_args(args)) as memory:
         stored = memory.record_outcome(args.pattern_id, Outcome(args.outcome))
@@ -327,7 +251,7 @@ def _feedback(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .transfer import write_export, write_export_file
+    from ..memory.transfer import write_export, write_export_file
 
     with open_memory(settings_from_args(args)) as memory:
         if args.output is None:
@@ -340,7 +264,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .transfer import read_export
+    from ..memory.transfer import read_export
 
     lines = list(read_export(args.input))  # a bad line fails before anything is stored
     bar = ProgressBar(sys.stderr, enabled=not args.no_progress)

@@ -1,9 +1,10 @@
 """The `pattern-memory` command.
 
-Each capability owns its subcommands in `<capability>/commands.py`, which exposes
-`register(subparsers)`; this module only assembles them and turns failures into one clear
-line and a non-zero exit. Command modules keep heavy imports (NumPy, the model, git) inside
-their handlers so that `pattern-memory --help` stays instant.
+Each capability's subcommands are a module of this package (`cli/<capability>.py`, which
+exposes `register(subparsers)`; what several share is in cli/common.py); this module only
+assembles them and turns failures into one clear line and a non-zero exit. Command modules
+keep heavy imports (NumPy, the model, git) inside their handlers so that
+`pattern-memory --help` stays instant.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from . import __version__
+from .. import __version__
+from ..errors import PatternMemoryError
+from . import adapters as adapters_commands
+from . import assist as assist_commands
 from . import check as check_commands
-from .adapters import commands as adapters_commands
-from .assist import commands as assist_commands
-from .errors import PatternMemoryError
-from .indexing import commands as indexing_commands
-from .lsp import commands as lsp_commands
-from .memory import commands as memory_commands
-from .mining import commands as mining_commands
-from .team import commands as team_commands
-from .team import sync_commands as team_sync_commands
+from . import indexing as indexing_commands
+from . import lsp as lsp_commands
+from . import memory as memory_commands
+from . import mining as mining_commands
+from . import sync as team_sync_commands
+from . import team as team_commands
 
 # One entry per capability, in the order `--help` lists them; each defines register(subparsers).
 COMMAND_MODULES: tuple[ModuleType, ...] = (

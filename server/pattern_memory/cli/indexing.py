@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from ..memory.commands import ProgressBar, add_db_argument, open_memory, settings_from_args
+from .common import ProgressBar, add_db_argument, open_memory, settings_from_args
 
 if TYPE_CHECKING:
-    from .report import IndexReport
+    from ..indexing.report import IndexReport
 
 TOP_FILES = 5
 
@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from .indexer import index_repository, repository_root
+    from ..indexing.indexer import index_repository, repository_root
 
     path = Path(args.path)
     if not path.exists():

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import InputError
 
 if TYPE_CHECKING:
-    from .sql import Connection
+    from ..team.sql import Connection
 
 T = TypeVar("T")
 
@@ -83,7 +83,7 @@ def _add_location_arguments(p: argparse.ArgumentParser) -> None:
 @contextmanager
 def _database(args: argparse.Namespace) -> Iterator[str]:
     """The database URL, migrated; an embedded server for the block if there is no URL."""
-    from .db import EmbeddedPostgres, apply_migrations, database_url_from_env, default_pgdata
+    from ..team.db import EmbeddedPostgres, apply_migrations, database_url_from_env, default_pgdata
 
     url = database_url_from_env()
     embedded = None
@@ -101,8 +101,8 @@ def _database(args: argparse.Namespace) -> Iterator[str]:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .config import STORAGE_ENV, storage_dir_from_env
-    from .db import DATABASE_URL_ENV
+    from ..team.config import STORAGE_ENV, storage_dir_from_env
+    from ..team.db import DATABASE_URL_ENV
 
     if not 1 <= args.port <= 65535:
         raise InputError(f"--port must be 1..65535, got {args.port}")
@@ -132,7 +132,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _with_connection(args: argparse.Namespace, work: Callable[[Connection], Awaitable[T]]) -> T:
-    from .db import connect
+    from ..team.db import connect
 
     async def run(url: str) -> T:
         async with connect(url) as conn:
@@ -143,7 +143,7 @@ def _with_connection(args: argparse.Namespace, work: Callable[[Connection], Awai
 
 
 def _create_key(args: argparse.Namespace) -> int:
-    from .keys import create_key
+    from ..team.keys import create_key
 
     new = _with_connection(
         args, lambda conn: create_key(conn, user=args.user, team=args.team, admin=args.admin)
@@ -159,7 +159,7 @@ def _create_key(args: argparse.Namespace) -> int:
 
 
 def _revoke_key(args: argparse.Namespace) -> int:
-    from .keys import revoke_key
+    from ..team.keys import revoke_key
 
     info = _with_connection(args, lambda conn: revoke_key(conn, args.key))
     print(f"revoked key {info.key_id} of {info.user_name} in team {info.team_name}")
@@ -167,7 +167,7 @@ def _revoke_key(args: argparse.Namespace) -> int:
 
 
 def _list_keys(args: argparse.Namespace) -> int:
-    from .keys import list_keys
+    from ..team.keys import list_keys
 
     infos = _with_connection(args, lambda conn: list_keys(conn, team=args.team))
     for info in infos:
