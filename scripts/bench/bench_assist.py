@@ -188,7 +188,7 @@ def main() -> None:
         floor_memory.add_patterns(patterns, lookup_texts=[request] * len(patterns))
         floor += time.perf_counter() - started
     print(
-        f"forge: {len(answers)} answers -> {forge_memory.stats()['patterns']} patterns: "
+        f"forge: {len(answers)} answers -> {forge_memory.stats().patterns} patterns: "
         f"{ours / len(answers) * 1000:.2f} ms per answer, floor (add_patterns of the same "
         f"patterns) {floor / len(answers) * 1000:.2f} ms, ratio {ours / floor:.2f}x"
     )

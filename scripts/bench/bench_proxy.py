@@ -34,7 +34,7 @@ SUBJECTS = ["timeout", "retry", "cache key", "null user", "off-by-one", "encodin
 
 def build_store(db: Path, count: int) -> PatternMemory:
     memory = PatternMemory.open(Settings(db_path=db, user_id="bench"))
-    have = memory.stats().get("patterns", 0)
+    have = memory.stats().patterns
     if have < count:
         patterns = [
             Pattern(
@@ -91,7 +91,7 @@ def main() -> int:
     db = args.db or Path(tempfile.mkdtemp()) / "bench.db"
     started = time.perf_counter()
     memory = build_store(db, args.patterns)
-    print(f"store: {memory.stats()['patterns']} patterns ({time.perf_counter() - started:.1f} s)")
+    print(f"store: {memory.stats().patterns} patterns ({time.perf_counter() - started:.1f} s)")
     stub = Stub(answer="Sure, here is an answer without any fix in it.")
     bodies: list[dict[str, object]] = [
         {

@@ -55,7 +55,7 @@ def test_the_same_fix_twice_is_one_pattern(open_memory: OpenMemory) -> None:
     second = forge_patterns(memory, ANSWER, "another wording of the same question")
     assert first == second
     assert memory.metrics.counter(FORGED) == 1
-    assert memory.stats()["patterns"] == 1
+    assert memory.stats().patterns == 1
 
 
 def test_a_prose_fix_without_code_keeps_its_texts(open_memory: OpenMemory) -> None:
@@ -90,7 +90,7 @@ def test_forge_on_success_false_forges_nothing(open_memory: OpenMemory) -> None:
     memory = open_memory(forgeOnSuccess=False)
     assert forge_patterns(memory, ANSWER, REQUEST) == []
     assert memory.metrics.counter(FORGED) == 0
-    assert memory.stats()["patterns"] == 0
+    assert memory.stats().patterns == 0
 
 
 def test_an_answer_without_a_fix_forges_nothing(open_memory: OpenMemory) -> None:
@@ -98,4 +98,4 @@ def test_an_answer_without_a_fix_forges_nothing(open_memory: OpenMemory) -> None
     answer = "I will fix the tests later; the bug tracker has the details of the issue."
     assert forge_patterns(memory, answer, REQUEST) == []
     assert memory.metrics.counter(FORGED) == 0
-    assert memory.stats()["patterns"] == 0
+    assert memory.stats().patterns == 0

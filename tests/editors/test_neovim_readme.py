@@ -120,7 +120,7 @@ def test_readme_setup_keeps_init_options_after_neovims_settings_change(
     assert stats["dbPath"] == str(db_path), stats
     assert stats["patterns"] > 0
     with PatternMemory.open(Settings(db_path=db_path)) as memory:
-        assert memory.stats()["patterns"] == stats["patterns"]
+        assert memory.stats().patterns == stats["patterns"]
 
 
 def _lua_list(items: list[str]) -> str:

@@ -91,11 +91,11 @@ async def test_shutdown_in_the_middle_of_indexing_is_clean(
     # The store is consistent, indexing really stopped mid-way, and the next run resumes
     # where this one stopped.
     with PatternMemory.open(Settings(db_path=tmp_path / "patterns.db")) as memory:
-        before = memory.stats()["patterns"]
+        before = memory.stats().patterns
         assert before < LONG_HISTORY
         report = await asyncio.to_thread(index_repository, memory, root)
         assert not report.cancelled and report.commits_read <= LONG_HISTORY
-        assert memory.stats()["patterns"] == LONG_HISTORY
+        assert memory.stats().patterns == LONG_HISTORY
 
 
 BIG_COMMITS = LONG_HISTORY
@@ -133,7 +133,7 @@ async def test_a_client_that_goes_away_mid_indexing_stops_the_server_promptly(
 
     # Indexing was cancelled (not run to the end of the history), and resumes later.
     with PatternMemory.open(Settings(db_path=tmp_path / "patterns.db")) as memory:
-        assert memory.stats()["patterns"] < BIG_COMMITS
+        assert memory.stats().patterns < BIG_COMMITS
         report = await asyncio.to_thread(index_repository, memory, big_repo)
         assert not report.cancelled
-        assert memory.stats()["patterns"] == BIG_COMMITS
+        assert memory.stats().patterns == BIG_COMMITS

@@ -13,6 +13,7 @@ from memory_samples import FIXES, Clock
 from pattern_memory.cli import main
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.service import PatternMemory
+from pattern_memory.memory.stats import LifecycleCounts
 from pattern_memory.memory.types import Outcome
 from pattern_memory.settings import Settings
 
@@ -29,18 +30,15 @@ def test_stats_and_an_empty_search_tell_about_decayed_and_retired_patterns(
         for _ in range(10):
             memory.record_outcome(retired, Outcome.NOT_HELPFUL)
         clock.advance(settings.decay_after_days + 1)  # the wall clock decays nothing
-        assert memory.lifecycle_counts()["decayed"] == 0
+        assert memory.lifecycle_counts().decayed == 0
         # The repository's newest commit moves on by more than decayAfterDays.
         memory.add_patterns([dataclasses.replace(FIXES[0], date="2024-09-01 12:00:00")])
-        assert memory.lifecycle_counts() == {
-            "active": 1,
-            "decayed": 2,
-            "retired": 1,
-            "reverted": 0,
-        }
-        assert memory.stats()["decayed"] == 2
+        assert memory.lifecycle_counts() == LifecycleCounts(
+            active=1, decayed=2, retired=1, reverted=0
+        )
+        assert memory.stats().lifecycle.decayed == 2
         memory.record_outcome(old, Outcome.HELPFUL)  # a success is new evidence
-        assert memory.lifecycle_counts()["decayed"] == 1
+        assert memory.lifecycle_counts().decayed == 1
 
     monkeypatch.setenv("PATTERN_MEMORY_DB_PATH", str(settings.db_path))
     assert main(["search", FIXES[7].commit_msg]) == 0

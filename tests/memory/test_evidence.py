@@ -18,6 +18,7 @@ from pattern_memory.memory.db import Database
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.migrations import MIGRATIONS
 from pattern_memory.memory.service import PatternMemory
+from pattern_memory.memory.stats import LifecycleCounts
 from pattern_memory.memory.types import Outcome
 from pattern_memory.mining.gitlog import reverted_commits, reverted_subject
 from pattern_memory.settings import Settings
@@ -78,7 +79,7 @@ def test_a_memory_indexed_once_is_not_emptied_by_time_passing(
         clock.advance(3 * 365)  # an idle repository: years pass, nothing is learned
         assert _ids(memory.search_code(CONFIG_QUERY)) == [stored.pattern.pattern_id]
         assert memory.search("crash when the config file is missing")
-        assert memory.lifecycle_counts()["decayed"] == 0
+        assert memory.lifecycle_counts().decayed == 0
         assert "<learned-patterns" in build_injection_block(memory, "config file is missing")
 
 
@@ -110,7 +111,7 @@ def test_decay_counts_on_the_repositorys_clock_and_a_use_refreshes(
         assert memory.search("crash when the config file is missing") == []
         assert build_injection_block(memory, "crash when the config file is missing") == ""
         assert len(memory.search_code(PAGES_QUERY)) == 1
-        assert memory.lifecycle_counts()["decayed"] == 3  # with "Add modules"' two
+        assert memory.lifecycle_counts().decayed == 3  # with "Add modules"' two
         # Still searchable, flagged; decayAfterDays 0 never decays.
         [flagged] = memory.search("crash when the config file is missing", include_stale=True)
         assert flagged.stored.pattern.pattern_id == old and flagged.stored.stale
@@ -193,7 +194,7 @@ def test_a_reverted_fix_is_not_offered_but_searchable_with_its_flag(
         assert len(memory.search_code(PAGES_QUERY)) == 1  # the other fix is untouched
         [hit] = memory.search("crash when the config file is missing", include_reverted=True)
         assert hit.stored.reverted_by == revert and hit.stored.reverted
-        assert memory.lifecycle_counts()["reverted"] == 1
+        assert memory.lifecycle_counts().reverted == 1
     monkeypatch.setenv("PATTERN_MEMORY_DB_PATH", str(settings.db_path))
     assert main(["search", "crash when the config file is missing"]) == 0
     assert f"[reverted by {revert[:12]}]" in capsys.readouterr().out
@@ -281,9 +282,6 @@ def test_migration_gives_old_rows_their_date_as_evidence(
             "p-new": (1, "2024-01-01 00:00:00", False),
             "p-used": (1, "2023-12-01 00:00:00", False),  # its successful use
         }
-        assert memory.lifecycle_counts() == {
-            "active": 2,
-            "decayed": 1,
-            "retired": 0,
-            "reverted": 0,
-        }
+        assert memory.lifecycle_counts() == LifecycleCounts(
+            active=2, decayed=1, retired=0, reverted=0
+        )

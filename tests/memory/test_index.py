@@ -79,7 +79,7 @@ def test_index_learns_the_fixes_and_search_finds_them(
     report = index_repository(memory, repo_builder.path)
     assert report.commits_read == 4 and not report.cancelled
     assert report.by_type["bug_fix"] == 2
-    assert memory.stats()["embedded"] == report.patterns_added == 4
+    assert memory.stats().embedded == report.patterns_added == 4
     assert (
         memory.store.cursor("local", str(repo_builder.path.resolve()))
         == repo_builder.repo.head.commit.hexsha
@@ -133,7 +133,7 @@ def test_cancel_stops_consistently_and_the_next_run_resumes(
         assert stopped.cancelled and 30 <= stopped.commits_read < 80
         resumed = index_repository(memory, repo)
         assert stopped.commits_read + resumed.commits_read == 80
-        assert memory.stats()["patterns"] == memory.stats()["embedded"] == 80
+        assert memory.stats().patterns == memory.stats().embedded == 80
     finally:
         memory.close()
 

@@ -90,7 +90,7 @@ def test_a_retired_pattern_is_never_surfaced_again(
             stored = memory.record_outcome(pattern_id, Outcome.HELPFUL)
         assert stored.retired
         assert _code_query(memory) == []
-        assert memory.stats()["retired"] == 1
+        assert memory.stats().lifecycle.retired == 1
     finally:
         memory.close()
 

@@ -40,7 +40,7 @@ def test_open_search_stats_close_while_another_connection_writes(
     memory = PatternMemory.open(settings, embedder)
     hits = memory.search("ZeroDivisionError when the list is empty", k=1)
     assert hits[0].stored.pattern == FIXES[7]
-    assert memory.stats()["patterns"] == len(FIXES)
+    assert memory.stats().patterns == len(FIXES)
     memory.close()
     assert time.monotonic() - started < 3.0  # the busy timeout is 5 s: nothing waited
     assert memory.store.db._all == []  # every connection closed

@@ -26,7 +26,7 @@ def test_a_subdirectory_indexes_its_repository_once(
     assert first.repository == root and first.patterns_added >= 1
     assert {p.repository for p in memory.iter_patterns()} == {root}
     assert index_repository(memory, repo_builder.path).up_to_date
-    assert memory.stats()["repositories"] == {root: repo_builder.repo.head.commit.hexsha}
+    assert memory.stats().repositories == {root: repo_builder.repo.head.commit.hexsha}
 
 
 def test_index_outside_a_repository_makes_no_database(

@@ -42,7 +42,7 @@ def test_another_users_import_of_the_same_patterns_stores_their_own(
     report = bob.import_patterns(FIXES[:3])
     assert (report.added, report.known, report.conflicts) == (3, 0, [])
     assert bob.get(FIXES[0].pattern_id) is not None
-    assert bob.stats()["patterns"] == 3
+    assert bob.stats().patterns == 3
 
 
 def test_an_id_the_user_has_for_another_change_is_a_conflict(memory: PatternMemory) -> None:
@@ -73,9 +73,9 @@ def test_nobody_sees_rates_or_forgets_another_users_pattern(
     assert not bob.forget(own)
     assert bob.store.cursor("bob", "/repo") is None
     stats = bob.stats()
-    assert (stats["patterns"], stats["feedback"], stats["repositories"]) == (0, 0, {})
-    assert memory.stats()["feedback"] == 1
-    assert memory.stats()["repositories"] == {"/repo": "a" * 40}
+    assert (stats.patterns, stats.feedback, stats.repositories) == (0, 0, {})
+    assert memory.stats().feedback == 1
+    assert memory.stats().repositories == {"/repo": "a" * 40}
     assert memory.get(own) is not None and memory.get(own).uses == 1  # type: ignore[union-attr]
 
 
@@ -121,7 +121,7 @@ def test_migration_keeps_feedback_and_gives_cursors_to_their_users(
     with PatternMemory.open(carol, embedder) as memory:
         assert memory.store.feedback("p1", memory._scope()) == [("helpful", "t")]
         assert memory.store.cursor("carol", "/repo") == "abc"
-        assert memory.stats()["feedback"] == 1
+        assert memory.stats().feedback == 1
         memory.forget("p1")
         assert memory.store.db.query("SELECT count(*) FROM feedback")[0][0] == 0  # cascade
     with pytest.raises(apsw.Error):  # the owner-scoped uniqueness holds

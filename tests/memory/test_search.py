@@ -105,7 +105,7 @@ def test_lookup_ms_is_measured(stocked: PatternMemory) -> None:
     timing = stocked.metrics.timing(LOOKUP_MS)
     assert timing["count"] == 2
     assert 0 < timing["p50"] <= timing["p95"]
-    assert stocked.stats()["metrics"][LOOKUP_MS]["count"] == 2
+    assert stocked.stats().lookup_ms.count == 2
 
 
 def test_metrics_add_up_across_processes(
@@ -117,10 +117,10 @@ def test_metrics_add_up_across_processes(
     other = PatternMemory.open(settings, embedder)
     try:
         other.search_code("def load_config(path):")
-        metrics = other.stats()["metrics"]
-        assert metrics[LOOKUP_MS]["count"] == 2
-        assert metrics[LOOKUP_MS]["p95"] >= metrics[LOOKUP_MS]["p50"] > 0
-        assert metrics["patterns.injected"] == 3
+        stats = other.stats()
+        assert stats.lookup_ms.count == 2
+        assert stats.lookup_ms.p95 >= stats.lookup_ms.p50 > 0
+        assert stats.counters["patterns.injected"] == 3
     finally:
         other.close()
 

@@ -65,7 +65,7 @@ def test_dedupe_on_solution_hash(memory: PatternMemory) -> None:
         solution_hash="",
     )
     assert memory.add_patterns([again]) == [original]
-    assert memory.stats()["patterns"] == 1
+    assert memory.stats().patterns == 1
 
 
 def test_reindex_rebuilds_the_vector_table_from_the_cache(memory: PatternMemory) -> None:
@@ -90,11 +90,11 @@ def test_a_new_model_drops_the_old_vectors_and_reindex_embeds_again(
     assert other_model.model_id != embedder.model_id
     second = PatternMemory.open(settings, other_model)
     try:
-        assert second.stats()["embedded"] == 0  # never compared across models
+        assert second.stats().embedded == 0  # never compared across models
         assert second.search_code("return sum(values) / len(values)")  # lexical still works
         result = second.reindex()
         assert result.embedded == len(FIXES) and result.from_cache == 0
-        assert second.stats()["vector_model"] == other_model.model_id
+        assert second.stats().vector_model == other_model.model_id
         assert second.search("last page shows one extra item")[0].stored.pattern == FIXES[1]
     finally:
         second.close()
@@ -106,7 +106,7 @@ def test_forget(memory: PatternMemory) -> None:
     assert not memory.forget(ids[1])
     assert memory.get(ids[1]) is None
     assert all(h.stored.pattern.pattern_id != ids[1] for h in memory.search("pagination", k=8))
-    assert memory.stats()["patterns"] == len(FIXES) - 1
+    assert memory.stats().patterns == len(FIXES) - 1
 
 
 def test_export_import_round_trip_is_lossless(
@@ -221,7 +221,7 @@ def test_a_bad_import_line_stores_nothing(tmp_path: Path, memory: PatternMemory)
         stream.write('{"pattern_id": "nope"}\n')
     with pytest.raises(InputError, match=r"bad\.jsonl:3"):
         memory.import_patterns(list(read_jsonl(bad)))
-    assert memory.stats()["patterns"] == 0
+    assert memory.stats().patterns == 0
 
 
 def _child_search(memory: PatternMemory, queue: multiprocessing.Queue[object]) -> None:

@@ -144,7 +144,7 @@ def test_push_pull_feedback_and_offline_then_online(
         assert (first.pushed, first.merged, first.offline) == (3, 0, None)
         assert (again.pushed, again.merged, again.pulled, again.votes) == (0, 0, 0, 0)
         assert first.own == 3  # her own patterns came back from the team: not duplicated
-        assert alice.stats()["patterns"] == 3
+        assert alice.stats().patterns == 3
 
         # What left Alice's machine: no secret, no address, no home directory.
         with team.client(alice_key) as http:
@@ -206,7 +206,7 @@ def test_push_pull_feedback_and_offline_then_online(
         # Alice gets Bob's pattern; her own are still not duplicated.
         with TeamClient(url, alice_key) as client:
             back = sync(alice, client)
-        assert back.pulled == 1 and alice.stats()["patterns"] == 3
+        assert back.pulled == 1 and alice.stats().patterns == 3
         everything = alice.store.counts(Scope("alice", include_team=True))
         assert everything["by_source"] == {"git": 3, "team": 1}
         assert bob.store.meta("schema_version") == "0011_team_sync"

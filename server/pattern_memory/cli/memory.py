@@ -15,6 +15,7 @@ from ..errors import InputError
 from .common import ProgressBar, add_db_argument, open_memory, settings_from_args
 
 if TYPE_CHECKING:
+    from ..memory.stats import LifecycleCounts, Stats
     from ..memory.types import ImportReport, SearchHit
 
 SEARCH_WINDOW_LINES = 10
@@ -123,18 +124,18 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def hidden_hint(counts: dict[str, int], decay_after_days: int) -> str:
+def hidden_hint(counts: LifecycleCounts, decay_after_days: int) -> str:
     """Why a search may find nothing, or what it shows that the editor and injection
     skip: patterns the lifecycle hides."""
     parts: list[str] = []
-    if counts["decayed"]:
+    if counts.decayed:
         parts.append(
-            f"{counts['decayed']} pattern(s) are past decayAfterDays={decay_after_days} "
+            f"{counts.decayed} pattern(s) are past decayAfterDays={decay_after_days} "
             "(shown here as stale, not injected nor offered by the editor); "
             "set decayAfterDays: 0 to keep them"
         )
-    if counts["retired"]:
-        parts.append(f"{counts['retired']} retired pattern(s) (rarely helped) are not searched")
+    if counts.retired:
+        parts.append(f"{counts.retired} retired pattern(s) (rarely helped) are not searched")
     return "  " + "; ".join(parts) + "." if parts else ""
 
 
@@ -201,30 +202,32 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_stats(stats: dict[str, Any], *, as_json: bool) -> None:
+def print_stats(stats: Stats, *, as_json: bool) -> None:
+    from ..memory.metrics import FORGED, INJECTED
+
     if as_json:
-        print(json.dumps(stats, indent=2, sort_keys=True))
+        print(json.dumps(stats.as_json(), indent=2, sort_keys=True))
         return
-    lookup = stats["metrics"]["patterns.lookup_ms"]
-    types = ", ".join(f"{k}: {v}" for k, v in stats["by_type"].items()) or "none"
+    lookup, counts = stats.lookup_ms, stats.lifecycle
+    types = ", ".join(f"{k}: {v}" for k, v in stats.by_type.items()) or "none"
     print(
-        f"database: {stats['db_path']} (schema {stats['schema_version']}, "
-        f"sqlite-vec {stats['vec_version'] or 'not loaded: NumPy fallback'})"
+        f"database: {stats.db_path} (schema {stats.schema_version}, "
+        f"sqlite-vec {stats.vec_version or 'not loaded: NumPy fallback'})"
     )
     print(
-        f"patterns: {stats['patterns']} ({stats['active']} active, {stats['decayed']} past "
-        f"decayAfterDays, {stats['retired']} retired, {stats['reverted']} reverted; "
-        f"{stats['embedded']} embedded); "
+        f"patterns: {stats.patterns} ({counts.active} active, {counts.decayed} past "
+        f"decayAfterDays, {counts.retired} retired, {counts.reverted} reverted; "
+        f"{stats.embedded} embedded); "
         f"by type: {types}"
     )
-    print(f"feedback: {stats['feedback']} outcome(s)")
-    for repo, commit in stats["repositories"].items():
+    print(f"feedback: {stats.feedback} outcome(s)")
+    for repo, commit in stats.repositories.items():
         print(f"indexed: {repo} up to {commit[:12]}")
     print(
-        f"patterns.injected: {stats['metrics']['patterns.injected']}  "
-        f"patterns.forged: {stats['metrics']['patterns.forged']}  "
-        f"patterns.lookup_ms: count {lookup['count']}, last {lookup['last']:.1f}, "
-        f"p50 {lookup['p50']:.1f}, p95 {lookup['p95']:.1f}"
+        f"patterns.injected: {stats.counters.get(INJECTED, 0)}  "
+        f"patterns.forged: {stats.counters.get(FORGED, 0)}  "
+        f"patterns.lookup_ms: count {lookup.count}, last {lookup.last:.1f}, "
+        f"p50 {lookup.p50:.1f}, p95 {lookup.p95:.1f}"
     )
     sys.stdout.flush()
 

@@ -179,4 +179,4 @@ def register(server: PatternMemoryServer) -> None:
     @_command(server, STATS)
     async def stats(ls: PatternMemoryServer, args: CommandArguments) -> Any:
         # Top-level keys in camelCase like every other result (metric names stay as named).
-        return await _in_worker(ls, lambda memory, _: camel_keys(jsonable(memory.stats())))
+        return await _in_worker(ls, lambda memory, _: camel_keys(memory.stats().as_json()))

@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -26,6 +25,7 @@ from .lifecycle import Decay
 from .metrics import FORGED, LOOKUP_MS, TIMING_WINDOW, Metrics, summarize
 from .migrations import schema_version
 from .search import CODE_COLUMNS, HybridSearch, Query
+from .stats import LifecycleCounts, Stats, Timing
 from .store import PatternStore
 from .team_store import TeamSyncStore
 from .text import lookup_text
@@ -313,32 +313,40 @@ class PatternMemory:
 
     # --- numbers -----------------------------------------------------------------------
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> Stats:
         """Counts, the database's versions and the metrics, summed over every process that
         used the database (timings: the last TIMING_WINDOW lookups)."""
         self.flush_metrics()
         counts = self._store.counts(self._scope())
-        counts.update(self.lifecycle_counts())
         snapshot = self.metrics.snapshot()
         snapshot.update(self._store.metrics.persisted_counters())
         lookups = snapshot.pop(LOOKUP_COUNT, 0)
-        snapshot[LOOKUP_MS] = summarize(self._store.metrics.metric_samples(LOOKUP_MS), lookups)
-        return {
-            **counts,
-            "db_path": str(self._store.db.path),
-            "schema_version": schema_version(),
-            "vec_version": self._store.db.vec_version,
-            "vector_model": self._store.vectors.vector_state().model,
-            "metrics": snapshot,
-        }
+        lookup_ms = summarize(self._store.metrics.metric_samples(LOOKUP_MS), lookups)
+        return Stats(
+            patterns=counts["patterns"],
+            lifecycle=self.lifecycle_counts(),
+            embedded=counts["embedded"],
+            successes=counts["successes"],
+            feedback=counts["feedback"],
+            by_type=counts["by_type"],
+            by_source=counts["by_source"],
+            repositories=counts["repositories"],
+            db_path=str(self._store.db.path),
+            schema_version=schema_version(),
+            vec_version=self._store.db.vec_version,
+            vector_model=self._store.vectors.vector_state().model,
+            # The snapshot's one timing (lookup_ms) is this process's: the database's is above.
+            counters={name: int(v) for name, v in snapshot.items() if not isinstance(v, dict)},
+            lookup_ms=Timing.from_summary(lookup_ms),
+        )
 
-    def lifecycle_counts(self) -> dict[str, int]:
+    def lifecycle_counts(self) -> LifecycleCounts:
         """How many of the user's patterns are active, decayed (latest evidence more than
         decayAfterDays behind their clock), retired and reverted (each counted once)."""
         active, decayed, retired, reverted = self._store.lifecycle_counts(
             self._scope(), self._decay()
         )
-        return {"active": active, "decayed": decayed, "retired": retired, "reverted": reverted}
+        return LifecycleCounts(active=active, decayed=decayed, retired=retired, reverted=reverted)
 
     def flush_metrics(self) -> None:
         """Add this process's new counts and timings to the database's totals. Best effort:
@@ -409,4 +417,4 @@ class PatternMemory:
             self.flush_metrics()
 
 
-__all__ = ["Outcome", "PatternMemory", "SearchHit", "StoredPattern"]
+__all__ = ["Outcome", "PatternMemory", "SearchHit", "Stats", "StoredPattern"]
