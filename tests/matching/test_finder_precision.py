@@ -299,3 +299,32 @@ def test_a_deleted_block_back_in_its_own_file_is_not_flagged_there(tmp_path: Pat
     assert _find(tmp_path / "a", [learned], before, "/w/app/complete.py") == []
     other = _find(tmp_path / "b", [learned], before, "/w/app/other.py")
     assert len(other) == 1 and other[0].shown
+
+
+def test_an_unwrapping_fix_undone_in_its_own_file_is_not_flagged_there(tmp_path: Path) -> None:
+    # jinja's "Pessimistic locking for LRU cache" dropped a try/except around a call: what
+    # it wrote (the bare call) stands inside the before-code too, which is no sign of the fix.
+    before = textwrap.dedent(
+        """\
+        def __setitem__(self, key, value):
+            with self._lock:
+                if key in self._mapping:
+                    try:
+                        self._remove(key)
+                    except ValueError:
+                        pass
+                self._mapping[key] = value
+        """
+    )
+    after = before.replace(
+        "            try:\n                self._remove(key)\n"
+        "            except ValueError:\n                pass\n",
+        "            self._remove(key)\n",
+    )
+    assert after != before
+    learned = _pattern("pessimistic locking", before, after, path="jinja2/utils.py")
+    assert _find(tmp_path / "a", [learned], before, "/w/src/jinja2/utils.py") == []
+    # The fixed method still there: the other site is a twin, flagged.
+    twin = before.replace("__setitem__(self, key, value)", "__delitem__(self, key, value)")
+    fixes = _find(tmp_path / "b", [learned], after + "\n" + twin, "/w/src/jinja2/utils.py")
+    assert len(fixes) == 1 and fixes[0].shown

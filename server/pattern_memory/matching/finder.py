@@ -297,7 +297,7 @@ class FixFinder(Generic[C]):
             matches = find_matches(
                 document, template, min_renamed_score=settings.renamed_match_score
             )
-            if matches and undone_here(template, stored.pattern.file_path, path, document):
+            if matches and undone_here(template, stored.pattern.file_path, path, document, matches):
                 continue
             if len(matches) <= MAX_SITES_PER_PATTERN:
                 located.extend((stored, match) for match in matches)
@@ -314,7 +314,11 @@ def same_file(document_path: str, learned_path: str) -> bool:
 
 
 def undone_here(
-    template: FixTemplate, learned_path: str, document_path: str, document: DocumentTokens
+    template: FixTemplate,
+    learned_path: str,
+    document_path: str,
+    document: DocumentTokens,
+    matches: Sequence[CodeMatch] = (),
 ) -> bool:
     """Whether the document is the file the fix was learned from and none of the code the
     fix wrote is left in it: the fix was undone (changed back, or the code rewritten) there
@@ -322,17 +326,26 @@ def undone_here(
     the bug (an old fix's before-code in its own file was most of the replay bench's noise).
     Where the fixed code is still there, another place with the before-code is a twin the
     fix missed, which is flagged (httpx fixed ByteChunker, later its twin TextChunker).
-    A deletion writes nothing: its code back in its own file was put back, as a revert does
-    (cobra's PowerShell script got its removed block back with a rewrite)."""
-    written = template.written
+    Written code inside the before-code's own `matches` does not count: a fix that only
+    unwrapped code (jinja dropped a `try: self._remove(key) except ValueError: pass`) wrote
+    what the before-code holds anyway. A deletion writes nothing: its code back in its own
+    file was put back, as a revert does (cobra's PowerShell block came back in a rewrite)."""
+    written = list(template.written)
     if not same_file(document_path, learned_path):
         return False
     if not written:
         return True
-    texts = [token.text for token in document.tokens]
+    tokens = document.tokens
     width = len(written)
+
+    def inside_a_match(start: int) -> bool:
+        offset = tokens[start].start
+        return any(match.start <= offset < match.end for match in matches)
+
     return not any(
-        texts[start : start + width] == list(written) for start in document.positions(written[0])
+        [token.text for token in tokens[start : start + width]] == written
+        and not inside_a_match(start)
+        for start in document.positions(written[0])
     )
 
 
