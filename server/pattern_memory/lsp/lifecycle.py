@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
+# A team sync blocked on the network can take its whole read timeout to notice it was
+# cancelled: shutdown waits this long only (editors give the server a few seconds).
+SYNC_SHUTDOWN_GRACE_SECONDS = 1.0
 
 
 def _uri_path(uri: str) -> Path | None:
@@ -127,7 +130,7 @@ def register(server: PatternMemoryServer) -> None:
         if isinstance(ls.protocol, PatternMemoryProtocol):
             ls.protocol.cancel_pending()
         await ls.indexer.stop(SHUTDOWN_GRACE_SECONDS)
-        await ls.team_sync.stop(SHUTDOWN_GRACE_SECONDS)
+        await ls.team_sync.stop(SYNC_SHUTDOWN_GRACE_SECONDS)
         ls.analysis.stop()
         if ls.memory is not None:
             await asyncio.get_running_loop().run_in_executor(ls.request_pool, ls.memory.close)

@@ -1,21 +1,28 @@
 """Team sync in the language server: every `syncIntervalMinutes` while `teamUrl` is set, and
 on request (`patternMemory.sync`), with `$/progress`.
 
-The sync itself (team/sync.py: HTTP and SQLite) runs in its own worker thread, one run at a
-time, never on the event loop. The API key is the one the editor sent in
-initializationOptions (`teamApiKey`, from its secret store), else PATTERN_MEMORY_API_KEY or
-the key `pattern-memory team login` saved. After a run, who made and who contributed each
-team pattern is read into memory, so hovers and diagnostics can mark the team's patterns
-without a lookup.
+The sync itself (team/sync.py: HTTP and SQLite) runs in a worker thread of its own, one run
+at a time, never on the event loop. That thread is a daemon: at shutdown a run in flight is
+told to stop at its next step and waited for a short bound only, because an HTTP request to
+a server that does not answer can block for its whole read timeout (30 s, then retries) and
+neither shutdown nor the process's exit should wait for it (the interpreter joins a
+ThreadPoolExecutor's threads at exit; it does not join daemons). What the run finished is
+kept (team/sync.py records each step), the rest waits for the next sync.
+
+The API key is the one the editor sent in initializationOptions (`teamApiKey`, from its
+secret store), else PATTERN_MEMORY_API_KEY or the key `pattern-memory team login` saved.
+After a run, who made and who contributed each team pattern is read into memory, so hovers
+and diagnostics can mark the team's patterns without a lookup.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
@@ -52,7 +59,7 @@ class TeamSync:
         self.server = server
         self.origins: dict[str, TeamOrigin] = {}  # pattern_id -> the team pattern's origin
         self.last_report: SyncReport | None = None
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pm-sync")
+        self._worker: threading.Thread | None = None  # the thread of the run under way
         self._lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
         self._schedule: tuple[str | None, int] | None = None
@@ -100,8 +107,9 @@ class TeamSync:
             except PatternMemoryError as exc:
                 progress.end(f"failed: {exc}")
                 raise
-            except asyncio.CancelledError:
+            except asyncio.CancelledError:  # shutdown, or the client cancelled the command
                 cancel.set()
+                progress.end("cancelled: the rest waits for the next sync")
                 raise
             finally:
                 self._cancel = None
@@ -113,7 +121,33 @@ class TeamSync:
             return report
 
     async def _in_thread(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        """`work()` in a daemon thread (see the module's docstring); cancelling the wait
+        does not stop the thread: the run's cancel event does, at its next step."""
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[T] = loop.create_future()
+
+        def settle(result: T | None, error: BaseException | None) -> None:
+            if outcome.done():  # nobody waits any more (cancelled)
+                return
+            if error is not None:
+                outcome.set_exception(error)
+            else:
+                outcome.set_result(result)  # type: ignore[arg-type]
+
+        def run() -> None:
+            result: T | None = None
+            error: BaseException | None = None
+            try:
+                result = work()
+            except BaseException as exc:  # handed to the waiting coroutine
+                error = exc
+            with contextlib.suppress(RuntimeError):  # a closed loop: the server is gone
+                loop.call_soon_threadsafe(settle, result, error)
+
+        worker = threading.Thread(target=run, name="pm-sync", daemon=True)
+        self._worker = worker
+        worker.start()
+        return await outcome
 
     async def load_origins(self, memory: PatternMemory) -> None:
         """The team patterns already pulled (an earlier session's), before any sync."""
@@ -153,19 +187,26 @@ class TeamSync:
 
     async def stop(self, grace_seconds: float) -> None:
         """Stop the schedule and the run under way (at its next step; what it finished is
-        kept), waiting at most `grace_seconds`."""
+        kept), waiting at most `grace_seconds` for its thread: one still blocked in a
+        request is left behind (a daemon, it does not hold up the process's exit)."""
         self._stopping = True
         if self._cancel is not None:
             self._cancel.set()
         if self._loop_task is not None:
             self._loop_task.cancel()
-            await asyncio.wait({self._loop_task}, timeout=grace_seconds)
-        try:
-            await asyncio.wait_for(self._lock.acquire(), grace_seconds)
-            self._lock.release()
-        except TimeoutError:
-            logger.warning("team sync did not stop within %.0f s", grace_seconds)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace_seconds
+        while self._busy() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if self._busy():
+            logger.warning(
+                "team sync still waiting on %s after %.1f s: left to stop by itself",
+                self.server.settings.team_url,
+                grace_seconds,
+            )
+
+    def _busy(self) -> bool:
+        worker = self._worker
+        return (worker is not None and worker.is_alive()) or self._lock.locked()
 
     def abandon(self) -> None:
         """The client is gone: the run under way stops at its next step (any thread)."""

@@ -276,6 +276,8 @@ def _pull(
     seen = 0
     while not stop.is_set():
         page = client.changes(cursor)
+        if stop.is_set():  # cancelled while waiting for the page: the store is left alone
+            return
         total = seen + page.total if page.total else seen + len(page.patterns)
         own = state.own_hashes(memory.settings.user_id, (p.solution_hash for p in page.patterns))
         mine = state.pushed_remote(server, (p.id for p in page.patterns))
