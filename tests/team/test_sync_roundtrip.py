@@ -216,6 +216,74 @@ def test_push_pull_feedback_and_offline_then_online(
         bob.close()
 
 
+def test_a_pattern_deleted_on_the_server_leaves_the_stores_that_pulled_it(
+    team_server: Any, tmp_path: Path, embedder: FastEmbedEmbedder
+) -> None:
+    """Tombstones: push from Alice, pull into Bob, delete on the server, sync again: Bob's
+    team copy is gone (once; incremental with the same cursor). A tombstone never removes
+    anyone's own pattern: not Alice's, whose pushed pattern it was, nor Bob's own copy of a
+    change the team also had."""
+    team = team_server
+    url = team.url
+    alice_key, bob_key = team.key("alice", "tomb"), team.key("bob", "tomb")
+    admin_key = team.key("root", "tomb", admin=True)
+    cursor_fix, timeout_fix, none_fix = ALICE_FIXES
+    alice = open_store(tmp_path, embedder, "alice")
+    bob = open_store(tmp_path, embedder, "bob", include_team=True)
+    try:
+        alice.add_patterns([cursor_fix, timeout_fix])
+        bob.add_patterns([none_fix])  # Bob's own, shared too: the team has it from him
+        with TeamClient(url, alice_key) as client:
+            assert sync(alice, client).pushed == 2
+        with TeamClient(url, bob_key) as client:
+            first = sync(bob, client)
+        assert (first.pushed, first.pulled, first.removed) == (1, 2, 0)
+        team_ids = {o.remote_id: pid for pid, o in bob.team_sync.all_origins().items()}
+        assert len(team_ids) == 2
+
+        with team.client(alice_key) as http:
+            shared = http.get("/patterns", params={"limit": 100}).json()["patterns"]
+        by_message = {p["commit_msg"].split("\n")[0]: p["id"] for p in shared}
+        gone = by_message["fix: close the cursor"]
+        bobs = by_message["fix: none check"]
+        with team.client(alice_key) as http:
+            assert http.delete(f"/patterns/{gone}").status_code == 204
+        with team.client(admin_key) as http:
+            assert http.delete(f"/patterns/{bobs}").status_code == 204
+
+        with TeamClient(url, bob_key) as client:
+            second = sync(bob, client)
+            third = sync(bob, client)
+        assert (second.removed, second.pulled, second.updated) == (1, 0, 0)
+        assert "removed 1 the team deleted" in second.summary()
+        assert (third.removed, third.pulled) == (0, 0)  # idempotent, from the saved cursor
+        assert bob.get(team_ids[gone]) is None
+        assert team_ids[gone] not in bob.team_sync.all_origins()
+        assert not [
+            h
+            for h in bob.search("close the cursor")
+            if h.stored.pattern.pattern_id == team_ids[gone]
+        ]
+        remaining = bob.team_sync.all_origins()
+        assert [o.remote_id for o in remaining.values()] == [by_message["fix: timeout on requests"]]
+        # Bob's own pattern stays his, though the team's copy of it was deleted; nor is it
+        # pushed again (the deletion is the team's say on what it shares).
+        assert bob.get(none_fix.pattern_id) is not None
+        assert bob.store.counts(Scope("bob", include_team=True))["by_source"] == {
+            "git": 1,
+            "team": 1,
+        }
+        assert third.pushed == 0 and third.waiting_patterns == 0
+
+        with TeamClient(url, alice_key) as client:
+            back = sync(alice, client)
+        assert (back.removed, back.pushed) == (0, 0)
+        assert alice.get(cursor_fix.pattern_id) is not None  # her own, still hers
+    finally:
+        alice.close()
+        bob.close()
+
+
 def test_another_teams_key_sees_nothing_and_a_wrong_key_is_one_line(
     team_server: Any, tmp_path: Path, embedder: FastEmbedEmbedder
 ) -> None:

@@ -116,7 +116,7 @@ class TeamSync:
             progress.end(report.summary().split("\n")[-1])
             self.last_report = report
             logger.info("team sync: %s", report.summary().replace("\n", "; "))
-            if report.pulled or report.updated:
+            if report.pulled or report.updated or report.removed:
                 self.server.analysis.refresh_all()
             return report
 
@@ -223,6 +223,7 @@ def report_json(report: SyncReport) -> dict[str, Any]:
         "votes": report.votes,
         "pulled": report.pulled,
         "updated": report.updated,
+        "removed": report.removed,
         "offline": report.offline,
         "waitingPatterns": report.waiting_patterns,
         "waitingVotes": report.waiting_votes,

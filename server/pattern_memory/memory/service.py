@@ -148,6 +148,11 @@ class PatternMemory:
         (team_store.team_owner) and embedded: users who opt in with includeTeam see them."""
         return self._add(patterns, None, owner=owner)
 
+    def drop_team_patterns(self, pattern_ids: Sequence[str], owner: str) -> int:
+        """Team patterns the team server deleted (its tombstones), gone from this store
+        too; the user's own patterns are never touched. Returns how many were here."""
+        return self._store.delete_team_patterns(pattern_ids, owner)
+
     def _add(
         self,
         patterns: Sequence[Pattern],

@@ -443,17 +443,38 @@ class PatternStore:
                 "VALUES (?, ?, ?)",
                 (user_id, row_values(rows[0])[1], at),
             )
-            tokens = c.execute(
-                "SELECT before || ' ' || after || ' ' || message FROM patterns_fts WHERE rowid = ?",
-                (row_id,),
-            ).fetchall()
-            if tokens:
-                self._count_terms(c, str(row_values(tokens[0])[0]), -1)
-            c.execute("DELETE FROM patterns_fts WHERE rowid = ?", (row_id,))
-            forget_shapes(c, row_id)
-            self.vectors.forget_row(c, row_id)
-            c.execute("DELETE FROM patterns WHERE id = ?", (row_id,))
+            self._remove_row(c, row_id)
         return True
+
+    def delete_team_patterns(self, pattern_ids: Sequence[str], owner: str) -> int:
+        """Delete team patterns the team server deleted (rows of `owner`, a team server's
+        pseudo-user, with source team: a user's own pattern is never one of them), with
+        their sync links and local feedback; no tombstone (the server keeps that). Returns
+        how many were here."""
+        removed = 0
+        with self.db.atomic() as c:
+            for pattern_id in pattern_ids:
+                rows = c.execute(
+                    "SELECT id FROM patterns WHERE pattern_id = ? AND user_id = ? AND source = ?",
+                    (pattern_id, owner, PatternSource.TEAM.value),
+                ).fetchall()
+                for row in rows:
+                    self._remove_row(c, int(row_values(row)[0]))
+                    removed += 1
+        return removed
+
+    def _remove_row(self, c: apsw.Connection, row_id: int) -> None:
+        """Inside the caller's transaction: a pattern row and everything indexed from it."""
+        tokens = c.execute(
+            "SELECT before || ' ' || after || ' ' || message FROM patterns_fts WHERE rowid = ?",
+            (row_id,),
+        ).fetchall()
+        if tokens:
+            self._count_terms(c, str(row_values(tokens[0])[0]), -1)
+        c.execute("DELETE FROM patterns_fts WHERE rowid = ?", (row_id,))
+        forget_shapes(c, row_id)
+        self.vectors.forget_row(c, row_id)
+        c.execute("DELETE FROM patterns WHERE id = ?", (row_id,))
 
     def commit_patterns(self, commit_sha: str, scope: Scope, limit: int) -> list[Pattern]:
         """Up to `limit` patterns learned from one commit (to tell a mass edit, the same

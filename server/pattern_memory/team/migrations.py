@@ -200,10 +200,38 @@ CREATE TRIGGER pattern_contributors_notify AFTER INSERT OR UPDATE OR DELETE
     ON pattern_contributors FOR EACH ROW EXECUTE FUNCTION notify_contributors_changed();
 """
 
+# Tombstones for sync: a deleted pattern leaves (team, id, when) behind, so that sync pages
+# report it and clients that pulled it drop their copy. A statement-level trigger records
+# every delete, whoever makes it (the route, an operator's SQL, a cascade). deleted_at is
+# taken inside the deleting transaction, after the team's advisory lock (store.py), as
+# updated_at is: the sync cursor on (time, id) then covers deletions as it covers changes.
+# No foreign key to teams: a team deleted with its patterns leaves no dangling reference
+# problem (its tombstones are unreachable: no key of that team exists any more).
+_PATTERN_DELETIONS = """
+CREATE TABLE pattern_deletions (
+    team_id     UUID NOT NULL,
+    pattern_id  UUID NOT NULL,
+    deleted_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (team_id, pattern_id)
+);
+CREATE INDEX idx_pattern_deletions_sync ON pattern_deletions (team_id, deleted_at, pattern_id);
+CREATE FUNCTION patterns_tombstoned() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pattern_deletions (team_id, pattern_id, deleted_at)
+        SELECT team_id, id, clock_timestamp() FROM old_rows
+        ON CONFLICT (team_id, pattern_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER patterns_tombstoned_on_delete AFTER DELETE ON patterns
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION patterns_tombstoned();
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _INITIAL),
     Migration("0002_team_pattern_counts", _TEAM_COUNTS),
     Migration("0003_change_notifications", _CHANGE_NOTIFICATIONS),
+    Migration("0004_pattern_deletions", _PATTERN_DELETIONS),
 )
 
 

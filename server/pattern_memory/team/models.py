@@ -111,6 +111,9 @@ class PatternList(_Response):
     # back as `cursor` to continue; null when the page was empty.
     next_cursor: str | None = None
     has_more: bool = False
+    # Sync mode only: ids of the team's patterns deleted after the cursor, in this page's
+    # span (the cursor covers changes and deletions in one order); clients drop their copy.
+    deleted: list[str] = Field(default_factory=list)
 
 
 class PatternWriteResult(_Response):

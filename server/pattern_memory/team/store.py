@@ -13,7 +13,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -79,6 +79,7 @@ class Page:
     total: int
     has_more: bool = False
     next_cursor: str | None = None
+    deleted: list[str] = field(default_factory=list)  # sync mode: ids deleted in this page
 
 
 def pattern_out(row: Row) -> PatternOut:
@@ -159,10 +160,44 @@ async def sync_page(
             " AND (p.updated_at, p.id) > (%(after_at)s, %(after_id)s)",
             params,
         )
-    has_more = len(rows) > limit
-    patterns = [pattern_out(r) for r in rows[:limit]]
-    cursor = Cursor(patterns[-1].updated_at, patterns[-1].id).encode() if patterns else None
-    return Page(patterns, int(total_row["n"]) if total_row else 0, has_more, cursor)
+        deletions = await _deletions_after(conn, team_id, after, limit + 1)
+    total = int(total_row["n"]) if total_row else 0
+    return _sync_feed([pattern_out(r) for r in rows], deletions, total, limit)
+
+
+async def _deletions_after(
+    conn: Connection, team_id: str, after: Cursor, limit: int
+) -> list[Cursor]:
+    """The team's tombstones (migration 0004) after `after`, oldest first, as (deleted_at,
+    id). Every deletion of the team: a filtered sync cannot tell what a deleted pattern's
+    fields were, and a client dropping a copy it does not have does nothing."""
+    rows = await fetch_all(
+        conn,
+        "SELECT deleted_at, pattern_id FROM pattern_deletions WHERE team_id = %s"
+        " AND (deleted_at, pattern_id) > (%s, %s) ORDER BY deleted_at, pattern_id LIMIT %s",
+        (team_id, after.updated_at, after.id, limit),
+    )
+    return [Cursor(row["deleted_at"], str(row["pattern_id"])) for row in rows]
+
+
+def _sync_feed(changed: list[PatternOut], deletions: list[Cursor], total: int, limit: int) -> Page:
+    """One sync page: changes and deletions in one (time, id) order, the first `limit` of
+    both together; the cursor is the last item's, whichever kind it is. (UUIDs order the
+    same as text in their canonical lowercase form.)"""
+    feed: list[tuple[datetime, str, PatternOut | None]] = sorted(
+        [(p.updated_at, p.id, p) for p in changed]
+        + [(d.updated_at, d.id, None) for d in deletions],
+        key=lambda item: (item[0], item[1]),
+    )
+    page = feed[:limit]
+    cursor = Cursor(page[-1][0], page[-1][1]).encode() if page else None
+    return Page(
+        [p for _at, _id, p in page if p is not None],
+        total,
+        has_more=len(feed) > limit,
+        next_cursor=cursor,
+        deleted=[ident for _at, ident, p in page if p is None],
+    )
 
 
 def vector_literal(vector: NDArray[np.float32]) -> str:

@@ -6,7 +6,12 @@
 2. push the latest local feedback on each team pattern (the server keeps one vote per
    user, so resending is harmless);
 3. pull the team's patterns changed since the cursor, page by page, into the local store
-   as source = 'team' (seen with includeTeam), saving the cursor after every page.
+   as source = 'team' (seen with includeTeam), saving the cursor after every page; the
+   team's patterns deleted on the server since the cursor (its tombstones, in the same
+   pages) leave the local store too. A tombstone only ever removes the team's copy: the
+   user's own pattern stays theirs, even when it was the one pushed and then deleted on the
+   server (the team no longer shares it; the user still learned it), and it is not pushed
+   again (it stays marked as pushed).
 
 Each step records what it finished in the store, so an interrupted or failed sync loses
 nothing and the next one picks up where it stopped; running it twice changes nothing the
@@ -50,6 +55,7 @@ class SyncReport:
     votes: int = 0
     pulled: int = 0  # team patterns new in this store
     updated: int = 0  # team patterns already here, changed on the server
+    removed: int = 0  # team patterns here that the server deleted
     own: int = 0  # the team's copy of a change the user has as their own: not duplicated
     offline: str | None = None  # why the server could not be reached
     waiting_patterns: int = 0  # left to push (offline, or cancelled)
@@ -65,6 +71,8 @@ class SyncReport:
             f"sent {self.votes} rating(s)",
             f"pulled {self.pulled} new and {self.updated} updated team pattern(s)",
         ]
+        if self.removed:
+            parts.append(f"removed {self.removed} the team deleted")
         if self.too_large:
             parts.append(f"{self.too_large} too large to share")
         line = f"{self.server}: " + ", ".join(parts)
@@ -297,12 +305,22 @@ def _pull(
         )
         report.updated += sum(1 for p in fresh if p.id in known)
         report.pulled += sum(1 for p in fresh if p.id not in known)
+        report.removed += _drop_deleted(memory, server, page.deleted)
         state.save_pull(server, page.next_cursor, _now())
         cursor = page.next_cursor or cursor
         seen += len(page.patterns)
         notify("pulling", seen, total)
-        if not page.has_more or not page.patterns:
+        if not page.has_more or not (page.patterns or page.deleted):
             return
+
+
+def _drop_deleted(memory: PatternMemory, server: str, remote_ids: list[str]) -> int:
+    """The local copies of team patterns the server deleted (by the local id team_pattern
+    derives from the server's id), and only those: see the module's docstring."""
+    if not remote_ids:
+        return 0
+    local_ids = [make_pattern_id("team", server, remote_id) for remote_id in remote_ids]
+    return memory.drop_team_patterns(local_ids, team_owner(server))
 
 
 def _pulled_state(remote: PatternOut) -> PulledState:

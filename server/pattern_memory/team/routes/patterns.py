@@ -103,6 +103,7 @@ async def list_patterns(
                 per_page=limit,
                 next_cursor=result.next_cursor,
                 has_more=result.has_more,
+                deleted=result.deleted,
             )
         )
     cache_key = (filters, limit, page)
