@@ -3,8 +3,8 @@ client with VS Code's capabilities) syncing with the real team server (FastAPI o
 PostgreSQL with pgvector, tests/team/conftest.py). Teammates push a fix to the server; the
 language server pulls it, in the background every syncIntervalMinutes and on
 `patternMemory.sync` (with `$/progress`), and a document holding the fix's before-code then
-gets a diagnostic and a hover marked as the team's, with its contributors. A sync in flight
-never holds up shutdown."""
+gets a diagnostic and a hover marked as the team's, with its contributors; deleted on the
+server, it goes at the next sync. A sync in flight never holds up shutdown."""
 
 from __future__ import annotations
 
@@ -97,6 +97,11 @@ def _push(team: Any, key: str, message: str, before: str, after: str) -> dict[st
     return response.json()  # type: ignore[no-any-return]
 
 
+def _delete(team: Any, key: str, pattern_id: str) -> None:
+    with team.client(key) as http:
+        assert http.delete(f"/patterns/{pattern_id}").status_code == 204
+
+
 def team_diagnostics(found: Sequence[types.Diagnostic]) -> list[types.Diagnostic]:
     return [d for d in found if isinstance(d.data, dict) and "team" in d.data]
 
@@ -181,7 +186,7 @@ async def test_patternMemory_sync_pulls_what_a_teammate_pushed_with_progress(
     open_document(lsp, uri, CURSOR_BEFORE)
     assert not team_diagnostics(await diagnostics_for(lsp, uri, lambda d: True))
 
-    await push(team_server, bob, CURSOR_MESSAGE, CURSOR_BEFORE, CURSOR_AFTER)
+    pushed = await push(team_server, bob, CURSOR_MESSAGE, CURSOR_BEFORE, CURSOR_AFTER)
     result = await execute(lsp, "patternMemory.sync")
     assert (result["pulled"], result["pushed"], result["offline"]) == (1, 0, None)
     assert result["server"] == team_server.url
@@ -201,7 +206,13 @@ async def test_patternMemory_sync_pulls_what_a_teammate_pushed_with_progress(
 
     # Idempotent: nothing new the second time.
     again = await execute(lsp, "patternMemory.sync")
-    assert (again["pulled"], again["updated"]) == (0, 0)
+    assert (again["pulled"], again["updated"], again["removed"]) == (0, 0, 0)
+
+    # Deleted on the server: the next sync removes it, and its diagnostic goes.
+    await asyncio.to_thread(_delete, team_server, bob, pushed["id"])
+    removed = await execute(lsp, "patternMemory.sync")
+    assert (removed["removed"], removed["pulled"]) == (1, 0)
+    await diagnostics_for(lsp, uri, lambda d: not team_diagnostics(d))
 
 
 class Blackhole:
