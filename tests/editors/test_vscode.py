@@ -5,8 +5,10 @@ look-alike in another module gets the squiggle, the hover shows the fix, the sta
 counts the patterns and spun while the server indexed on start, the Learned Fixes view lists
 the fix with its success rate and selects its range, "Apply learned fix" rewrites the file on
 disk, the palette's search opens the fix's before/after diff, forge learns from a selection,
-the copied <learned-patterns> block holds the fix, stats are shown, and the team API key
-reaches the server at its restart without being written to settings.json.
+the copied <learned-patterns> block holds the fix, stats are shown, the team API key
+reaches the server at its restart without being written to settings.json, and Sync with
+Team pulls a teammate's fix from the real team server (tests/team's helpers: FastAPI on an
+embedded PostgreSQL), shown as the team's in the squiggle's hover.
 vscode_driver.js does the browser side; screenshots (hover, Learned Fixes, search, diff,
 forge, stats) stay in the artifacts folder the test prints: $PATTERN_MEMORY_ARTIFACTS/vscode,
 by default artifacts/vscode in the repository (gitignored), for CI to keep."""
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +51,49 @@ FORGE_TEXT = (
     "tenant id in the cache key."
 )
 INJECT_QUERY = "KeyError for unknown users"
-TEAM_KEY = "pm-e2e-team-key-7f3a"
+# A teammate's fix the workspace's history does not hold: it reaches VS Code through the team
+# server only (Sync with Team), in a module that has its before-code.
+TEAM_FIX_MESSAGE = "fix: close the cursor after the query"
+TEAM_BEFORE = (
+    "def rows(conn, sql):\n    cur = conn.cursor()\n    cur.execute(sql)\n"
+    "    return cur.fetchall()\n"
+)
+TEAM_AFTER = (
+    "def rows(conn, sql):\n    with conn.cursor() as cur:\n        cur.execute(sql)\n"
+    "        return cur.fetchall()\n"
+)
+
+
+def _load(name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # (its dataclasses look their module up)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _neovim_case() -> Any:
     # The Neovim test's repository (a past fix, a look-alike under other names) is reused.
-    spec = importlib.util.spec_from_file_location(
-        "neovim_case", Path(__file__).with_name("test_neovim.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load("neovim_case", Path(__file__).with_name("test_neovim.py"))
+
+
+@pytest.fixture(scope="module")
+def team_server(vsix: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The real team server (FastAPI on an embedded PostgreSQL with pgvector), started with
+    tests/team's helpers; after the tools check (`vsix`), so a skip starts nothing."""
+    helpers = _load("team_server_helpers", ROOT / "tests" / "team" / "conftest.py")
+    postgres = helpers.start_postgres(tmp_path_factory.mktemp("pg") / "data")
+    try:
+        team = helpers.start_server(
+            helpers.fresh_database(postgres, "vscode"), tmp_path_factory.mktemp("storage")
+        )
+        try:
+            yield team
+        finally:
+            helpers.stop_server(team)
+    finally:
+        postgres.cleanup()
 
 
 def _free_port() -> int:
@@ -97,10 +131,26 @@ def vsix() -> Path:
     return CLIENT / "pattern-memory.vsix"
 
 
-def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: Path) -> None:
+def test_learned_fix_in_vscode(
+    vsix: Path, team_server: Any, repo_builder: RepoBuilder, tmp_path: Path
+) -> None:
     case = _neovim_case()
     case.history_with_a_fix(repo_builder)
+    repo_builder.commit("Add queries", {"app/queries.py": TEAM_BEFORE})
     workspace = repo_builder.path
+    team_key = team_server.key("vera", "e2e")  # set through the palette, as a user would
+    with team_server.client(team_server.key("dana", "e2e")) as http:
+        shared = http.post(
+            "/patterns",
+            json={
+                "problem_type": "bug_fix",
+                "code_before": TEAM_BEFORE,
+                "code_after": TEAM_AFTER,
+                "commit_msg": TEAM_FIX_MESSAGE,
+                "language": "python",
+            },
+        )
+    assert shared.status_code == 201, shared.text
     report = workspace / "app" / "report.py"
     artifacts = ARTIFACTS
     shutil.rmtree(artifacts, ignore_errors=True)  # this run's screenshots only
@@ -118,6 +168,9 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
         "patternMemory.interpreter": sys.executable,
         "patternMemory.dbPath": str(tmp_path / "patterns.db"),
         "patternMemory.diagnosticSeverity": "warning",  # a squiggle, not hint dots
+        "patternMemory.teamUrl": team_server.url,
+        "patternMemory.includeTeam": True,
+        "patternMemory.syncIntervalMinutes": 0,  # Sync with Team only: no background sync
         # the initialize request in the log: the team key field sent (its value redacted)
         "patternMemory.trace.server": "verbose",
         # typing the forge answer into an editor must not accept word suggestions
@@ -181,7 +234,7 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
                 "PM_FILE": str(report),
                 "PM_FORGE_TEXT": FORGE_TEXT,
                 "PM_INJECT_QUERY": INJECT_QUERY,
-                "PM_TEAM_KEY": TEAM_KEY,
+                "PM_TEAM_KEY": team_key,
             },
             capture_output=True,
             text=True,
@@ -264,14 +317,23 @@ def test_learned_fix_in_vscode(vsix: Path, repo_builder: RepoBuilder, tmp_path: 
     offered = any("Sync with Team" in row for row in result["sync_rows"])
     assert offered == server_syncs, (server_syncs, result["sync_rows"])
 
+    # ... and, with the key set, it pulls the teammate's fix from the real team server: the
+    # module holding its before-code gets the squiggle and a hover marked as the team's.
+    assert "pulled 1" in result["sync"], result["sync"]
+    assert "Pattern Memory: team sync" in full_log, context  # its $/progress
+    assert "Team fix" in result["team_hover"], result["team_hover"]
+    assert "team pattern from dana" in result["team_hover"], result["team_hover"]
+    assert "with conn.cursor() as cur" in result["team_hover"], result["team_hover"]
+    assert (artifacts / "team_hover.png").stat().st_size > 10_000
+
     # The team key: the server restarted and was handed the key in initializationOptions,
     # beside the settings section.
     assert "restarting: the team API key changed" in full_log, context
     # sent in initialize (the verbose trace shows the field, its value blanked out) ...
     assert re.search(r'"teamApiKey":\s*"<redacted>"', full_log), context
     # ... and written nowhere: no log, no settings file
-    assert TEAM_KEY not in full_log
-    assert TEAM_KEY not in (tmp_path / "code-server.log").read_text(errors="replace")
+    assert team_key not in full_log
+    assert team_key not in (tmp_path / "code-server.log").read_text(errors="replace")
     assert "team API key: received from the editor" in full_log, context  # the server's log
     for settings_file in [*user.rglob("settings.json"), *workspace.rglob("settings.json")]:
-        assert TEAM_KEY not in settings_file.read_text(), settings_file
+        assert team_key not in settings_file.read_text(), settings_file

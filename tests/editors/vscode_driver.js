@@ -1,7 +1,7 @@
 // Drives code-server in Debian's chromium (playwright-core) through the Pattern Memory
 // extension: diagnostic, hover, status bar (count, spinner while the server indexes), the
 // Learned Fixes view, quick fix saved to disk, search opening the diff, forge from a
-// selection, the copied <learned-patterns> block, stats, the team API key.
+// selection, the copied <learned-patterns> block, stats, the team API key, Sync with Team.
 // Writes what it saw to $OUT_DIR/result.json (screenshots beside it).
 const { chromium } = require('playwright-core');
 const fs = require('fs');
@@ -212,6 +212,21 @@ async function wordBox(page, lineText, word) {
       await page.waitForTimeout(200);
     }
     step(res, 'team key');
+    // 10. Sync with Team against the real team server: the teammate's fix, marked as the team's
+    await dismissToasts(page);
+    await palette(page, 'Pattern Memory: Sync with Team');
+    res.sync = await toast(page, 'synced with the team');
+    await dismissToasts(page);
+    await page.getByRole('treeitem', { name: 'queries.py' }).click();
+    await page.locator('.monaco-editor .view-line', { hasText: 'conn.cursor()' }).first().waitFor({ timeout: STEP });
+    await page.waitForSelector('.monaco-editor .squiggly-warning', { timeout: 60000 });
+    const teamBox = await wordBox(page, 'cur = conn.cursor()', 'cursor');
+    await page.mouse.move(teamBox.x, teamBox.y);
+    const teamHover = page.locator('.monaco-hover-content', { hasText: 'Team fix' }).first();
+    await teamHover.waitFor({ timeout: STEP });
+    res.team_hover = await teamHover.innerText();
+    await page.screenshot({ path: `${OUT}/team_hover.png` });
+    step(res, 'team sync');
     res.ok = true;
   } catch (e) {
     res.ok = false; res.err = String(e);

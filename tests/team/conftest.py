@@ -26,13 +26,18 @@ from pattern_memory.team.db import apply_migrations, connect
 from pattern_memory.team.keys import create_key
 
 
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def start_postgres(data_dir: Path) -> Any:
+    """An embedded PostgreSQL with pgvector (pgserver); `.cleanup()` stops it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver
 
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+        return pgserver.get_server(data_dir, cleanup_mode="stop")
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    server = start_postgres(tmp_path_factory.mktemp("pg") / "data")
     yield server
     server.cleanup()
 
