@@ -8,6 +8,7 @@ import os
 import socket
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -118,6 +119,19 @@ def test_nothing_listening_is_offline_and_a_401_is_not_retried(
         client.changes("c")
     assert "secret-key-123" not in str(raised.value)
     assert len(script.seen) == 1
+
+
+def test_a_cancel_ends_the_retries_at_once(scripted: tuple[str, Script]) -> None:
+    url, script = scripted
+    script.answers = [(503, {}, {"Retry-After": "20"})] * 10
+    cancel = threading.Event()
+    slow = RetryPolicy(attempts=4, max_wait=20.0, total_seconds=120.0)
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    with TeamClient(url, "k", retry=slow, cancel=cancel) as client, pytest.raises(TeamOffline):
+        client.changes(None)
+    assert time.monotonic() - started < 5.0  # not the 20 s backoff
+    assert len(script.seen) == 1  # no attempt after the cancel
 
 
 def test_a_server_that_is_not_the_team_api_is_named(scripted: tuple[str, Script]) -> None:

@@ -97,7 +97,7 @@ class TeamSync:
             self._cancel = cancel
 
             def work() -> SyncReport:
-                with TeamClient(server, key) as client:
+                with TeamClient(server, key, cancel=cancel) as client:
                     report = sync(memory, client, progress=progress.phase, cancel=cancel)
                 self.origins = memory.team_sync.all_origins()
                 return report

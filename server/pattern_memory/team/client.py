@@ -13,6 +13,7 @@ first. Answers are validated with the wire contract (team/models.py); no FastAPI
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -120,11 +121,16 @@ class TeamClient:
         timeouts: Timeouts = Timeouts(),
         retry: RetryPolicy = RetryPolicy(),
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
+        """`cancel`, once set, ends the retries of the request under way (its backoff wait
+        returns at once, and no new attempt starts): TeamOffline with the last failure. A
+        request already sent still waits for its answer or its timeout."""
         self.base_url = base_url.rstrip("/")
         self._retry = retry
-        self._sleep = sleep
+        self._cancel = cancel
+        self._sleep = sleep or (_interruptible_sleep(cancel) if cancel else time.sleep)
         headers = {"User-Agent": "pattern-memory-sync", "Accept": "application/json"}
         if api_key:
             headers["X-API-Key"] = api_key
@@ -186,6 +192,8 @@ class TeamClient:
         came, TeamAuthError/TeamError for a refusal (404 is returned with missing_ok)."""
 
         def send() -> httpx.Response:
+            if self._cancel is not None and self._cancel.is_set():  # no new attempt
+                raise TeamOffline(f"{self.base_url}{path}: cancelled")
             response = self._http.request(method, path, json=json, params=params)
             if response.status_code in TRANSIENT_STATUS and response.status_code not in ok:
                 raise _Transient(response.status_code, _retry_after(response))
@@ -202,9 +210,13 @@ class TeamClient:
                 return min(error.retry_after, policy.max_wait * 4)
             return float(exponential(state))
 
+        stop = tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(
+            policy.total_seconds
+        )
+        if self._cancel is not None:
+            stop = stop | tenacity.stop_when_event_set(self._cancel)
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(policy.attempts)
-            | tenacity.stop_after_delay(policy.total_seconds),
+            stop=stop,
             wait=wait,
             retry=tenacity.retry_if_exception_type((httpx.TransportError, _Transient)),
             sleep=self._sleep,
@@ -230,6 +242,13 @@ class TeamClient:
                 f"{self.base_url}{path} answered {response.status_code}: {_detail(response)}"
             )
         return response
+
+
+def _interruptible_sleep(cancel: threading.Event) -> Callable[[float], None]:
+    def sleep(seconds: float) -> None:
+        cancel.wait(seconds)
+
+    return sleep
 
 
 def _parse(model: type[M], response: httpx.Response) -> M:

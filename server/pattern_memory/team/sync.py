@@ -106,7 +106,8 @@ def sync(
         if not stop.is_set():
             _pull(memory, client, report, notify, stop)
     except TeamOffline as exc:
-        report.offline = str(exc)
+        if not stop.is_set():  # cancelled: the retries ended on purpose, not offline
+            report.offline = str(exc)
     report.cancelled = stop.is_set()
     report.waiting_patterns = len(_unpushed(memory, client.base_url)[0])
     report.waiting_votes = len(memory.team_sync.pending_votes(client.base_url))
