@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "assist")
 from proxy_harness import Stub, serve, stub_app
 
 from pattern_memory.assist.proxy.app import ProxyConfig, create_app
+from pattern_memory.assist.proxy.server import open_memory
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
@@ -52,7 +53,7 @@ Timer = Callable[[httpx.Client, str, Body], float]
 
 
 def build_store(db: Path, count: int) -> PatternMemory:
-    memory = PatternMemory.open(Settings(db_path=db, user_id="bench"))
+    memory = open_memory(Settings(db_path=db, user_id="bench"))
     have = memory.stats().patterns
     if have < count:
         patterns = [

@@ -218,10 +218,14 @@ def _default_cache_root() -> Path:
 
 
 def load_embedder(
-    *, model_dir: Path | None = None, max_tokens: int = DEFAULT_MAX_TOKENS
+    *,
+    model_dir: Path | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    threads: int = DEFAULT_THREADS,
 ) -> FastEmbedEmbedder:
     """The product's embedder. Cheap: nothing is read or imported until the first embed(),
     which raises ModelError (naming the package to install) if the model is missing or corrupt.
     `model_dir` (else `$PATTERN_MEMORY_MODEL_DIR`) holds model.onnx and tokenizer.json
-    instead of the installed packages."""
-    return FastEmbedEmbedder(model_dir=model_dir, max_tokens=max_tokens)
+    instead of the installed packages. `threads`: onnxruntime's intra-op threads (the
+    vectors do not depend on it)."""
+    return FastEmbedEmbedder(model_dir=model_dir, max_tokens=max_tokens, threads=threads)

@@ -8,12 +8,24 @@ from ...memory.service import PatternMemory
 from ...settings import Settings
 from .app import ProxyConfig, create_app
 
+# One intra-op thread: the proxy embeds one short query per request, where a second thread
+# gains little on an idle machine and, on a loaded one, its spin-waits compete with the
+# search that follows (bench_proxy: the lookup took about twice as long with 2 threads).
+QUERY_THREADS = 1
+
+
+def open_memory(settings: Settings) -> PatternMemory:
+    """The proxy's memory: the store at `settings.db_path`, the model with QUERY_THREADS."""
+    from ...memory.embedder import load_embedder
+
+    return PatternMemory.open(settings, load_embedder(threads=QUERY_THREADS))
+
 
 def serve(settings: Settings, upstream: str, host: str, port: int, timeout: float) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    with PatternMemory.open(settings) as memory:
+    with open_memory(settings) as memory:
         app = create_app(ProxyConfig(upstream, settings, timeout), memory)
         # access_log off: request lines may carry query-string credentials.
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
