@@ -88,13 +88,15 @@ def memory(open_memory: OpenMemory) -> PatternMemory:
 def proxy_for(memory: PatternMemory) -> Iterator[Callable[..., Proxy]]:
     opened: list[Any] = []
 
-    def start(base: PatternMemory | None = None, timeout: float = 30.0) -> Proxy:
+    def start(
+        base: PatternMemory | None = None, timeout: float = 30.0, budget: float = 30.0
+    ) -> Proxy:
         used = base or memory
         stub = Stub()
         upstream = serve(stub_app(stub))
         upstream_url = upstream.__enter__()
         opened.append(upstream)
-        app = create_app(ProxyConfig(upstream_url, used.settings, timeout), used)
+        app = create_app(ProxyConfig(upstream_url, used.settings, timeout, budget), used)
         server = serve(app)
         url = server.__enter__()
         opened.append(server)
@@ -238,6 +240,39 @@ def test_a_restarted_proxy_still_judges_the_previous_turn(
     second.post("/v1/chat/completions", openai_body(QUESTION, "that didn't work, same error"))
     stored = memory.get(TIMEOUT_FIX.pattern_id)
     assert stored is not None and stored.failure_count == 1 and stored.success_count == 0
+
+
+def test_a_next_turn_sent_at_once_still_judges_the_previous_one(
+    memory: PatternMemory, proxy_for: Callable[..., Proxy]
+) -> None:
+    # The record of turn 1 is written beside its upstream call: turn 2, sent as soon as
+    # the answer is in, must still find it.
+    with_alice(memory, TIMEOUT_FIX)
+    proxy = proxy_for()
+    for _ in range(3):
+        proxy.post("/v1/chat/completions", openai_body(QUESTION))
+        proxy.post("/v1/chat/completions", openai_body(QUESTION, "thanks, that worked!"))
+    stored = memory.get(TIMEOUT_FIX.pattern_id)
+    assert stored is not None and stored.success_count == 3 and stored.failure_count == 0
+
+
+def test_a_lookup_over_its_budget_forwards_without_injection_and_judges_nothing(
+    memory: PatternMemory, proxy_for: Callable[..., Proxy]
+) -> None:
+    with_alice(memory, TIMEOUT_FIX)
+    proxy = proxy_for(budget=1e-6)  # no real lookup is that fast
+    body = openai_body(QUESTION, system="sys")
+    response = proxy.post("/v1/chat/completions", body)
+    assert response.status_code == 200
+    assert proxy.stub.received[-1] == body
+    assert proxy.metric("proxy_lookup_timeouts_total") == 1
+    assert proxy.metric("patterns_injected_total") == 0
+    proxy.settle()  # the late lookup found the pattern, but it was not injected...
+    assert "patterns_lookup_ms_count 1" in proxy.metrics()
+    proxy.post("/v1/chat/completions", openai_body(QUESTION, "thanks, that worked!"))
+    proxy.settle()
+    stored = memory.get(TIMEOUT_FIX.pattern_id)  # ...so the reply does not reinforce it
+    assert stored is not None and stored.success_count == 0 and stored.failure_count == 0
 
 
 def test_an_unrelated_next_message_records_no_outcome(

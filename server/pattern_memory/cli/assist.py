@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..assist.proxy import DEFAULT_LOOKUP_BUDGET_SECONDS
 from ..errors import InputError
 from ..patterns import clean_text
 from .common import add_db_argument, open_memory, settings_from_args
@@ -57,6 +58,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--port", type=int, default=8787)
     p.add_argument("--config", type=Path, help="a YAML file in the seed's 'patterns:' form")
     p.add_argument("--timeout", type=float, default=600.0, help="upstream timeout, seconds")
+    p.add_argument(
+        "--lookup-budget-ms",
+        type=float,
+        default=DEFAULT_LOOKUP_BUDGET_SECONDS * 1000,
+        help="forward without injection when the pattern lookup takes longer (default: "
+        "%(default)g)",
+    )
     add_db_argument(p)
     p.set_defaults(handler=_proxy)
 
@@ -110,6 +118,7 @@ def _forge(args: argparse.Namespace) -> int:
 
 
 def _proxy(args: argparse.Namespace) -> int:
+    from ..assist.proxy.app import ProxyConfig
     from ..assist.proxy.server import serve
 
     settings = settings_from_args(args)
@@ -119,7 +128,12 @@ def _proxy(args: argparse.Namespace) -> int:
         settings = settings.with_file(args.config)
     if not args.upstream.startswith(("http://", "https://")):
         raise InputError(f"--upstream: expected an http(s) URL, got {args.upstream!r}")
-    serve(settings, args.upstream, args.host, args.port, args.timeout)
+    if not args.lookup_budget_ms > 0:
+        raise InputError(
+            f"--lookup-budget-ms: expected a positive number, got {args.lookup_budget_ms}"
+        )
+    config = ProxyConfig(args.upstream, settings, args.timeout, args.lookup_budget_ms / 1000)
+    serve(config, args.host, args.port)
     return 0
 
 

@@ -5,12 +5,17 @@ Per request: the user is the `X-Pattern-Memory-User` header, else a hash of the 
 get the outcome the user's new message states; the `<learned-patterns>` block for the last
 user message goes into the system prompt; the answer passes through unchanged (streamed
 chunks at once) and is forged once complete. Any failure of the memory is logged and the
-request goes upstream as it came: the proxy never loses or blocks a request.
+request goes upstream as it came: the proxy never loses or blocks a request. A lookup that
+takes longer than the budget (`lookup_budget_seconds`, a safety net for an overloaded
+machine) is not waited for: the request goes upstream without injection, counted in
+`proxy_lookup_timeouts_total`. The conversation state (which patterns went into the turn)
+is written beside the upstream call, not before it (writes.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
@@ -35,8 +40,10 @@ from ..conversations import ConversationStore, conversation_key, judge_reply, re
 from ..detect import DetectedFix
 from ..forge import Detector, find_fixes
 from ..llm_detect import LlmDetectorError, llm_fixes
+from . import DEFAULT_LOOKUP_BUDGET_SECONDS
 from .metrics import ProxyMetrics
 from .shapes import Shape, StreamText, answer_text, inject, user_texts
+from .writes import ConversationWrites
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,7 @@ class ProxyConfig:
     upstream: str
     settings: Settings
     timeout_seconds: float = 600.0
+    lookup_budget_seconds: float = DEFAULT_LOOKUP_BUDGET_SECONDS
 
 
 MemoryFactory = Callable[[Settings], PatternMemory]
@@ -80,9 +88,11 @@ class ProxyState:
         self.base = base
         self.metrics = ProxyMetrics()
         self.conversations = ConversationStore(base.store.db)
+        self.writes = ConversationWrites(lambda: self.metrics.count("proxy_memory_errors_total"))
         self._memories: dict[str, PatternMemory] = {}
         self._lock = threading.Lock()
-        self.pending: set[asyncio.Future[None]] = set()
+        # Post-hooks and conversation writes not finished yet (tests wait for them).
+        self.pending: set[asyncio.Future[Any] | concurrent.futures.Future[None]] = set()
         self.client = httpx.AsyncClient(
             base_url=config.upstream.rstrip("/"),
             timeout=httpx.Timeout(
@@ -93,6 +103,12 @@ class ProxyState:
     def spawn(self, function: Callable[..., None], *args: Any) -> None:
         """Run a post-hook on a worker thread without holding the response."""
         future = asyncio.get_running_loop().run_in_executor(None, function, *args)
+        self.pending.add(future)
+        future.add_done_callback(self.pending.discard)
+
+    def record(self, conversation: str, write: Callable[..., None], *args: Any) -> None:
+        """A conversation-state write, after those asked for before it (writes.py)."""
+        future = self.writes.submit(conversation, write, *args)
         self.pending.add(future)
         future.add_done_callback(self.pending.discard)
 
@@ -148,6 +164,7 @@ def create_app(config: ProxyConfig, memory: PatternMemory) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await state.client.aclose()
+        await asyncio.get_running_loop().run_in_executor(None, state.writes.close)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     app = Starlette(
@@ -196,45 +213,82 @@ async def _chat(state: ProxyState, request: Request, shape: Shape) -> Response:
             for k, v in request.headers.items()
             if k.lower() in CREDENTIAL_HEADERS or k.lower().startswith("anthropic-")
         }
-    try:
-        block = await run_in_threadpool(_before, state, context)
-    except Exception:  # the memory must never cost the user a request
-        log.exception("pattern memory failed: forwarding without injection")
-        state.metrics.count("proxy_memory_errors_total")
-        block = ""
-    if block:
-        raw = json.dumps(inject(shape, body, block)).encode("utf-8")
+    found = await _lookup(state, context)
+    if found.text:
+        raw = json.dumps(inject(shape, body, found.text)).encode("utf-8")
+        state.metrics.count("patterns_injected_total", len(found.injected))
+    if context.user_turns:
+        # Which patterns went into this turn (in the database: a restart does not forget),
+        # written beside the upstream call.
+        conversations = state.conversations
+        state.record(
+            context.key,
+            conversations.start_turn,
+            user_id,
+            context.key,
+            context.user_turns,
+            found.injected,
+        )
     return await _forward(state, request, raw, context, stream=body.get("stream") is True)
 
 
-def _before(state: ProxyState, context: _Context) -> str:
-    """Judge the previous turn by the user's new message, build the block and record
-    which patterns went into this turn (in the database: a restart does not forget)."""
+@dataclasses.dataclass(frozen=True)
+class _Lookup:
+    text: str = ""  # the <learned-patterns> block, "" for none
+    injected: list[str] = dataclasses.field(default_factory=list)  # its pattern ids
+
+
+async def _lookup(state: ProxyState, context: _Context) -> _Lookup:
+    """_before on a worker thread, waited for at most the lookup budget; nothing to inject
+    when it fails or is late (a late one finishes on its own, its result unused)."""
+    future = asyncio.get_running_loop().run_in_executor(None, _before, state, context)
+    done, _ = await asyncio.wait({future}, timeout=state.config.lookup_budget_seconds)
+    if not done:
+        state.metrics.count("proxy_lookup_timeouts_total")
+        log.warning("the pattern lookup is over its budget: forwarding without injection")
+        state.pending.add(future)
+        future.add_done_callback(state.pending.discard)
+        future.add_done_callback(lambda late: _log_failure(state, late))
+        return _Lookup()
+    if _log_failure(state, future):
+        return _Lookup()
+    return future.result()
+
+
+def _log_failure(state: ProxyState, future: asyncio.Future[_Lookup]) -> bool:
+    """Log and count a lookup's exception (the memory must never cost the user a request)."""
+    if future.cancelled() or future.exception() is None:
+        return False
+    exc = future.exception()
+    log.error("pattern memory failed: forwarding without injection", exc_info=exc)
+    state.metrics.count("proxy_memory_errors_total")
+    return True
+
+
+def _before(state: ProxyState, context: _Context) -> _Lookup:
+    """Judge the previous turn by the user's new message and find the block for it."""
     from ..inject import format_injection_block
 
     memory = state.memory_for(context.user_id)
     if not context.user_turns:
-        return ""
+        return _Lookup()
     conversations, user, key = state.conversations, context.user_id, context.key
+    state.writes.wait_for(key)  # the previous request's record of its turn
     previous = conversations.take_previous(user, key, context.user_turns)
     if previous is not None:
         verdict = judge_reply(context.request_text)
         if verdict is not None:
             recorded = record_verdict(memory, previous.judged, verdict)
             state.metrics.count("patterns_outcomes_total", recorded)
-    ids: list[str] = []
-    text = ""
-    if context.request_text.strip():
-        started = time.perf_counter()
-        hits = memory.search(context.request_text, k=memory.settings.max_injected)
-        block = format_injection_block(hits)
-        state.metrics.observe_lookup((time.perf_counter() - started) * 1000.0)
-        if block.injected:
-            state.metrics.count("patterns_injected_total", block.injected)
-            ids = [hit.stored.pattern.pattern_id for hit in hits[: block.injected]]
-            text = block.text
-    conversations.start_turn(user, key, context.user_turns, ids)
-    return text
+    if not context.request_text.strip():
+        return _Lookup()
+    started = time.perf_counter()
+    hits = memory.search(context.request_text, k=memory.settings.max_injected)
+    block = format_injection_block(hits)
+    state.metrics.observe_lookup((time.perf_counter() - started) * 1000.0)
+    if not block.injected:
+        return _Lookup()
+    return _Lookup(block.text, [hit.stored.pattern.pattern_id for hit in hits[: block.injected]])
 
 
 def _forge(state: ProxyState, context: _Context, answer: str) -> None:
@@ -254,7 +308,15 @@ def _forge(state: ProxyState, context: _Context, answer: str) -> None:
         if added:
             state.metrics.count("patterns_forged_total", int(added))
         if ids and context.user_turns:
-            state.conversations.add_forged(context.user_id, context.key, context.user_turns, ids)
+            conversations = state.conversations
+            state.record(
+                context.key,
+                conversations.add_forged,
+                context.user_id,
+                context.key,
+                context.user_turns,
+                ids,
+            )
     except Exception:
         log.exception("forging from an answer failed")
         state.metrics.count("proxy_memory_errors_total")

@@ -21,11 +21,11 @@ def open_memory(settings: Settings) -> PatternMemory:
     return PatternMemory.open(settings, load_embedder(threads=QUERY_THREADS))
 
 
-def serve(settings: Settings, upstream: str, host: str, port: int, timeout: float) -> None:
+def serve(config: ProxyConfig, host: str, port: int) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    with open_memory(settings) as memory:
-        app = create_app(ProxyConfig(upstream, settings, timeout), memory)
+    with open_memory(config.settings) as memory:
+        app = create_app(config, memory)
         # access_log off: request lines may carry query-string credentials.
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
