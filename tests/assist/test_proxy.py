@@ -275,6 +275,24 @@ def test_a_lookup_over_its_budget_forwards_without_injection_and_judges_nothing(
     assert stored is not None and stored.success_count == 0 and stored.failure_count == 0
 
 
+def test_while_a_late_lookup_runs_new_requests_skip_the_lookup_but_outcomes_count(
+    memory: PatternMemory, proxy_for: Callable[..., Proxy]
+) -> None:
+    with_alice(memory, TIMEOUT_FIX)
+    proxy = proxy_for()
+    proxy.post("/v1/chat/completions", openai_body(QUESTION))
+    assert TIMEOUT_FIX.pattern_id in proxy.stub.last_system()
+    proxy.state.late_lookups = 1  # as if an earlier lookup were still over its budget
+    body = openai_body(QUESTION, "thanks, that worked!")
+    proxy.post("/v1/chat/completions", body)
+    assert proxy.stub.received[-1] == body
+    assert proxy.metric("proxy_lookups_skipped_total") == 1
+    assert proxy.metric("patterns_lookup_ms_count") == 1  # the first request's only
+    proxy.settle()
+    stored = memory.get(TIMEOUT_FIX.pattern_id)
+    assert stored is not None and stored.success_count == 1
+
+
 def test_an_unrelated_next_message_records_no_outcome(
     memory: PatternMemory, proxy_for: Callable[..., Proxy]
 ) -> None:

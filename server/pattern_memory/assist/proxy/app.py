@@ -8,8 +8,10 @@ chunks at once) and is forged once complete. Any failure of the memory is logged
 request goes upstream as it came: the proxy never loses or blocks a request. A lookup that
 takes longer than the budget (`lookup_budget_seconds`, a safety net for an overloaded
 machine) is not waited for: the request goes upstream without injection, counted in
-`proxy_lookup_timeouts_total`. The conversation state (which patterns went into the turn)
-is written beside the upstream call, not before it (writes.py).
+`proxy_lookup_timeouts_total`; while such a late lookup still runs, new requests do not
+queue behind it but skip the lookup (`proxy_lookups_skipped_total`; the previous turn's
+outcome is still recorded), so an overload cannot pile up. The conversation state (which
+patterns went into the turn) is written beside the upstream call, not before it (writes.py).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class ProxyState:
         self._lock = threading.Lock()
         # Post-hooks and conversation writes not finished yet (tests wait for them).
         self.pending: set[asyncio.Future[Any] | concurrent.futures.Future[None]] = set()
+        self.late_lookups = 0  # over budget and still running (read and written on the loop)
         self.client = httpx.AsyncClient(
             base_url=config.upstream.rstrip("/"),
             timeout=httpx.Timeout(
@@ -241,18 +244,28 @@ class _Lookup:
 async def _lookup(state: ProxyState, context: _Context) -> _Lookup:
     """_before on a worker thread, waited for at most the lookup budget; nothing to inject
     when it fails or is late (a late one finishes on its own, its result unused)."""
+    if state.late_lookups:
+        state.metrics.count("proxy_lookups_skipped_total")
+        state.spawn(_judge_quietly, state, context)
+        return _Lookup()
     future = asyncio.get_running_loop().run_in_executor(None, _before, state, context)
     done, _ = await asyncio.wait({future}, timeout=state.config.lookup_budget_seconds)
     if not done:
         state.metrics.count("proxy_lookup_timeouts_total")
         log.warning("the pattern lookup is over its budget: forwarding without injection")
+        state.late_lookups += 1
         state.pending.add(future)
         future.add_done_callback(state.pending.discard)
-        future.add_done_callback(lambda late: _log_failure(state, late))
+        future.add_done_callback(lambda late: _late_done(state, late))
         return _Lookup()
     if _log_failure(state, future):
         return _Lookup()
     return future.result()
+
+
+def _late_done(state: ProxyState, future: asyncio.Future[_Lookup]) -> None:
+    state.late_lookups -= 1
+    _log_failure(state, future)
 
 
 def _log_failure(state: ProxyState, future: asyncio.Future[_Lookup]) -> bool:
@@ -265,13 +278,9 @@ def _log_failure(state: ProxyState, future: asyncio.Future[_Lookup]) -> bool:
     return True
 
 
-def _before(state: ProxyState, context: _Context) -> _Lookup:
-    """Judge the previous turn by the user's new message and find the block for it."""
-    from ..inject import format_injection_block
-
+def _judge(state: ProxyState, context: _Context) -> None:
+    """The previous turn's patterns get the outcome the user's new message states."""
     memory = state.memory_for(context.user_id)
-    if not context.user_turns:
-        return _Lookup()
     conversations, user, key = state.conversations, context.user_id, context.key
     state.writes.wait_for(key)  # the previous request's record of its turn
     previous = conversations.take_previous(user, key, context.user_turns)
@@ -280,6 +289,27 @@ def _before(state: ProxyState, context: _Context) -> _Lookup:
         if verdict is not None:
             recorded = record_verdict(memory, previous.judged, verdict)
             state.metrics.count("patterns_outcomes_total", recorded)
+
+
+def _judge_quietly(state: ProxyState, context: _Context) -> None:
+    """_judge for a request whose lookup was skipped, off its path; failures are logged."""
+    if not context.user_turns:
+        return
+    try:
+        _judge(state, context)
+    except Exception:
+        log.exception("recording the previous turn's outcome failed")
+        state.metrics.count("proxy_memory_errors_total")
+
+
+def _before(state: ProxyState, context: _Context) -> _Lookup:
+    """Judge the previous turn by the user's new message and find the block for it."""
+    from ..inject import format_injection_block
+
+    if not context.user_turns:
+        return _Lookup()
+    _judge(state, context)
+    memory = state.memory_for(context.user_id)
     if not context.request_text.strip():
         return _Lookup()
     started = time.perf_counter()

@@ -48,6 +48,7 @@ class ProxyMetrics:
             "proxy_memory_errors_total": 0,
             "proxy_upstream_errors_total": 0,
             "proxy_lookup_timeouts_total": 0,
+            "proxy_lookups_skipped_total": 0,
         }
         self.lookup_ms = Histogram(LOOKUP_BUCKETS_MS)
         self.upstream_seconds = Histogram(UPSTREAM_BUCKETS_S)
