@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -32,13 +33,16 @@ from .text import lookup_text
 from .transfer import Lifecycle
 from .types import ImportReport, Outcome, SaveStatus, SearchHit, StoredPattern
 from .vectorize import Progress, VectorizeResult, vectorize_pending
-from .vectors import VectorIndex
+from .vectors import FloatArray, VectorIndex
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 METRICS_FLUSH_SECONDS = 30.0
 LOOKUP_COUNT = LOOKUP_MS + ".count"
+# Query vectors kept per memory (one user: no user can time another's queries), latest
+# first. Agent loops and retries send the same last message again; 128 vectors are 192 KiB.
+QUERY_VECTORS_KEPT = 128
 
 
 def _utc_now() -> dt.datetime:
@@ -59,6 +63,8 @@ class PatternMemory:
         self._store = store
         self._embedder = embedder
         self._embed_lock = threading.Lock()
+        self._query_vectors_lock = threading.Lock()
+        self._query_vectors: OrderedDict[str, FloatArray] = OrderedDict()
         self._clock = clock
         self._index = VectorIndex(store.vectors)
         self._search = HybridSearch(store, self._index)
@@ -203,10 +209,7 @@ class PatternMemory:
         include_stale / include_reverted: also patterns past decayAfterDays and patterns of
         reverted commits (the CLI's search shows them flagged; injection never asks)."""
         started = time.perf_counter()
-        vector = None
-        if text.strip():
-            with self._embed_lock:
-                vector = np.asarray(self._embedder.embed([text]), dtype=np.float32)[0]
+        vector = self._query_vector(text) if text.strip() else None
         query = self._with_hidden(
             self._query(text, k or self.settings.max_injected, problem_type),
             include_stale,
@@ -415,6 +418,24 @@ class PatternMemory:
             k=max(1, k),
             similarity=self.settings.similarity,
         )
+
+    def _query_vector(self, text: str) -> FloatArray:
+        """The query's vector, from the QUERY_VECTORS_KEPT latest when it was seen before
+        (a hit does not wait for the model, which an indexing batch may hold)."""
+        with self._query_vectors_lock:
+            kept = self._query_vectors.get(text)
+            if kept is not None:
+                self._query_vectors.move_to_end(text)
+                return kept
+        with self._embed_lock:
+            embedded: FloatArray = np.asarray(self._embedder.embed([text]), dtype=np.float32)
+        vector: FloatArray = embedded[0]
+        vector.setflags(write=False)
+        with self._query_vectors_lock:
+            self._query_vectors[text] = vector
+            if len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     def _observe(self, started: float) -> None:
         self.metrics.observe(LOOKUP_MS, (time.perf_counter() - started) * 1000.0)
