@@ -16,10 +16,11 @@ hide the cost of embedding; the `repeated` pass then sends the plain pass's mess
 
 The stub's answer mentions a fix, so the learned forge detector embeds it after each answer
 (off the request's path, but on the same two cores as the next request): `--gap-ms` pauses
-between messages as a client would, `--no-forge` turns forging off.
+between messages as a client would, `--no-forge` turns forging off. The lookup budget is
+off by default (`--budget-ms`): a lookup skipped for being late would look fast.
 
 Usage: python scripts/bench/bench_proxy.py [--patterns 10000] [--requests 200] [--db PATH]
-       [--gap-ms 0] [--no-forge]
+       [--gap-ms 0] [--no-forge] [--budget-ms 60000]
 (--db keeps the built store between runs.)
 """
 
@@ -171,6 +172,7 @@ def main() -> int:
     parser.add_argument("--db", type=Path)
     parser.add_argument("--gap-ms", type=float, default=0.0, help="pause between messages")
     parser.add_argument("--no-forge", action="store_true", help="forgeOnSuccess: false")
+    parser.add_argument("--budget-ms", type=float, default=60_000.0, help="lookup budget")
     args = parser.parse_args()
     db = args.db or Path(tempfile.mkdtemp()) / "bench.db"
     started = time.perf_counter()
@@ -183,7 +185,8 @@ def main() -> int:
     headers = {"Authorization": "Bearer bench", "X-Pattern-Memory-User": "bench"}
     count, gap = args.requests, args.gap_ms / 1000
     with serve(stub_app(stub)) as upstream:
-        app = create_app(ProxyConfig(upstream, memory.settings, 30.0), memory)
+        config = ProxyConfig(upstream, memory.settings, 30.0, args.budget_ms / 1000)
+        app = create_app(config, memory)
         state = app.state.proxy
         with serve(app) as proxy, httpx.Client(headers=headers, timeout=30) as client:
             urls = (upstream + "/v1/chat/completions", proxy + "/v1/chat/completions")
@@ -207,7 +210,8 @@ def main() -> int:
     print(
         f"memory lookup mean {lookup_mean:.2f} ms (plain + stream passes); "
         f"patterns injected {counters['patterns_injected_total']}, "
-        f"lookups over budget {counters.get('proxy_lookup_timeouts_total', 0)}, "
+        f"lookups over budget {counters['proxy_lookup_timeouts_total']}, "
+        f"skipped {counters['proxy_lookups_skipped_total']}, "
         f"memory errors {counters['proxy_memory_errors_total']}"
     )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
