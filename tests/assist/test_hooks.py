@@ -100,15 +100,19 @@ def test_stop_forges_then_the_next_turn_records_the_outcome(tmp_path: Path) -> N
     with PatternMemory.open(Settings(db_path=db)) as memory:
         injected = memory.get(FIX.pattern_id)
         new = memory.get(forged[0].pattern_id)
-    assert injected is not None and injected.success_count == 1
-    assert new is not None and new.success_count == 1
+    assert injected is not None and injected.lifecycle.success_count == 1
+    assert new is not None and new.lifecycle.success_count == 1
     # The state is in the database: no per-session files beside it.
     assert not (tmp_path / "hook-sessions").exists()
     # Judged once: the same Stop again (the agent retrying) records nothing more.
     hook("stop", db, {"session_id": "s2", "transcript_path": str(path)})
     with PatternMemory.open(Settings(db_path=db)) as memory:
         again = memory.get(FIX.pattern_id)
-    assert again is not None and again.success_count == 1 and again.failure_count == 0
+    assert (
+        again is not None
+        and again.lifecycle.success_count == 1
+        and again.lifecycle.failure_count == 0
+    )
 
 
 def test_bad_input_never_fails_the_turn(tmp_path: Path) -> None:

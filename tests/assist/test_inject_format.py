@@ -12,7 +12,7 @@ from pattern_memory.assist.inject import (
     escape_bounded,
     format_injection_block,
 )
-from pattern_memory.memory.types import SearchHit, StoredPattern
+from pattern_memory.memory.types import Lifecycle, SearchHit, StoredPattern
 from pattern_memory.patterns import Pattern, PatternSource, ProblemType, make_pattern_id
 
 
@@ -37,7 +37,7 @@ def hit(
         language="python",
         source=PatternSource.GIT,
     )
-    stored = StoredPattern(pattern, "local", 3, 1, 4, None, "2024-03-15 10:30:00", False)
+    stored = StoredPattern(pattern, "local", Lifecycle(3, 1, 4, None, "2024-03-15 10:30:00", False))
     return SearchHit(stored, score)
 
 

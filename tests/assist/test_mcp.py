@@ -102,7 +102,7 @@ async def test_tools_and_prompt_over_stdio(tmp_path: Path) -> None:
     await _session_run(db, "alice", steps)
     with PatternMemory.open(Settings(db_path=db, user_id="alice")) as memory:
         stored = memory.get(FIX.pattern_id)
-    assert stored is not None and stored.success_count == 1
+    assert stored is not None and stored.lifecycle.success_count == 1
 
     async def as_bob(session: ClientSession) -> None:
         assert (

@@ -214,15 +214,19 @@ def test_next_turn_outcome_moves_the_counters(
     proxy.settle()
     proxy.post("/v1/chat/completions", openai_body(QUESTION, "thanks, that worked!"))
     stored = memory.get(TIMEOUT_FIX.pattern_id)
-    assert stored is not None and stored.success_count == 1 and stored.failure_count == 0
+    assert (
+        stored is not None
+        and stored.lifecycle.success_count == 1
+        and stored.lifecycle.failure_count == 0
+    )
     # A third turn that says it failed charges whatever the second turn injected, once.
     proxy.post(
         "/v1/chat/completions",
         openai_body(QUESTION, "thanks, that worked!", "still failing, same error"),
     )
     again = memory.get(TIMEOUT_FIX.pattern_id)
-    assert again is not None and again.success_count == 1
-    assert again.failure_count == (
+    assert again is not None and again.lifecycle.success_count == 1
+    assert again.lifecycle.failure_count == (
         1 if TIMEOUT_FIX.pattern_id in proxy.stub.received[1]["messages"][0]["content"] else 0
     )
 
@@ -239,7 +243,11 @@ def test_a_restarted_proxy_still_judges_the_previous_turn(
     second = proxy_for()  # a new app: nothing in its memory
     second.post("/v1/chat/completions", openai_body(QUESTION, "that didn't work, same error"))
     stored = memory.get(TIMEOUT_FIX.pattern_id)
-    assert stored is not None and stored.failure_count == 1 and stored.success_count == 0
+    assert (
+        stored is not None
+        and stored.lifecycle.failure_count == 1
+        and stored.lifecycle.success_count == 0
+    )
 
 
 def test_a_next_turn_sent_at_once_still_judges_the_previous_one(
@@ -301,7 +309,11 @@ def test_an_unrelated_next_message_records_no_outcome(
     proxy.post("/v1/chat/completions", openai_body(QUESTION))
     proxy.post("/v1/chat/completions", openai_body(QUESTION, "also, how do I read a CSV file?"))
     stored = memory.get(TIMEOUT_FIX.pattern_id)
-    assert stored is not None and stored.success_count == 0 and stored.failure_count == 0
+    assert (
+        stored is not None
+        and stored.lifecycle.success_count == 0
+        and stored.lifecycle.failure_count == 0
+    )
 
 
 def test_two_users_never_see_each_others_patterns(
@@ -446,7 +458,9 @@ def test_the_seeds_configuration_examples(
             for variant in injected:
                 stored = base.get(variant.pattern_id)
                 # Untried patterns have no record to fall short of (the memory's rule).
-                assert stored is not None and (stored.uses == 0 or stored.success_rate >= 0.85)
+                assert stored is not None and (
+                    stored.lifecycle.uses == 0 or stored.success_rate >= 0.85
+                )
             assert not {v.pattern_id for v in variants[2:5]} & {v.pattern_id for v in injected}
         elif name == "aggressive":
             assert len(injected) == 8 and forged == 1

@@ -193,7 +193,11 @@ def test_learned_fix_in_neovim(
     # ... and the action's command recorded the "applied" outcome in the database.
     with PatternMemory.open(Settings(db_path=db_path)) as memory:
         recorded = memory.get(diagnostic["data"]["patternId"])
-    assert recorded is not None and recorded.uses == 1 and recorded.success_count == 1
+    assert (
+        recorded is not None
+        and recorded.lifecycle.uses == 1
+        and recorded.lifecycle.success_count == 1
+    )
 
     # 4. Another file of the repository attaches to the same server: one per root.
     assert result["other_file_client"] == result["first_file_client"], context

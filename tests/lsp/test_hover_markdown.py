@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pattern_memory.lsp.convert import pattern_markdown
-from pattern_memory.memory.types import StoredPattern
+from pattern_memory.memory.types import Lifecycle, StoredPattern
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 
 
@@ -19,7 +19,9 @@ def _stored(message: str, before: str, after: str, uses: int = 0) -> StoredPatte
         confidence=0.8,
         language="python",
     )
-    return StoredPattern(pattern, "local", uses, 0, uses, None, "2024-05-01 10:00:00", False)
+    return StoredPattern(
+        pattern, "local", Lifecycle(uses, 0, uses, None, "2024-05-01 10:00:00", False)
+    )
 
 
 def test_commit_text_is_escaped_and_the_diff_fence_cannot_be_closed() -> None:

@@ -81,7 +81,7 @@ def test_index_learns_the_fixes_and_search_finds_them(
     assert report.by_type["bug_fix"] == 2
     assert memory.stats().embedded == report.patterns_added == 4
     assert (
-        memory.store.cursor("local", str(repo_builder.path.resolve()))
+        memory.store.cursors.last_commit("local", str(repo_builder.path.resolve()))
         == repo_builder.repo.head.commit.hexsha
     )
 

@@ -28,7 +28,11 @@ def test_a_new_pattern_gets_the_prior_and_is_surfaced(memory: PatternMemory) -> 
     [pattern_id] = memory.add_patterns([FIXES[7]])
     stored = memory.get(pattern_id)
     assert stored is not None
-    assert (stored.uses, stored.success_count, stored.failure_count) == (0, 0, 0)
+    assert (
+        stored.lifecycle.uses,
+        stored.lifecycle.success_count,
+        stored.lifecycle.failure_count,
+    ) == (0, 0, 0)
     assert stored.success_rate == pytest.approx(0.8)
     assert stored.success_rate >= memory.settings.min_success_rate
     assert memory.search(ZERO_DIVISION)[0].stored.pattern.pattern_id == pattern_id
@@ -39,10 +43,14 @@ def test_outcomes_update_counts_rate_feedback_and_last_used(memory: PatternMemor
     memory.record_outcome(pattern_id, Outcome.APPLIED)
     memory.record_outcome(pattern_id, Outcome.HELPFUL)
     stored = memory.record_outcome(pattern_id, Outcome.NOT_HELPFUL)
-    assert (stored.uses, stored.success_count, stored.failure_count) == (3, 2, 1)
+    assert (
+        stored.lifecycle.uses,
+        stored.lifecycle.success_count,
+        stored.lifecycle.failure_count,
+    ) == (3, 2, 1)
     assert stored.success_rate == pytest.approx((2 + 4) / (3 + 5))
-    assert stored.last_used is not None
-    assert [o for o, _ in memory.store.feedback(pattern_id, memory._scope())] == [
+    assert stored.lifecycle.last_used is not None
+    assert [o for o, _ in memory.store.feedback.history(pattern_id, memory._scope())] == [
         "applied",
         "helpful",
         "not_helpful",
@@ -79,10 +87,10 @@ def test_a_retired_pattern_is_never_surfaced_again(
         [pattern_id] = memory.add_patterns([FIXES[7]])
         for outcome in [Outcome.HELPFUL] * 2 + [Outcome.NOT_HELPFUL] * 7:
             stored = memory.record_outcome(pattern_id, outcome)
-        assert stored.uses == 9 and not stored.retired
+        assert stored.lifecycle.uses == 9 and not stored.retired
         assert _code_query(memory) == [pattern_id]
         stored = memory.record_outcome(pattern_id, Outcome.NOT_HELPFUL)
-        assert stored.uses == 10 and stored.retired  # 2/10 = 20 %
+        assert stored.lifecycle.uses == 10 and stored.retired  # 2/10 = 20 %
         assert _code_query(memory) == []
         assert memory.search(ZERO_DIVISION) == []
         # Retired is final: later successes do not bring it back.

@@ -71,12 +71,12 @@ def test_nobody_sees_rates_or_forgets_another_users_pattern(
     with pytest.raises(InputError):
         bob.record_outcome(own, Outcome.NOT_HELPFUL)
     assert not bob.forget(own)
-    assert bob.store.cursor("bob", "/repo") is None
+    assert bob.store.cursors.last_commit("bob", "/repo") is None
     stats = bob.stats()
     assert (stats.patterns, stats.feedback, stats.repositories) == (0, 0, {})
     assert memory.stats().feedback == 1
     assert memory.stats().repositories == {"/repo": "a" * 40}
-    assert memory.get(own) is not None and memory.get(own).uses == 1  # type: ignore[union-attr]
+    assert memory.get(own) is not None and memory.get(own).lifecycle.uses == 1  # type: ignore[union-attr]
 
 
 def test_team_patterns_are_read_and_rated_with_include_team_never_forgotten(
@@ -88,7 +88,7 @@ def test_team_patterns_are_read_and_rated_with_include_team_never_forgotten(
     opted_in = dataclasses.replace(settings, user_id="bob", include_team=True)
     with PatternMemory.open(opted_in, embedder) as bob:
         assert bob.get(team) is not None
-        assert bob.record_outcome(team, Outcome.HELPFUL).uses == 1
+        assert bob.record_outcome(team, Outcome.HELPFUL).lifecycle.uses == 1
         assert not bob.forget(team)
         assert bob.get(team) is not None
 
@@ -119,8 +119,8 @@ def test_migration_keeps_feedback_and_gives_cursors_to_their_users(
     database.close()
     carol = dataclasses.replace(settings, user_id="carol")
     with PatternMemory.open(carol, embedder) as memory:
-        assert memory.store.feedback("p1", memory._scope()) == [("helpful", "t")]
-        assert memory.store.cursor("carol", "/repo") == "abc"
+        assert memory.store.feedback.history("p1", memory._scope()) == [("helpful", "t")]
+        assert memory.store.cursors.last_commit("carol", "/repo") == "abc"
         assert memory.stats().feedback == 1
         memory.forget("p1")
         assert memory.store.db.query("SELECT count(*) FROM feedback")[0][0] == 0  # cascade

@@ -13,16 +13,13 @@ from memory_samples import FIXES
 from pattern_memory.cli import main
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.service import PatternMemory
-from pattern_memory.memory.types import Outcome
-from pattern_memory.patterns import write_jsonl_file
+from pattern_memory.memory.types import Lifecycle, Outcome
+from pattern_memory.patterns import Pattern, write_jsonl_file
 from pattern_memory.settings import Settings
 
 
-def _state(memory: PatternMemory) -> list[tuple[object, ...]]:
-    return [
-        (s.pattern, s.success_count, s.failure_count, s.uses, s.last_used, s.created_at, s.retired)
-        for s in memory.iter_stored()
-    ]
+def _state(memory: PatternMemory) -> list[tuple[Pattern, Lifecycle]]:
+    return [(s.pattern, s.lifecycle) for s in memory.iter_stored()]
 
 
 def test_a_round_trip_keeps_feedback_and_retirement(
@@ -38,7 +35,7 @@ def test_a_round_trip_keeps_feedback_and_retirement(
         for _ in range(10):
             source.record_outcome(retired, Outcome.NOT_HELPFUL)
         expected = _state(source)
-    assert expected[1][-1] is True  # retired
+    assert expected[1][1].retired
     exported = tmp_path / "out.jsonl"
     assert main(["export", str(exported), "--db", str(settings.db_path)]) == 0
     assert json.loads(exported.read_text().splitlines()[0])["lifecycle"]["uses"] == 3
@@ -60,7 +57,7 @@ def test_plain_seed_lines_import_as_new_patterns(
     write_jsonl_file(FIXES[:2], plain)
     assert main(["import", str(plain), "--db", str(settings.db_path)]) == 0
     with PatternMemory.open(settings, embedder) as memory:
-        assert [(s.pattern, s.uses, s.retired) for s in memory.iter_stored()] == [
+        assert [(s.pattern, s.lifecycle.uses, s.retired) for s in memory.iter_stored()] == [
             (FIXES[0], 0, False),
             (FIXES[1], 0, False),
         ]

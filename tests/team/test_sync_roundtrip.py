@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from pattern_memory.memory.embedder import FastEmbedEmbedder
+from pattern_memory.memory.filters import Scope
 from pattern_memory.memory.service import PatternMemory
-from pattern_memory.memory.store import Scope
 from pattern_memory.memory.team_store import team_owner
 from pattern_memory.memory.types import Outcome
 from pattern_memory.mining.scrub import pseudonym
@@ -182,7 +182,10 @@ def test_push_pull_feedback_and_offline_then_online(
             now = http.get(f"/patterns/{remote['id']}").json()
         assert (now["success_count"], now["failure_count"]) == (1, 0)
         stored = bob.get(team_id)
-        assert stored is not None and (stored.success_count, stored.uses) == (1, 1)
+        assert stored is not None and (stored.lifecycle.success_count, stored.lifecycle.uses) == (
+            1,
+            1,
+        )
 
         # Offline: Bob's new pattern and changed vote wait; nothing is lost; exit status 0.
         bob.add_patterns([fix("fix: strip input", "name = raw\n", "name = raw.strip()\n")])
@@ -207,7 +210,7 @@ def test_push_pull_feedback_and_offline_then_online(
         with TeamClient(url, alice_key) as client:
             back = sync(alice, client)
         assert back.pulled == 1 and alice.stats().patterns == 3
-        everything = alice.store.counts(Scope("alice", include_team=True))
+        everything = alice.store.counts.counts(Scope("alice", include_team=True))
         assert everything["by_source"] == {"git": 3, "team": 1}
         assert bob.store.meta("schema_version") == "0011_team_sync"
         assert team_owner(url).startswith("team@")

@@ -13,12 +13,13 @@ import datetime as dt
 import threading
 from typing import Any
 
+from ..memory.types import StoredPattern
 from ..settings import Settings
 
 MAX_FIELD_CHARS = 20_000
 
 
-def _hit(stored: Any, score: float | None = None) -> dict[str, Any]:
+def _hit(stored: StoredPattern, score: float | None = None) -> dict[str, Any]:
     pattern = stored.pattern
     out = {
         "id": pattern.pattern_id,
@@ -30,7 +31,7 @@ def _hit(stored: Any, score: float | None = None) -> dict[str, Any]:
         "file_path": pattern.file_path,
         "language": pattern.language,
         "success_rate": round(stored.success_rate, 3),
-        "uses": stored.uses,
+        "uses": stored.lifecycle.uses,
     }
     if score is not None:
         out["relevance"] = round(score, 3)

@@ -45,7 +45,7 @@ def _index(args: argparse.Namespace) -> int:
             )
         finally:
             bar.close()
-        stored = memory.store.top_files(report.repository, settings.user_id, TOP_FILES)
+        stored = memory.store.counts.top_files(report.repository, settings.user_id, TOP_FILES)
         print(describe_index(report, stored, str(settings.db_path)))
     return 0
 

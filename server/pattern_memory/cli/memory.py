@@ -246,8 +246,9 @@ def _feedback(args: argparse.Namespace) -> int:
     with open_memory(settings_from_args(args)) as memory:
         stored = memory.record_outcome(args.pattern_id, Outcome(args.outcome))
         state = "retired" if stored.retired else f"success rate {stored.success_rate:.0%}"
+        uses = stored.lifecycle.uses
         print(
-            f"Recorded {args.outcome} for {args.pattern_id}: {stored.uses} use(s), {state}.",
+            f"Recorded {args.outcome} for {args.pattern_id}: {uses} use(s), {state}.",
             flush=True,
         )
     return 0

@@ -17,8 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from ..memory.revert_store import RevertRecord
 from ..memory.service import PatternMemory
-from ..memory.store import RevertRecord
 from ..memory.text import lookup_text
 from ..memory.types import SaveStatus
 from ..memory.vectorize import Progress
@@ -52,7 +52,7 @@ def index_repository(
     repository = str(repository_root(Path(repo_path)))
     report = IndexReport(repository=repository)
     report.head = head_commit(Path(repository))
-    since = store.cursor(settings.user_id, repository)
+    since = store.cursors.last_commit(settings.user_id, repository)
     if report.head is None or since == report.head:
         # Nothing new; a repository without commits (just `git init`ed) has nothing yet.
         report.up_to_date = True

@@ -138,9 +138,9 @@ def code_fence(code: str) -> str:
 
 
 def track_record(stored: StoredPattern) -> str:
-    if stored.uses == 0:
+    if stored.lifecycle.uses == 0:
         return f"no uses yet (prior {stored.success_rate:.0%})"
-    return f"{stored.success_rate:.0%} over {stored.uses} uses"
+    return f"{stored.success_rate:.0%} over {stored.lifecycle.uses} uses"
 
 
 def team_line(origin: TeamOrigin) -> str:

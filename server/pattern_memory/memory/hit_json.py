@@ -21,7 +21,7 @@ def pattern_summary(stored: StoredPattern) -> dict[str, Any]:
         "date": pattern.date,
         "confidence": pattern.confidence,
         "successRate": round(stored.success_rate, 4),
-        "uses": stored.uses,
+        "uses": stored.lifecycle.uses,
         "filePath": pattern.file_path,
         "beforeCode": pattern.before_code,
         "afterCode": pattern.after_code,

@@ -86,6 +86,29 @@ def no_decay(now: dt.datetime | None = None) -> Decay:
     return Decay(0, now_text(now))
 
 
+@dataclass(frozen=True)
+class Lifecycle:
+    """A stored pattern's record: its outcomes, uses, when it was last used (a success or
+    not) and learned, and whether it is retired. An export writes it as is (transfer.py)."""
+
+    success_count: int
+    failure_count: int
+    uses: int
+    last_used: str | None
+    created_at: str
+    retired: bool
+
+    @property
+    def success_rate(self) -> float:
+        """With the prior for new patterns."""
+        return success_rate(self.success_count, self.failure_count)
+
+    def meets_success_rate(self, minimum: float) -> bool:
+        """The minSuccessRate rule: no outcomes yet passes; else the rate (with the prior)
+        must reach the minimum. The search applies it in SQL (filters.rate_passes_sql)."""
+        return self.uses == 0 or self.success_rate >= minimum
+
+
 # Ranking (search.py): a modest preference for recent and repeated evidence. At most
 # RECENCY_SPAN off for evidence RECENCY_HORIZON_DAYS or more behind its clock, and up to
 # EVIDENCE_CAP more for a change seen in several commits (EVIDENCE_STEP per doubling).

@@ -158,8 +158,8 @@ class HybridSearch:
         overlap (a query and a pattern of comparable size), and add the shape candidates:
         the code read as `language` (unknown: both as Python and as a C-like language)."""
         terms = query_terms(query.text)
-        frequencies, total = self._store.document_frequencies(terms)
-        lexical_ids = self._store.lexical(
+        frequencies, total = self._store.terms.document_frequencies(terms)
+        lexical_ids = self._store.terms.lexical(
             selective_terms(terms, frequencies, total), columns, CANDIDATES, query.filters
         )
         shape: dict[int, ShapeFit] = {}
@@ -275,9 +275,9 @@ class HybridSearch:
         (shared / sqrt(query * pattern)), or containment (shared / pattern)."""
         if not terms:
             return {}
-        documents = self._store.token_sets(row_ids, columns)
+        documents = self._store.terms.token_sets(row_ids, columns)
         vocabulary = {t for tokens in documents.values() for t in tokens}
-        frequencies, total = self._store.document_frequencies(sorted(vocabulary.union(terms)))
+        frequencies, total = self._store.terms.document_frequencies(sorted(vocabulary.union(terms)))
         total = max(total, 1)
         weight = {
             t: math.log(1.0 + total / max(frequencies.get(t, 0), 1))

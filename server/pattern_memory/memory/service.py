@@ -22,7 +22,7 @@ from ..settings import Settings
 from .db import Database
 from .embedder import Embedder
 from .filters import Filters, Scope
-from .lifecycle import Decay
+from .lifecycle import Decay, Lifecycle
 from .metrics import FORGED, LOOKUP_MS, TIMING_WINDOW, Metrics, summarize
 from .migrations import schema_version
 from .search import CODE_COLUMNS, HybridSearch, Query
@@ -30,7 +30,6 @@ from .stats import LifecycleCounts, Stats, Timing
 from .store import PatternStore
 from .team_store import TeamSyncStore
 from .text import lookup_text
-from .transfer import Lifecycle
 from .types import ImportReport, Outcome, SaveStatus, SearchHit, StoredPattern
 from .vectorize import Progress, VectorizeResult, vectorize_pending
 from .vectors import FloatArray, VectorIndex
@@ -278,9 +277,9 @@ class PatternMemory:
     # --- lifecycle ---------------------------------------------------------------------
 
     def record_outcome(self, pattern_id: str, outcome: Outcome) -> StoredPattern:
-        stored = self._store.record_outcome(
-            pattern_id, self._scope(), Outcome(outcome), self._now(), self._decay()
-        )
+        scope = self._scope()
+        recorded = self._store.feedback.record(pattern_id, scope, Outcome(outcome), self._now())
+        stored = self._store.get(pattern_id, scope, self._decay()) if recorded else None
         if stored is None:
             raise InputError(f"no pattern with id {pattern_id!r}")
         return stored
@@ -325,7 +324,7 @@ class PatternMemory:
         """Counts, the database's versions and the metrics, summed over every process that
         used the database (timings: the last TIMING_WINDOW lookups)."""
         self.flush_metrics()
-        counts = self._store.counts(self._scope())
+        counts = self._store.counts.counts(self._scope())
         snapshot = self.metrics.snapshot()
         snapshot.update(self._store.metrics.persisted_counters())
         lookups = snapshot.pop(LOOKUP_COUNT, 0)
@@ -351,7 +350,7 @@ class PatternMemory:
     def lifecycle_counts(self) -> LifecycleCounts:
         """How many of the user's patterns are active, decayed (latest evidence more than
         decayAfterDays behind their clock), retired and reverted (each counted once)."""
-        active, decayed, retired, reverted = self._store.lifecycle_counts(
+        active, decayed, retired, reverted = self._store.counts.lifecycle_counts(
             self._scope(), self._decay()
         )
         return LifecycleCounts(active=active, decayed=decayed, retired=retired, reverted=reverted)

@@ -1,7 +1,9 @@
-"""SQL over the pattern database: patterns, their FTS5 tokens and term counts, feedback, the
-mined-commit cursors, statistics and metrics (vector_store.py has the embedding cache and
-the vector table, shape_store.py the code shapes). Other modules call these methods and never
-write SQL themselves.
+"""SQL over the patterns table: storing, reading and deleting patterns, and the facade over
+the stores beside it, one per concern: `terms` (FTS5 tokens and term counts,
+term_store.py), `feedback` (outcomes), `cursors` (the mined-commit cursors), `counts`
+(statistics), `vectors` (embedding cache and vector table), `shapes` (code shapes) and
+`metrics`; revert_store.py keeps the revert state. Other modules call these and never write
+SQL themselves.
 
 Writes that belong together are made by the caller inside one `Database.atomic()`.
 """
@@ -10,142 +12,40 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
 
 import apsw
 
 from ..errors import StoreError
-from ..patterns import LineRange, Pattern, PatternSource, ProblemType
+from ..patterns import Pattern, PatternSource
+from .count_store import CountStore
+from .cursor_store import CursorStore
 from .db import Database, bump_counter, row_values
-from .filters import CLOCK_SQL, Filters, Scope, eligible_sql, fresh_sql, rate_passes_sql
-from .lifecycle import (
-    Decay,
-    Outcome,
-    no_decay,
-    should_retire,
-)
+from .feedback_store import FeedbackStore
+from .filters import Filters, Scope, eligible_sql, rate_passes_sql
+from .lifecycle import Decay, Lifecycle, no_decay
 from .metrics_store import MetricsStore
 from .migrations import migrate
+from .pattern_rows import lines_json, select_sql, to_stored, visible_row
+from .revert_store import RevertRecord, effective_revert, record_revert
 from .shape_store import ShapeStore, add_shapes, forget_shapes
-from .text import text_hash, token_text
-from .transfer import Lifecycle
+from .term_store import TermStore, add_terms, forget_terms
+from .text import text_hash
 from .types import SaveStatus, StoredPattern
-from .vector_store import VectorStore
+from .vector_store import EVIDENCE_GENERATION, VectorStore
 
-
-class _PatternRow(NamedTuple):
-    """A pattern as `_select` reads it: the patterns table's columns in this order, then the
-    two values it computes (the field names are the column names)."""
-
-    pattern_id: str
-    problem_type: str
-    before_code: str
-    after_code: str
-    commit_msg: str
-    author: str
-    date: str
-    confidence: float
-    commit_sha: str
-    file_path: str
-    language: str
-    before_lines: str | None  # LineRange as JSON
-    after_lines: str | None
-    solution_hash: str
-    source: str
-    repository: str
-    user_id: str
-    success_count: int
-    failure_count: int
-    uses: int
-    last_used: str | None
-    created_at: str
-    retired: int
-    evidence_count: int
-    last_evidence: str
-    reverted_by: str | None
-    evidence_age_days: float  # computed: days the latest evidence lies behind its clock
-    stale: int  # computed: evidence older than decayAfterDays (decay on)
-
-
-_COMPUTED = ("evidence_age_days", "stale")
-_COLUMNS = ", ".join(name for name in _PatternRow._fields if name not in _COMPUTED)
-
-
-# Bumped when a stored pattern's evidence or revert state changes (not on insert): the
-# vector index re-reads what it filters on.
-EVIDENCE_GENERATION = "evidence_generation"
-
-
-def _select(decay: Decay) -> tuple[str, tuple[Any, ...]]:
-    """_COLUMNS plus the computed evidence age (days behind the clock) and stale flag."""
-    fresh, fresh_args = fresh_sql(decay)
-    return (
-        f"{_COLUMNS}, max(0.0, julianday({CLOCK_SQL}) - julianday(p.last_evidence)), NOT {fresh}",
-        (decay.now, *fresh_args),
-    )
-
-
-@dataclass(frozen=True)
-class RevertRecord:
-    """A mined commit that reverts others: by sha (`reverted`), else by subject."""
-
-    commit: str
-    reverted: tuple[str, ...]
-    subject: str | None = None
-
-
-def _lines(value: LineRange | None) -> str | None:
-    return json.dumps(value.to_json()) if value else None
-
-
-def _row_to_stored(values: Sequence[Any]) -> StoredPattern:
-    row = _PatternRow._make(values)
-    pattern = Pattern(
-        pattern_id=row.pattern_id,
-        problem_type=ProblemType(row.problem_type),
-        before_code=row.before_code,
-        after_code=row.after_code,
-        commit_msg=row.commit_msg,
-        author=row.author,
-        date=row.date,
-        confidence=float(row.confidence),
-        commit=row.commit_sha,
-        file_path=row.file_path,
-        language=row.language,
-        before_lines=_line_range(row.before_lines),
-        after_lines=_line_range(row.after_lines),
-        solution_hash=row.solution_hash,
-        source=PatternSource(row.source),
-        repository=row.repository,
-    )
-    return StoredPattern(
-        pattern=pattern,
-        user_id=row.user_id,
-        success_count=int(row.success_count),
-        failure_count=int(row.failure_count),
-        uses=int(row.uses),
-        last_used=row.last_used,
-        created_at=row.created_at,
-        retired=bool(row.retired),
-        evidence_count=int(row.evidence_count),
-        last_evidence=row.last_evidence,
-        reverted_by=row.reverted_by,
-        evidence_age_days=round(float(row.evidence_age_days), 3),
-        stale=bool(row.stale),
-    )
-
-
-def _line_range(value: str | None) -> LineRange | None:
-    return LineRange.from_json(json.loads(value)) if value else None
+__all__ = ["PatternStore", "RevertRecord"]
 
 
 class PatternStore:
-    """Patterns, their tokens, outcomes, cursors and counts; `vectors`, `shapes` and
+    """Patterns; `terms`, `feedback`, `cursors`, `counts`, `vectors`, `shapes` and
     `metrics` hold the rest."""
 
     def __init__(self, database: Database) -> None:
         self.db = database
+        self.terms = TermStore(database)
+        self.feedback = FeedbackStore(database)
+        self.cursors = CursorStore(database)
+        self.counts = CountStore(database)
         self.vectors = VectorStore(database)
         self.shapes = ShapeStore(database)
         self.metrics = MetricsStore(database)
@@ -233,8 +133,8 @@ class PatternStore:
                         pattern.commit,
                         pattern.file_path,
                         pattern.language,
-                        _lines(pattern.before_lines),
-                        _lines(pattern.after_lines),
+                        lines_json(pattern.before_lines),
+                        lines_json(pattern.after_lines),
                         pattern.solution_hash,
                         pattern.source.value,
                         pattern.repository,
@@ -249,9 +149,7 @@ class PatternStore:
                         else max(pattern.date, created_at),
                         # A revert recorded before its commit's patterns arrive (imported,
                         # or mined again at another path) still applies.
-                        self._effective_revert(c, user_id, pattern.commit, set())
-                        if pattern.commit
-                        else None,
+                        effective_revert(c, user_id, pattern.commit) if pattern.commit else None,
                     ),
                 )
                 row_id = c.last_insert_rowid()
@@ -273,16 +171,7 @@ class PatternStore:
                             row_id,
                         ),
                     )
-                columns = (
-                    token_text(pattern.before_code),
-                    token_text(pattern.after_code),
-                    token_text(pattern.commit_msg + " " + pattern.file_path),
-                )
-                c.execute(
-                    "INSERT INTO patterns_fts (rowid, before, after, message) VALUES (?, ?, ?, ?)",
-                    (row_id, *columns),
-                )
-                self._count_terms(c, " ".join(columns), +1)
+                add_terms(c, row_id, pattern)
                 add_shapes(c, row_id, pattern.before_code, pattern.after_code, pattern.language)
                 out.append((pattern.pattern_id, SaveStatus.ADDED))
         return out
@@ -319,111 +208,17 @@ class PatternStore:
             (user_id, pattern.repository, pattern.date),
         )
 
-    # --- reverts -----------------------------------------------------------------------
-
-    def record_revert(
-        self, c: apsw.Connection, user_id: str, repository: str, revert: RevertRecord
-    ) -> None:
-        """Inside the caller's transaction: `revert.commit` undoes the commits it names
-        (full or abbreviated shas), or, without a sha, the latest commit of this repository
-        whose subject is `revert.subject`. Their patterns get reverted_by; a revert of that
-        revert clears it again."""
-        revert_commit, subject = revert.commit, revert.subject
-        targets = [self._full_sha(c, user_id, sha) for sha in revert.reverted]
-        if not targets and subject:
-            rows = c.execute(
-                "SELECT commit_sha FROM patterns WHERE user_id = ? AND repository = ? "
-                "AND (commit_msg = ? OR substr(commit_msg, 1, ?) = ? || char(10)) "
-                "ORDER BY date DESC LIMIT 1",
-                (user_id, repository, subject, len(subject) + 1, subject),
-            ).fetchall()
-            targets = [str(row_values(r)[0]) for r in rows]
-        for target in targets:
-            if target == revert_commit:
-                continue
-            c.execute(
-                "INSERT OR IGNORE INTO reverts (user_id, commit_sha, reverted_by) VALUES (?, ?, ?)",
-                (user_id, target, revert_commit),
-            )
-            self._apply_revert_state(c, user_id, target, set())
-
-    def _full_sha(self, c: apsw.Connection, user_id: str, sha: str) -> str:
-        sha = sha.lower()
-        if len(sha) >= 40:
-            return sha
-        # Hex digits sort below 'g': every sha with this prefix is in [sha, sha + 'g').
-        rows = c.execute(
-            "SELECT DISTINCT commit_sha FROM patterns WHERE commit_sha >= ? AND commit_sha < ? "
-            "AND user_id = ? LIMIT 2",
-            (sha, sha + "g", user_id),
-        ).fetchall()
-        return str(row_values(rows[0])[0]) if len(rows) == 1 else sha
-
-    def _effective_revert(
-        self, c: apsw.Connection, user_id: str, sha: str, visiting: set[str]
-    ) -> str | None:
-        """The commit that reverts `sha` and is not itself reverted, if any."""
-        visiting = visiting | {sha}
-        rows = c.execute(
-            "SELECT reverted_by FROM reverts WHERE user_id = ? AND commit_sha = ? "
-            "ORDER BY reverted_by",
-            (user_id, sha),
-        ).fetchall()
-        for row in rows:
-            by = str(row_values(row)[0])
-            if by not in visiting and self._effective_revert(c, user_id, by, visiting) is None:
-                return by
-        return None
-
-    def _apply_revert_state(
-        self, c: apsw.Connection, user_id: str, sha: str, done: set[str]
-    ) -> None:
-        """Set reverted_by on `sha`'s patterns, then on the commits `sha` itself reverts
-        (whose state follows from whether `sha` is in effect)."""
-        if sha in done:
-            return
-        done.add(sha)
-        by = self._effective_revert(c, user_id, sha, set())
-        c.execute(
-            "UPDATE patterns SET reverted_by = ? WHERE user_id = ? AND commit_sha = ? "
-            "AND reverted_by IS NOT ?",
-            (by, user_id, sha, by),
-        )
-        if c.changes():
-            bump_counter(c, EVIDENCE_GENERATION)
-        for row in c.execute(
-            "SELECT commit_sha FROM reverts WHERE user_id = ? AND reverted_by = ?", (user_id, sha)
-        ).fetchall():
-            self._apply_revert_state(c, user_id, str(row_values(row)[0]), done)
-
-    def _count_terms(self, c: apsw.Connection, tokens: str, delta: int) -> None:
-        c.execute(
-            "INSERT INTO term_stats (term, docs) SELECT DISTINCT value, ? FROM "
-            "json_each(?) WHERE true ON CONFLICT (term) DO UPDATE SET docs = docs + ?",
-            (delta, json.dumps(tokens.split()), delta),
-        )
-
-    def _visible_row(self, pattern_id: str, scope: Scope) -> int | None:
-        """The row of `pattern_id` in the scope, the user's own copy before a team one."""
-        where, params = scope.sql()
-        rows = self.db.query(
-            f"SELECT p.id FROM patterns p WHERE p.pattern_id = ? AND {where} "
-            "ORDER BY (p.user_id = ? AND p.source != ?) DESC, p.id LIMIT 1",
-            (pattern_id, *params, scope.user_id, PatternSource.TEAM.value),
-        )
-        return int(rows[0][0]) if rows else None
-
     def get(
         self, pattern_id: str, scope: Scope, decay: Decay | None = None
     ) -> StoredPattern | None:
         """The pattern as the scope sees it (own first, then the team's when opted in);
         `decay` decides its stale flag (None: decay off)."""
-        row_id = self._visible_row(pattern_id, scope)
+        row_id = visible_row(self.db, pattern_id, scope)
         if row_id is None:
             return None
-        select, args = _select(decay or no_decay())
+        select, args = select_sql(decay or no_decay())
         rows = self.db.query(f"SELECT {select} FROM patterns p WHERE p.id = ?", (*args, row_id))
-        return _row_to_stored(rows[0]) if rows else None
+        return to_stored(rows[0]) if rows else None
 
     def delete(self, pattern_id: str, user_id: str, at: str) -> bool:
         """Delete the user's own pattern (a team pattern is not theirs to delete) and keep
@@ -465,13 +260,7 @@ class PatternStore:
 
     def _remove_row(self, c: apsw.Connection, row_id: int) -> None:
         """Inside the caller's transaction: a pattern row and everything indexed from it."""
-        tokens = c.execute(
-            "SELECT before || ' ' || after || ' ' || message FROM patterns_fts WHERE rowid = ?",
-            (row_id,),
-        ).fetchall()
-        if tokens:
-            self._count_terms(c, str(row_values(tokens[0])[0]), -1)
-        c.execute("DELETE FROM patterns_fts WHERE rowid = ?", (row_id,))
+        forget_terms(c, row_id)
         forget_shapes(c, row_id)
         self.vectors.forget_row(c, row_id)
         c.execute("DELETE FROM patterns WHERE id = ?", (row_id,))
@@ -480,24 +269,24 @@ class PatternStore:
         """Up to `limit` patterns learned from one commit (to tell a mass edit, the same
         change in many files, from a fix)."""
         where, params = scope.sql()
-        select, args = _select(no_decay())
+        select, args = select_sql(no_decay())
         rows = self.db.query(
             f"SELECT {select} FROM patterns p WHERE p.commit_sha = ? AND {where} "
             "ORDER BY p.id LIMIT ?",
             (*args, commit_sha, *params, limit),
         )
-        return [_row_to_stored(row).pattern for row in rows]
+        return [to_stored(row).pattern for row in rows]
 
     def iter_patterns(self, scope: Scope) -> Iterator[Pattern]:
         return (stored.pattern for stored in self.iter_stored(scope))
 
     def iter_stored(self, scope: Scope, decay: Decay | None = None) -> Iterator[StoredPattern]:
         where, params = scope.sql()
-        select, args = _select(decay or no_decay())
+        select, args = select_sql(decay or no_decay())
         for row in self.db.query(
             f"SELECT {select} FROM patterns p WHERE {where} ORDER BY p.id", (*args, *params)
         ):
-            yield _row_to_stored(row)
+            yield to_stored(row)
 
     def candidates(self, row_ids: Iterable[int], filters: Filters) -> dict[int, StoredPattern]:
         """The given rows that pass every filter (eligible_sql)."""
@@ -505,7 +294,7 @@ class PatternStore:
         if not ids:
             return {}
         where, args = eligible_sql(filters)
-        select, select_args = _select(filters.decay)
+        select, select_args = select_sql(filters.decay)
         sql = (
             # CROSS JOIN fixes the loop order: look up each candidate by primary key
             # rather than let the planner scan the user's index.
@@ -513,7 +302,7 @@ class PatternStore:
             f"ON p.id = j.value WHERE {where}"
         )
         return {
-            int(row[0]): _row_to_stored(row[1:])
+            int(row[0]): to_stored(row[1:])
             for row in self.db.query(sql, [*select_args, json.dumps(ids), *args])
         }
 
@@ -534,95 +323,6 @@ class PatternStore:
             excluded.update(int(r[0]) for r in reverted)
         return excluded
 
-    # --- lexical search ----------------------------------------------------------------
-
-    def lexical(
-        self, terms: Sequence[str], columns: Sequence[str], limit: int, filters: Filters
-    ) -> list[int]:
-        """Row ids of the eligible patterns (eligible_sql) whose FTS5 columns contain any of
-        the terms, best BM25 first: the limit counts only patterns a search may return."""
-        if not terms:
-            return []
-        ors = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        match = "{" + " ".join(columns) + "} : (" + ors + ")"
-        where, args = eligible_sql(filters)
-        rows = self.db.query(
-            "SELECT f.rowid FROM patterns_fts f JOIN patterns p ON p.id = f.rowid "
-            f"WHERE patterns_fts MATCH ? AND {where} ORDER BY f.rank LIMIT ?",
-            (match, *args, limit),
-        )
-        return [int(r[0]) for r in rows]
-
-    def document_frequencies(self, terms: Sequence[str]) -> tuple[dict[str, int], int]:
-        """How many patterns contain each term, and how many patterns there are."""
-        if not terms:
-            return {}, 0
-        rows = self.db.query(
-            "SELECT term, docs FROM term_stats WHERE term IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(terms)),),
-        )
-        total = self.db.query("SELECT count(*) FROM patterns")[0][0]
-        return {str(t): int(d) for t, d in rows}, int(total)
-
-    def token_sets(self, row_ids: Sequence[int], columns: Sequence[str]) -> dict[int, set[str]]:
-        if not row_ids:
-            return {}
-        select = " || ' ' || ".join(columns)
-        rows = self.db.query(
-            f"SELECT rowid, {select} FROM patterns_fts WHERE rowid IN "
-            "(SELECT value FROM json_each(?))",
-            (json.dumps(list(row_ids)),),
-        )
-        return {int(r[0]): set(str(r[1]).split()) for r in rows}
-
-    # --- outcomes ----------------------------------------------------------------------
-
-    def record_outcome(
-        self, pattern_id: str, scope: Scope, outcome: Outcome, at: str, decay: Decay | None = None
-    ) -> StoredPattern | None:
-        """Feedback on a pattern the scope sees (own, or a team pattern when opted in)."""
-        success = 1 if outcome.is_success else 0
-        with self.db.atomic() as c:
-            row_id = self._visible_row(pattern_id, scope)
-            if row_id is None:
-                return None
-            updated = c.execute(
-                "UPDATE patterns SET success_count = success_count + ?, "
-                "failure_count = failure_count + ?, uses = uses + 1, "
-                "last_used = CASE WHEN ? THEN ? ELSE last_used END, "
-                # A successful use is evidence: it makes the pattern fresh again.
-                "last_evidence = CASE WHEN ? THEN max(last_evidence, ?) ELSE last_evidence END "
-                "WHERE id = ? RETURNING success_count, uses, retired",
-                (success, 1 - success, success, at, success, at, row_id),
-            ).fetchall()
-            if success:
-                bump_counter(c, EVIDENCE_GENERATION)
-            successes, uses, retired = row_values(updated[0])
-            if not retired and should_retire(int(successes), int(uses)):
-                c.execute("UPDATE patterns SET retired = 1 WHERE id = ?", (row_id,))
-            c.execute(
-                "INSERT INTO feedback (pattern, outcome, recorded_at) VALUES (?, ?, ?)",
-                (row_id, outcome.value, at),
-            )
-        return self.get(pattern_id, scope, decay)
-
-    def feedback(self, pattern_id: str, scope: Scope) -> list[tuple[str, str]]:
-        row_id = self._visible_row(pattern_id, scope)
-        rows = self.db.query(
-            "SELECT outcome, recorded_at FROM feedback WHERE pattern = ? ORDER BY id",
-            (row_id,),
-        )
-        return [(str(o), str(t)) for o, t in rows]
-
-    # --- mined-commit cursor -----------------------------------------------------------
-
-    def cursor(self, user_id: str, repository: str) -> str | None:
-        rows = self.db.query(
-            "SELECT last_commit FROM mined_cursor WHERE user_id = ? AND repository = ?",
-            (user_id, repository),
-        )
-        return str(rows[0][0]) if rows else None
-
     def save_batch(
         self,
         *,
@@ -639,84 +339,16 @@ class PatternStore:
         with self.db.atomic() as c:
             result = self.upsert(items, user_id, created_at, skip_forgotten=True)
             for revert in reverts:
-                self.record_revert(c, user_id, repository, revert)
-            c.execute(
-                "INSERT INTO mined_cursor (user_id, repository, last_commit, commits_read, "
-                "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, repository) "
-                "DO UPDATE SET "
-                "last_commit = excluded.last_commit, "
-                "commits_read = mined_cursor.commits_read + excluded.commits_read, "
-                "updated_at = excluded.updated_at",
-                (user_id, repository, last_commit, commits_read, created_at),
+                record_revert(c, user_id, repository, revert)
+            self.cursors.advance(
+                c,
+                user_id=user_id,
+                repository=repository,
+                last_commit=last_commit,
+                commits_read=commits_read,
+                at=created_at,
             )
         return result
-
-    # --- statistics --------------------------------------------------------------------
-
-    def lifecycle_counts(self, scope: Scope, decay: Decay) -> tuple[int, int, int, int]:
-        """(active, decayed, retired, reverted) patterns in the scope, each counted once:
-        retired first, then reverted, then decayed (stale)."""
-        where, params = scope.sql()
-        fresh, fresh_args = fresh_sql(decay)
-        total, retired, reverted, decayed = self.db.query(
-            "SELECT count(*), coalesce(sum(retired), 0), "
-            "coalesce(sum(retired = 0 AND reverted_by IS NOT NULL), 0), "
-            f"coalesce(sum(retired = 0 AND reverted_by IS NULL AND NOT {fresh}), 0) "
-            f"FROM patterns p WHERE {where}",
-            (*fresh_args, *params),
-        )[0]
-        active = int(total) - int(retired) - int(reverted) - int(decayed)
-        return active, int(decayed), int(retired), int(reverted)
-
-    def counts(self, scope: Scope) -> dict[str, Any]:
-        where, params = scope.sql()
-        total, retired, embedded, helpful = self.db.query(
-            f"SELECT count(*), coalesce(sum(retired), 0), count(vector_seq), "
-            f"coalesce(sum(success_count), 0) FROM patterns p WHERE {where}",
-            params,
-        )[0]
-        by_type = dict(
-            self.db.query(
-                f"SELECT problem_type, count(*) FROM patterns p WHERE {where} "
-                "GROUP BY problem_type ORDER BY 2 DESC",
-                params,
-            )
-        )
-        by_source = dict(
-            self.db.query(
-                f"SELECT source, count(*) FROM patterns p WHERE {where} GROUP BY source",
-                params,
-            )
-        )
-        repositories = dict(
-            self.db.query(
-                "SELECT repository, last_commit FROM mined_cursor WHERE user_id = ? "
-                "ORDER BY repository",
-                (scope.user_id,),
-            )
-        )
-        feedback = self.db.query(
-            f"SELECT count(*) FROM feedback f JOIN patterns p ON p.id = f.pattern WHERE {where}",
-            params,
-        )[0][0]
-        return {
-            "patterns": int(total),
-            "retired": int(retired),
-            "embedded": int(embedded),
-            "successes": int(helpful),
-            "feedback": int(feedback),
-            "by_type": by_type,
-            "by_source": by_source,
-            "repositories": repositories,
-        }
-
-    def top_files(self, repository: str, user_id: str, limit: int) -> list[tuple[str, int]]:
-        rows = self.db.query(
-            "SELECT file_path, count(*) FROM patterns WHERE repository = ? AND user_id = ? "
-            "AND file_path != '' GROUP BY file_path ORDER BY 2 DESC, 1 LIMIT ?",
-            (repository, user_id, limit),
-        )
-        return [(str(f), int(n)) for f, n in rows]
 
     def integrity_check(self) -> str:
         return str(self.db.query("PRAGMA integrity_check")[0][0])

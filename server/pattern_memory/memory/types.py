@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..patterns import Pattern
-from .lifecycle import Outcome, success_rate
+from .lifecycle import Lifecycle, Outcome
 
-__all__ = ["ImportReport", "Outcome", "SaveStatus", "SearchHit", "StoredPattern"]
+__all__ = ["ImportReport", "Lifecycle", "Outcome", "SaveStatus", "SearchHit", "StoredPattern"]
 
 
 class SaveStatus(StrEnum):
@@ -24,12 +24,7 @@ class SaveStatus(StrEnum):
 class StoredPattern:
     pattern: Pattern
     user_id: str
-    success_count: int
-    failure_count: int
-    uses: int
-    last_used: str | None
-    created_at: str
-    retired: bool
+    lifecycle: Lifecycle
     # Evidence (lifecycle.py), for ranking: how often and how lately this change was seen.
     evidence_count: int = 1  # 1 (the commit it was learned from) + later commits repeating it
     last_evidence: str = ""  # DATE_FORMAT, UTC: latest of commit date, repeat, successful use
@@ -45,15 +40,19 @@ class StoredPattern:
     def reverted(self) -> bool:
         return self.reverted_by is not None
 
+    # What the editor's finder reads of a candidate (matching/finder.Candidate).
+
+    @property
+    def retired(self) -> bool:
+        return self.lifecycle.retired
+
     @property
     def success_rate(self) -> float:
         """With the prior for new patterns (see lifecycle.py)."""
-        return success_rate(self.success_count, self.failure_count)
+        return self.lifecycle.success_rate
 
     def meets_success_rate(self, minimum: float) -> bool:
-        """The minSuccessRate rule (lifecycle.py): no outcomes yet passes; else the rate
-        (with the prior) must reach the minimum. The search applies it in SQL."""
-        return self.uses == 0 or self.success_rate >= minimum
+        return self.lifecycle.meets_success_rate(minimum)
 
 
 @dataclass(frozen=True)

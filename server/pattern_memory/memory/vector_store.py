@@ -19,6 +19,9 @@ from ..errors import StoreError
 from .db import Database, bump_counter, row_values
 
 VECTOR_TABLE = "pattern_vectors"
+# Bumped when a stored pattern's evidence or revert state changes (not on insert): the
+# vector index re-reads what it filters on.
+EVIDENCE_GENERATION = "evidence_generation"
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,8 @@ class VectorStore:
         ]
 
     def evidence_generation(self) -> int:
-        """Changes when a stored pattern's evidence or revert state changes (store.py)."""
-        rows = self.db.query("SELECT value FROM meta WHERE key = 'evidence_generation'")
+        """Changes when a stored pattern's evidence or revert state changes."""
+        rows = self.db.query("SELECT value FROM meta WHERE key = ?", (EVIDENCE_GENERATION,))
         return int(rows[0][0]) if rows else 0
 
     def evidence(self) -> list[tuple[int, str]]:

@@ -1,0 +1,148 @@
+"""SQL for the lexical index: each pattern's code tokens in FTS5 (table patterns_fts, rowid =
+patterns.id; columns before, after, message) and the document frequency of every token
+(table term_stats, kept here because FTS5's own vocabulary table walks whole posting lists).
+
+A pattern's tokens never change while its row exists, so the token sets that scoring reads
+are split from their FTS5 text once and kept (TOKEN_SET_CACHE rows); a deleted row bumps a
+counter that drops them, as a later pattern may reuse its row id.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import apsw
+
+from ..patterns import Pattern
+from .db import Database, bump_counter, row_values
+from .filters import Filters, eligible_sql
+from .text import token_text
+
+# Rows whose token sets are kept (a few hundred bytes to a few kB each).
+TOKEN_SET_CACHE = 20_000
+# Bumped when a row's tokens are deleted: the kept token sets may name a reused row id.
+TERMS_EPOCH = "terms_epoch"
+
+
+def add_terms(c: apsw.Connection, row_id: int, pattern: Pattern) -> None:
+    """Inside the caller's transaction: index the tokens of the pattern stored as `row_id`."""
+    columns = (
+        token_text(pattern.before_code),
+        token_text(pattern.after_code),
+        token_text(pattern.commit_msg + " " + pattern.file_path),
+    )
+    c.execute(
+        "INSERT INTO patterns_fts (rowid, before, after, message) VALUES (?, ?, ?, ?)",
+        (row_id, *columns),
+    )
+    _count_terms(c, " ".join(columns), +1)
+
+
+def forget_terms(c: apsw.Connection, row_id: int) -> None:
+    """Inside the caller's transaction: the pattern `row_id` is being deleted."""
+    tokens = c.execute(
+        "SELECT before || ' ' || after || ' ' || message FROM patterns_fts WHERE rowid = ?",
+        (row_id,),
+    ).fetchall()
+    if tokens:
+        _count_terms(c, str(row_values(tokens[0])[0]), -1)
+    c.execute("DELETE FROM patterns_fts WHERE rowid = ?", (row_id,))
+    bump_counter(c, TERMS_EPOCH)
+
+
+def _count_terms(c: apsw.Connection, tokens: str, delta: int) -> None:
+    c.execute(
+        "INSERT INTO term_stats (term, docs) SELECT DISTINCT value, ? FROM "
+        "json_each(?) WHERE true ON CONFLICT (term) DO UPDATE SET docs = docs + ?",
+        (delta, json.dumps(tokens.split()), delta),
+    )
+
+
+class TermStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+        self._lock = threading.Lock()
+        self._epoch: int | None = None
+        # (row id, column) -> that column's distinct tokens, least recently used first.
+        self._sets: OrderedDict[tuple[int, str], frozenset[str]] = OrderedDict()
+
+    def lexical(
+        self, terms: Sequence[str], columns: Sequence[str], limit: int, filters: Filters
+    ) -> list[int]:
+        """Row ids of the eligible patterns (eligible_sql) whose FTS5 columns contain any of
+        the terms, best BM25 first: the limit counts only patterns a search may return."""
+        if not terms:
+            return []
+        ors = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        match = "{" + " ".join(columns) + "} : (" + ors + ")"
+        where, args = eligible_sql(filters)
+        rows = self.db.query(
+            "SELECT f.rowid FROM patterns_fts f JOIN patterns p ON p.id = f.rowid "
+            f"WHERE patterns_fts MATCH ? AND {where} ORDER BY f.rank LIMIT ?",
+            (match, *args, limit),
+        )
+        return [int(r[0]) for r in rows]
+
+    def document_frequencies(self, terms: Sequence[str]) -> tuple[dict[str, int], int]:
+        """How many patterns contain each term, and how many patterns there are."""
+        if not terms:
+            return {}, 0
+        rows = self.db.query(
+            "SELECT term, docs FROM term_stats WHERE term IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(terms)),),
+        )
+        total = self.db.query("SELECT count(*) FROM patterns")[0][0]
+        return {str(t): int(d) for t, d in rows}, int(total)
+
+    def token_sets(
+        self, row_ids: Sequence[int], columns: Sequence[str]
+    ) -> dict[int, frozenset[str]]:
+        """Each row's distinct tokens in the given FTS5 columns (rows without tokens are
+        left out)."""
+        if not row_ids:
+            return {}
+        per_column = {column: self._column_sets(row_ids, column) for column in columns}
+        out: dict[int, frozenset[str]] = {}
+        for row_id in row_ids:
+            found = [sets[row_id] for sets in per_column.values() if row_id in sets]
+            if found:
+                out[row_id] = found[0] if len(found) == 1 else frozenset().union(*found)
+        return out
+
+    def _column_sets(self, row_ids: Sequence[int], column: str) -> dict[int, frozenset[str]]:
+        epoch = self._terms_epoch()
+        with self._lock:
+            if epoch != self._epoch:
+                self._sets.clear()
+                self._epoch = epoch
+            out: dict[int, frozenset[str]] = {}
+            missing: list[int] = []
+            for row_id in row_ids:
+                kept = self._sets.get((row_id, column))
+                if kept is None:
+                    missing.append(row_id)
+                else:
+                    self._sets.move_to_end((row_id, column))
+                    out[row_id] = kept
+        if not missing:
+            return out
+        rows = self.db.query(
+            f"SELECT rowid, {column} FROM patterns_fts WHERE rowid IN "
+            "(SELECT value FROM json_each(?))",
+            (json.dumps(missing),),
+        )
+        read = {int(r[0]): frozenset(str(r[1]).split()) for r in rows}
+        with self._lock:
+            if epoch == self._epoch:
+                self._sets.update(((row_id, column), tokens) for row_id, tokens in read.items())
+                while len(self._sets) > TOKEN_SET_CACHE:
+                    self._sets.popitem(last=False)
+        out.update(read)
+        return out
+
+    def _terms_epoch(self) -> int:
+        rows = self.db.query("SELECT value FROM meta WHERE key = ?", (TERMS_EPOCH,))
+        return int(rows[0][0]) if rows else 0
