@@ -52,6 +52,17 @@ _ALIASES = {
 }
 
 
+def spellings(language: str) -> frozenset[str]:
+    """The lower-cased names that normalize_language maps to `language` (a miner's name):
+    itself, its editor ids and its suffixes, with and without the dot."""
+    names = {language}
+    names.update(alias for alias, name in _ALIASES.items() if name == language)
+    names.update(
+        s for suffix, name in LANGUAGES.items() if name == language for s in (suffix, suffix[1:])
+    )
+    return frozenset(n for n in names if normalize_language(n) == language)
+
+
 def normalize_language(language: str) -> str:
     """Editor language ids, fence names and file suffixes to the miner's language name
     ("py", ".pyi", "python" -> "python"; "typescriptreact", "tsx" -> "typescript");

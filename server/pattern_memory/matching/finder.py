@@ -79,6 +79,7 @@ class CodeLookup(Protocol[C_co]):
         problem_type: ProblemType | None,
         include_stale: bool,
         min_relevance: float | None,
+        tokens: Sequence[Token] | None,
     ) -> Sequence[CodeHit[C_co]]: ...
     def commit_patterns(self, commit_sha: str) -> Sequence[Pattern]: ...
 
@@ -196,6 +197,8 @@ class FixFinder(Generic[C]):
                         include_stale=True,
                         # The token matcher decides, not the text search's `similarity`.
                         min_relevance=0.0,
+                        # Tokenized once: the same tokens make the document's.
+                        tokens=self.window_tokens(window, language) if language else None,
                     )
                 )
                 self.lookups.put(key, hits)
@@ -209,14 +212,21 @@ class FixFinder(Generic[C]):
         """The document's tokens, assembled from each window's (cached) tokens."""
         tokens: list[Token] = []
         for window in windows:
-            key = (language, _digest(window.text))
-            relative = self.tokens.get(key)
-            if relative is None:
-                relative = tuple(tokenize(window.text, language))
-                self.tokens.put(key, relative)
             shift = window.offset
-            tokens.extend(Token(t.kind, t.text, t.start + shift, t.end + shift) for t in relative)
+            tokens.extend(
+                Token(t.kind, t.text, t.start + shift, t.end + shift)
+                for t in self.window_tokens(window, language)
+            )
         return DocumentTokens(text, language, tokens)
+
+    def window_tokens(self, window: Window, language: str) -> tuple[Token, ...]:
+        """The window's tokens, offsets relative to its start (cached by its text)."""
+        key = (language, _digest(window.text))
+        relative = self.tokens.get(key)
+        if relative is None:
+            relative = tuple(tokenize(window.text, language))
+            self.tokens.put(key, relative)
+        return relative
 
     def template(self, stored: C, language: str) -> FixTemplate | None:
         """What to locate of the pattern; None when it has nothing to locate or is one of

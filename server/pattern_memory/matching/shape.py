@@ -99,8 +99,12 @@ def shingles(tokens: Sequence[Token]) -> frozenset[int]:
 def code_shingles(code: str, language: str) -> frozenset[int]:
     """The shingles of searched code (a document window): of its runs of every length a
     template's shingle can have, so that it has every shingle of each template in it."""
-    lengths = list(range(MIN_TEMPLATE_TOKENS, SHINGLE_TOKENS + 1))
-    return frozenset(_runs(tokenize(code, language), lengths))
+    return token_shingles(tokenize(code, language))
+
+
+def token_shingles(tokens: Sequence[Token]) -> frozenset[int]:
+    """code_shingles of code already tokenized."""
+    return frozenset(_runs(tokens, list(range(MIN_TEMPLATE_TOKENS, SHINGLE_TOKENS + 1))))
 
 
 def pattern_shingles(before_code: str, after_code: str, language: str) -> frozenset[int]:

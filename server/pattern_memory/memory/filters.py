@@ -4,9 +4,11 @@ of what a search may return."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..languages import spellings
 from ..patterns import PatternSource
 from .lifecycle import PRIOR_FAILURES, PRIOR_SUCCESSES, Decay
 
@@ -41,6 +43,7 @@ class Filters:
     scope: Scope
     decay: Decay
     problem_type: str | None = None
+    language: str | None = None  # the miner's name (languages.normalize_language)
     min_success_rate: float = 0.0
     include_stale: bool = False  # the CLI's search: stale patterns too, flagged
     include_reverted: bool = False  # ... and patterns of reverted commits, flagged
@@ -76,6 +79,10 @@ def eligible_sql(filters: Filters) -> tuple[str, list[Any]]:
     if filters.problem_type is not None:
         clauses.append("p.problem_type = ?")
         args.append(filters.problem_type)
+    if filters.language is not None:
+        # As languages.normalize_language reads the stored name.
+        clauses.append("lower(trim(p.language)) IN (SELECT value FROM json_each(?))")
+        args.append(json.dumps(sorted(spellings(filters.language))))
     rate, rate_args = rate_passes_sql(filters.min_success_rate)
     clauses.append(rate)
     args.extend(rate_args)

@@ -4,13 +4,12 @@ candidates (cosine over the embedded lookup texts), fused into one relevance per
 Fusion. Every candidate from either list gets both scores: its semantic relevance and its
 lexical overlap, an IDF-weighted Ochiai coefficient between the query's tokens and the
 pattern's (0..1). The semantic relevance is the cosine similarity rescaled to the model's
-range: MiniLM puts unrelated texts at about 0.1-0.2 and a problem and the description of its
-fix at about 0.35-0.6, so cosine COSINE_FLOOR maps to 0 and above it the relevance rises as
-1 - exp(-(cosine - COSINE_FLOOR) / COSINE_SCALE): 0.6 at cosine 0.39 (a realistic query for
-a past fix), 0.78 at 0.55, 0.92 at 0.8, never 1. A linear map clipped at 0.55 gave every
-fairly related pattern 1.00, so the scores told nothing apart. The relevance is their
-noisy-OR, 1 - (1 - semantic) * (1 - overlap): strong on either signal is enough, both add up, and
-it stays in 0..1. Rank-based fusion (RRF) would rank as well but gives no absolute number
+range (where the model puts unrelated and related texts: docs/benchmarks.md, "Where the
+search's constants come from"): cosine COSINE_FLOOR maps to 0 and above it the relevance
+rises as 1 - exp(-(cosine - COSINE_FLOOR) / COSINE_SCALE), never reaching 1, so that
+strongly related patterns stay told apart. The relevance is their noisy-OR,
+1 - (1 - semantic) * (1 - overlap): strong on either signal is enough, both add up, and it
+stays in 0..1. Rank-based fusion (RRF) would rank as well but gives no absolute number
 that the `similarity` threshold could mean anything against; this score is what
 `SearchHit.score` reports and what `similarity` is compared with.
 
@@ -42,7 +41,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..matching.shape import code_shingles
+from ..matching.shape import code_shingles, token_shingles
+from ..matching.tokens import Token
 from .filters import Filters, eligible_sql
 from .lifecycle import rank_weight
 from .shape_store import ShapeFit
@@ -152,11 +152,14 @@ class HybridSearch:
         columns: Sequence[str] = ALL_COLUMNS,
         containment: bool = False,
         language: str | None = None,
+        tokens: Sequence[Token] | None = None,
     ) -> list[SearchHit]:
         """containment: score the lexical match by how much of the pattern's code the query
         contains (a window of a document searched for before-code) instead of the symmetric
         overlap (a query and a pattern of comparable size), and add the shape candidates:
-        the code read as `language` (unknown: both as Python and as a C-like language)."""
+        the code read as `language` (unknown: both as Python and as a C-like language);
+        `tokens`: the code as matching.tokenize read it for `language`, if the caller has
+        them (not tokenized again)."""
         terms = query_terms(query.text)
         frequencies, total = self._store.terms.document_frequencies(terms)
         lexical_ids = self._store.terms.lexical(
@@ -165,7 +168,9 @@ class HybridSearch:
         shape: dict[int, ShapeFit] = {}
         shape_ids: list[int] = []
         if containment:
-            shape, shape_ids = self._shapes(query.text, language, lexical_ids, query.filters)
+            shape, shape_ids = self._shapes(
+                query.text, language, tokens, lexical_ids, query.filters
+            )
         vector_ids: list[int] = []
         if vector is not None:
             self._index.refresh()
@@ -244,13 +249,21 @@ class HybridSearch:
         return hits
 
     def _shapes(
-        self, code: str, language: str | None, lexical_ids: Sequence[int], filters: Filters
+        self,
+        code: str,
+        language: str | None,
+        tokens: Sequence[Token] | None,
+        lexical_ids: Sequence[int],
+        filters: Filters,
     ) -> tuple[dict[int, ShapeFit], list[int]]:
         """How the shapes of the lexical candidates and of the patterns found by shape fit
         the code, and the best CANDIDATES of the latter."""
         shingles: set[int] = set()
-        for reading in (language,) if language else UNKNOWN_LANGUAGE_READINGS:
-            shingles |= code_shingles(code, reading)
+        if language and tokens is not None:
+            shingles |= token_shingles(tokens)
+        else:
+            for reading in (language,) if language else UNKNOWN_LANGUAGE_READINGS:
+                shingles |= code_shingles(code, reading)
         discovered = self._store.shapes.candidates(
             shingles, SHAPE_DISCOVERED, eligible_sql(filters)
         )

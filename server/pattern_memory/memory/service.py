@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from ..errors import InputError, StoreError
+from ..languages import normalize_language
+from ..matching.tokens import Token
 from ..patterns import Pattern, PatternSource, ProblemType
 from ..settings import Settings
 from .db import Database
@@ -228,30 +230,38 @@ class PatternMemory:
         include_stale: bool = False,
         include_reverted: bool = False,
         min_relevance: float | None = None,
+        tokens: Sequence[Token] | None = None,
     ) -> list[SearchHit]:
         """Lexical (FTS5 over the patterns' before-code tokens) and by shape (the code with
         its identifiers as placeholders, so renamed code is found too): fast, no embedding.
         The score fuses the IDF-weighted share of a pattern's before-code tokens found in
         `code` with the share of its shape's shingles found there (1.0 when it can match),
         so a long window that contains a short pattern scores high. `language`: how to read
-        `code` (an editor language id or a suffix); unknown, it is read both ways.
+        `code` (an editor language id or a suffix), and only patterns of that language are
+        returned (in the candidate queries); unknown, it is read both ways, any language.
         Stale patterns and those of reverted commits only with include_stale /
         include_reverted (the CLI's `search --file --line`, which flags them; never the
         editor). min_relevance: hits scoring less are cut (default: `similarity`; the editor
         passes 0: its token matcher decides). problem_type: only patterns of that type (in
-        the candidate queries, so others do not use up the candidate budget)."""
+        the candidate queries, so others do not use up the candidate budget). tokens: `code`
+        as matching.tokenize read it for `language`, when the caller has them (the editor's
+        finder tokenizes each window once and hands its tokens on)."""
         started = time.perf_counter()
         query = self._with_hidden(
             self._query(code, k, problem_type), include_stale, include_reverted
         )
         if min_relevance is not None:
             query = dataclasses.replace(query, similarity=min_relevance)
+        if language:
+            filters = dataclasses.replace(query.filters, language=normalize_language(language))
+            query = dataclasses.replace(query, filters=filters)
         hits = self._search.search(
             query,
             None,
             columns=CODE_COLUMNS,
             containment=True,
             language=language,
+            tokens=tokens,
         )
         self._observe(started)
         return hits
