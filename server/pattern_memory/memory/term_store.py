@@ -104,7 +104,8 @@ class TermStore:
         left out)."""
         if not row_ids:
             return {}
-        per_column = {column: self._column_sets(row_ids, column) for column in columns}
+        epoch = self._terms_epoch()
+        per_column = {column: self._column_sets(row_ids, column, epoch) for column in columns}
         out: dict[int, frozenset[str]] = {}
         for row_id in row_ids:
             found = [sets[row_id] for sets in per_column.values() if row_id in sets]
@@ -112,8 +113,9 @@ class TermStore:
                 out[row_id] = found[0] if len(found) == 1 else frozenset().union(*found)
         return out
 
-    def _column_sets(self, row_ids: Sequence[int], column: str) -> dict[int, frozenset[str]]:
-        epoch = self._terms_epoch()
+    def _column_sets(
+        self, row_ids: Sequence[int], column: str, epoch: int
+    ) -> dict[int, frozenset[str]]:
         with self._lock:
             if epoch != self._epoch:
                 self._sets.clear()
