@@ -3,7 +3,7 @@ patterns.id; columns before, after, message) and the document frequency of every
 (table term_stats, kept here because FTS5's own vocabulary table walks whole posting lists).
 
 A pattern's tokens never change while its row exists, so the token sets that scoring reads
-are split from their FTS5 text once and kept (TOKEN_SET_CACHE rows); a deleted row bumps a
+are split from their FTS5 text once and kept (TOKEN_SET_CACHE of them); a deleted row bumps a
 counter that drops them, as a later pattern may reuse its row id.
 """
 
@@ -66,8 +66,9 @@ class TermStore:
         self.db = database
         self._lock = threading.Lock()
         self._epoch: int | None = None
-        # (row id, column) -> that column's distinct tokens, least recently used first.
-        self._sets: OrderedDict[tuple[int, str], frozenset[str]] = OrderedDict()
+        # (row id, columns) -> the row's distinct tokens in those columns, least recently
+        # used first (searches ask for one of two column lists, search.py).
+        self._sets: OrderedDict[tuple[int, tuple[str, ...]], frozenset[str]] = OrderedDict()
 
     def lexical(
         self, terms: Sequence[str], columns: Sequence[str], limit: int, filters: Filters
@@ -104,42 +105,32 @@ class TermStore:
         left out)."""
         if not row_ids:
             return {}
-        epoch = self._terms_epoch()
-        per_column = {column: self._column_sets(row_ids, column, epoch) for column in columns}
+        epoch, which = self._terms_epoch(), tuple(columns)
         out: dict[int, frozenset[str]] = {}
-        for row_id in row_ids:
-            found = [sets[row_id] for sets in per_column.values() if row_id in sets]
-            if found:
-                out[row_id] = found[0] if len(found) == 1 else frozenset().union(*found)
-        return out
-
-    def _column_sets(
-        self, row_ids: Sequence[int], column: str, epoch: int
-    ) -> dict[int, frozenset[str]]:
+        missing: list[int] = []
         with self._lock:
             if epoch != self._epoch:
                 self._sets.clear()
                 self._epoch = epoch
-            out: dict[int, frozenset[str]] = {}
-            missing: list[int] = []
             for row_id in row_ids:
-                kept = self._sets.get((row_id, column))
-                if kept is None:
+                tokens = self._sets.get((row_id, which))
+                if tokens is None:
                     missing.append(row_id)
                 else:
-                    self._sets.move_to_end((row_id, column))
-                    out[row_id] = kept
+                    self._sets.move_to_end((row_id, which))
+                    out[row_id] = tokens
         if not missing:
             return out
+        select = " || ' ' || ".join(which)
         rows = self.db.query(
-            f"SELECT rowid, {column} FROM patterns_fts WHERE rowid IN "
+            f"SELECT rowid, {select} FROM patterns_fts WHERE rowid IN "
             "(SELECT value FROM json_each(?))",
             (json.dumps(missing),),
         )
         read = {int(r[0]): frozenset(str(r[1]).split()) for r in rows}
         with self._lock:
             if epoch == self._epoch:
-                self._sets.update(((row_id, column), tokens) for row_id, tokens in read.items())
+                self._sets.update(((row_id, which), tokens) for row_id, tokens in read.items())
                 while len(self._sets) > TOKEN_SET_CACHE:
                     self._sets.popitem(last=False)
         out.update(read)
