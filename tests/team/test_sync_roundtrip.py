@@ -272,7 +272,7 @@ def test_a_pattern_deleted_on_the_server_leaves_the_stores_that_pulled_it(
         # Bob's own pattern stays his, though the team's copy of it was deleted; nor is it
         # pushed again (the deletion is the team's say on what it shares).
         assert bob.get(none_fix.pattern_id) is not None
-        assert bob.store.counts(Scope("bob", include_team=True))["by_source"] == {
+        assert bob.store.counts.counts(Scope("bob", include_team=True))["by_source"] == {
             "git": 1,
             "team": 1,
         }
