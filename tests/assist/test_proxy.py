@@ -261,7 +261,11 @@ def test_a_next_turn_sent_at_once_still_judges_the_previous_one(
         proxy.post("/v1/chat/completions", openai_body(QUESTION))
         proxy.post("/v1/chat/completions", openai_body(QUESTION, "thanks, that worked!"))
     stored = memory.get(TIMEOUT_FIX.pattern_id)
-    assert stored is not None and stored.success_count == 3 and stored.failure_count == 0
+    assert (
+        stored is not None
+        and stored.lifecycle.success_count == 3
+        and stored.lifecycle.failure_count == 0
+    )
 
 
 def test_a_lookup_over_its_budget_forwards_without_injection_and_judges_nothing(
@@ -280,7 +284,11 @@ def test_a_lookup_over_its_budget_forwards_without_injection_and_judges_nothing(
     proxy.post("/v1/chat/completions", openai_body(QUESTION, "thanks, that worked!"))
     proxy.settle()
     stored = memory.get(TIMEOUT_FIX.pattern_id)  # ...so the reply does not reinforce it
-    assert stored is not None and stored.success_count == 0 and stored.failure_count == 0
+    assert (
+        stored is not None
+        and stored.lifecycle.success_count == 0
+        and stored.lifecycle.failure_count == 0
+    )
 
 
 def test_while_a_late_lookup_runs_new_requests_skip_the_lookup_but_outcomes_count(
@@ -298,7 +306,7 @@ def test_while_a_late_lookup_runs_new_requests_skip_the_lookup_but_outcomes_coun
     assert proxy.metric("patterns_lookup_ms_count") == 1  # the first request's only
     proxy.settle()
     stored = memory.get(TIMEOUT_FIX.pattern_id)
-    assert stored is not None and stored.success_count == 1
+    assert stored is not None and stored.lifecycle.success_count == 1
 
 
 def test_an_unrelated_next_message_records_no_outcome(
