@@ -278,7 +278,9 @@ def test_a_fix_that_only_swaps_a_renamed_name_is_not_matched(tmp_path: Path) -> 
     assert len(_find(tmp_path / "b", [learned], before)) == 1
 
 
-def test_a_deleted_block_back_in_its_own_file_is_not_flagged_there(tmp_path: Path) -> None:
+def test_a_deleted_block_back_in_its_own_file_is_still_flagged(tmp_path: Path) -> None:
+    # express deleted a duplicate route registration in examples/mvc/lib/boot.js; the line
+    # came back and was fixed again: a deletion's code back in its file may be a regression.
     before = textwrap.dedent(
         """\
         def complete(values, directive):
@@ -296,7 +298,8 @@ def test_a_deleted_block_back_in_its_own_file_is_not_flagged_there(tmp_path: Pat
         "",
     )
     learned = _pattern("no empty completion", before, after, path="app/complete.py")
-    assert _find(tmp_path / "a", [learned], before, "/w/app/complete.py") == []
+    own = _find(tmp_path / "a", [learned], before, "/w/app/complete.py")
+    assert len(own) == 1 and own[0].shown
     other = _find(tmp_path / "b", [learned], before, "/w/app/other.py")
     assert len(other) == 1 and other[0].shown
 
@@ -328,3 +331,27 @@ def test_an_unwrapping_fix_undone_in_its_own_file_is_not_flagged_there(tmp_path:
     twin = before.replace("__setitem__(self, key, value)", "__delitem__(self, key, value)")
     fixes = _find(tmp_path / "b", [learned], after + "\n" + twin, "/w/src/jinja2/utils.py")
     assert len(fixes) == 1 and fixes[0].shown
+
+
+def test_a_deleted_duplicate_is_flagged_though_its_twin_stays(tmp_path: Path) -> None:
+    # express "Line 40 removed. Fixed!": a route registered twice, the first call deleted;
+    # the identical call left standing is the point of the fix, not a sign against it.
+    before = textwrap.dedent(
+        """\
+        def register(app, handlers, prefix):
+            for name, handler in handlers.items():
+                if name == "show":
+                    path = "/" + name + "/<id>"
+                    app.add_url_rule(path, view_func=handler, methods=["GET"])
+                path = prefix + path
+                app.add_url_rule(path, view_func=handler, methods=["GET"])
+        """
+    )
+    after = before.replace(
+        '            app.add_url_rule(path, view_func=handler, methods=["GET"])\n', "", 1
+    )
+    assert after != before
+    learned = _pattern("duplicate route", before, after, path="examples/boot.py")
+    fixes = _find(tmp_path, [learned], before, "/w/examples/other.py")
+    first_call = before.index("app.add_url_rule")
+    assert any(fix.shown and fix.match.start == first_call for fix in fixes)

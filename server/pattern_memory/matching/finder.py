@@ -338,13 +338,14 @@ def undone_here(
     fix missed, which is flagged (httpx fixed ByteChunker, later its twin TextChunker).
     Written code inside the before-code's own `matches` does not count: a fix that only
     unwrapped code (jinja dropped a `try: self._remove(key) except ValueError: pass`) wrote
-    what the before-code holds anyway. A deletion writes nothing: its code back in its own
-    file was put back, as a revert does (cobra's PowerShell block came back in a rewrite)."""
+    what the before-code holds anyway. A deletion writes nothing, so its code back in its
+    own file says nothing either way: it stays flagged (express deleted a duplicate route
+    line in examples/mvc/lib/boot.js, the line came back, and was fixed again; cobra's
+    PowerShell block came back on purpose: the text cannot tell them apart, and a
+    regression is what the memory is for)."""
     written = list(template.written)
-    if not same_file(document_path, learned_path):
+    if not written or not same_file(document_path, learned_path):
         return False
-    if not written:
-        return True
     tokens = document.tokens
     width = len(written)
 

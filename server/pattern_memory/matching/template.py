@@ -52,9 +52,11 @@ class FixTemplate:
     # The token texts of the lines the fix wrote (its changed after-lines), as written: in
     # the very file the fix was learned from, their absence says the fix was undone there.
     written: tuple[str, ...] = ()
-    # The fix left the same before-code standing in the unchanged rest of its hunk (cobra fixed
-    # `p.PersistentPostRunE(...)` in the pre-run loop and kept it in the post-run loop): what
-    # made it a bug lies outside the template, so the text alone cannot tell another site.
+    # The fix changed its before-code but left the same code standing in the unchanged rest
+    # of its hunk (cobra fixed `p.PersistentPostRunE(...)` in the pre-run loop and kept it in
+    # the post-run loop): what made it a bug lies outside the template, so the text alone
+    # cannot tell another site. Not for a deletion: removing one of two identical lines is
+    # the fix (express's duplicate route registration).
     left_standing: bool = False
     # Indices into before_tokens of the tokens the fix removed or replaced (a token-level
     # diff of the changed lines): where they are all names a document calls otherwise, the
@@ -211,7 +213,8 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         anchors=frozenset(anchored_names(before_tokens, language, scope, imported)),
         holes=frozenset(literal_holes(before_tokens, after_core, core=core)),
         written=tuple(t.text for t in after_core),
-        left_standing=any(
+        left_standing=bool(after_core)
+        and any(
             _contains([t.text for t in tokenize("\n".join(lines), language)], before_texts)
             for lines in (after[:prefix], after[len(after) - suffix :])
         ),
