@@ -18,6 +18,25 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def _initialize_stat_and_exit(client: LanguageClient, root: Path, db: Path) -> None:
+    """A fresh server's whole life: initialize, an empty store's stats, shutdown, exit."""
+    result = await client.initialize_async(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            root_uri=root.as_uri(),
+            initialization_options={"dbPath": str(db), "indexOnStart": False},
+        )
+    )
+    assert result.server_info is not None and result.server_info.name == "pattern-memory"
+    client.initialized(types.InitializedParams())
+    stats = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="patternMemory.stats")
+    )
+    assert stats["patterns"] == 0
+    await client.shutdown_async(None)
+    client.exit(None)
+
+
 async def test_serves_over_tcp(tmp_path: Path, fix_repo: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
@@ -31,24 +50,7 @@ async def test_serves_over_tcp(tmp_path: Path, fix_repo: Path) -> None:
                 break
             except OSError:
                 await asyncio.sleep(0.05)
-        result = await client.initialize_async(
-            types.InitializeParams(
-                capabilities=types.ClientCapabilities(),
-                root_uri=fix_repo.as_uri(),
-                initialization_options={
-                    "dbPath": str(tmp_path / "tcp.db"),
-                    "indexOnStart": False,
-                },
-            )
-        )
-        assert result.server_info is not None and result.server_info.name == "pattern-memory"
-        client.initialized(types.InitializedParams())
-        stats = await client.workspace_execute_command_async(
-            types.ExecuteCommandParams(command="patternMemory.stats")
-        )
-        assert stats["patterns"] == 0
-        await client.shutdown_async(None)
-        client.exit(None)
+        await _initialize_stat_and_exit(client, fix_repo, tmp_path / "tcp.db")
         assert server.wait(timeout=30) == 0
     finally:
         await client.stop()
@@ -115,26 +117,8 @@ async def test_a_workspace_package_does_not_shadow_a_dependency(
     client = LanguageClient("shadow-test", "1")
     await client.start_io(sys.executable, "-m", "pattern_memory", "serve", cwd=str(workspace))
     try:
-        result = await asyncio.wait_for(
-            client.initialize_async(
-                types.InitializeParams(
-                    capabilities=types.ClientCapabilities(),
-                    root_uri=fix_repo.as_uri(),
-                    initialization_options={
-                        "dbPath": str(tmp_path / "shadow.db"),
-                        "indexOnStart": False,
-                    },
-                )
-            ),
-            timeout=120,
+        await asyncio.wait_for(
+            _initialize_stat_and_exit(client, fix_repo, tmp_path / "shadow.db"), timeout=120
         )
-        assert result.server_info is not None and result.server_info.name == "pattern-memory"
-        client.initialized(types.InitializedParams())
-        stats = await client.workspace_execute_command_async(
-            types.ExecuteCommandParams(command="patternMemory.stats")
-        )
-        assert stats["patterns"] == 0
-        await client.shutdown_async(None)
-        client.exit(None)
     finally:
         await client.stop()

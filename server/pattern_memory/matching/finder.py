@@ -328,7 +328,7 @@ def undone_here(
     learned_path: str,
     document_path: str,
     document: DocumentTokens,
-    matches: Sequence[CodeMatch] = (),
+    matches: Sequence[CodeMatch],
 ) -> bool:
     """Whether the document is the file the fix was learned from and none of the code the
     fix wrote is left in it: the fix was undone (changed back, or the code rewritten) there
