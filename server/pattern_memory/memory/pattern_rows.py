@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from ..patterns import LineRange, Pattern, PatternSource, ProblemType
 from .db import Database
 from .filters import CLOCK_SQL, Scope, fresh_sql
-from .lifecycle import Decay, Lifecycle
+from .lifecycle import Decay, Lifecycle, success_rate
 from .types import StoredPattern
 
 
@@ -60,6 +60,46 @@ def select_sql(decay: Decay) -> tuple[str, tuple[Any, ...]]:
     return (
         f"{_COLUMNS}, max(0.0, julianday({CLOCK_SQL}) - julianday(p.last_evidence)), NOT {fresh}",
         (decay.now, *fresh_args),
+    )
+
+
+class RankingRow(NamedTuple):
+    """What a search ranks a candidate by, read before the whole pattern is (ranking_sql):
+    only the hits are then read and decoded whole."""
+
+    row_id: int
+    pattern_id: str
+    solution_hash: str
+    success_count: int
+    failure_count: int
+    evidence_count: int
+    evidence_age_days: float  # as PatternRow's, rounded as StoredPattern's
+
+    @property
+    def success_rate(self) -> float:
+        return success_rate(self.success_count, self.failure_count)
+
+
+def ranking_sql(decay: Decay) -> tuple[str, tuple[Any, ...]]:
+    """The select list of a RankingRow over `patterns p`, and its parameters."""
+    return (
+        "p.id, p.pattern_id, p.solution_hash, p.success_count, p.failure_count,"
+        f" p.evidence_count, max(0.0, julianday({CLOCK_SQL}) - julianday(p.last_evidence))",
+        (decay.now,),
+    )
+
+
+def to_ranking(values: Sequence[Any]) -> RankingRow:
+    """The RankingRow of one row read with ranking_sql."""
+    row_id, pattern_id, solution_hash, successes, failures, evidence, age = values
+    return RankingRow(
+        int(row_id),
+        str(pattern_id),
+        str(solution_hash),
+        int(successes),
+        int(failures),
+        int(evidence),
+        round(float(age), 3),
     )
 
 

@@ -45,10 +45,11 @@ from ..matching.shape import code_shingles, token_shingles
 from ..matching.tokens import Token
 from .filters import Filters, eligible_sql
 from .lifecycle import rank_weight
+from .pattern_rows import RankingRow
 from .shape_store import ShapeFit
 from .store import PatternStore
 from .text import code_tokens
-from .types import SearchHit, StoredPattern
+from .types import SearchHit
 from .vectors import FloatArray, VectorIndex
 
 CANDIDATES = 100
@@ -87,8 +88,7 @@ class _Ranked:
     weighted: float  # relevance times the track record / recency weight (rank_weight)
     closeness: float  # raw cosine + lexical overlap: breaks ties of equal relevance
     relevance: float  # the fused relevance, 0..1: the hit's score
-    stored: StoredPattern
-    row_id: int
+    key: RankingRow
 
 
 def query_terms(text: str) -> list[str]:
@@ -182,13 +182,13 @@ class HybridSearch:
                 excluded=self._store.excluded_by_record(query.filters),
             )
             vector_ids = [r for r, _ in nearest]
-        stored = self._store.candidates([*lexical_ids, *vector_ids, *shape_ids], query.filters)
-        if not stored:
+        keys = self._store.ranking_rows([*lexical_ids, *vector_ids, *shape_ids], query.filters)
+        if not keys:
             return []
-        overlap = self._overlaps(terms, list(stored), columns, containment)
-        cosine = self._index.similarities(vector, stored) if vector is not None else {}
+        overlap = self._overlaps(terms, list(keys), columns, containment)
+        cosine = self._index.similarities(vector, keys) if vector is not None else {}
         ranked: list[_Ranked] = []
-        for row_id, item in stored.items():
+        for row_id, key in keys.items():
             raw_cosine = cosine.get(row_id, COSINE_FLOOR)
             lexical = overlap.get(row_id, 0.0)
             relevance = 1.0 - (
@@ -202,29 +202,21 @@ class HybridSearch:
             ranked.append(
                 _Ranked(
                     weighted=relevance
-                    * rank_weight(item.success_rate, item.evidence_age_days, item.evidence_count),
+                    * rank_weight(key.success_rate, key.evidence_age_days, key.evidence_count),
                     closeness=raw_cosine + lexical,
                     relevance=relevance,
-                    stored=item,
-                    row_id=row_id,
+                    key=key,
                 )
             )
         ranked.sort(
-            key=lambda r: (
-                -r.weighted,
-                -r.closeness,
-                r.stored.evidence_age_days,
-                r.stored.pattern.pattern_id,
-            )
+            key=lambda r: (-r.weighted, -r.closeness, r.key.evidence_age_days, r.key.pattern_id)
         )
         if shape:
             # Code lookups (the editor's): among candidates that can match, the one sharing
             # more of the code's own tokens first, then the track record and recency; a
             # recency factor must not push a verbatim-named candidate out of the top k.
-            ranked.sort(
-                key=lambda r: (-r.relevance, -r.closeness, -r.weighted, r.stored.pattern.pattern_id)
-            )
-            turns = shape_turns(ranked, lambda r: _whole_shape(shape, r.row_id))
+            ranked.sort(key=lambda r: (-r.relevance, -r.closeness, -r.weighted, r.key.pattern_id))
+            turns = shape_turns(ranked, lambda r: _whole_shape(shape, r.key.row_id))
             decayed = {
                 id(r): r.relevance * SAME_SHAPE_DECAY**t for r, t in zip(ranked, turns, strict=True)
             }
@@ -233,20 +225,25 @@ class HybridSearch:
                     -decayed[id(r)],
                     -r.closeness,
                     -r.weighted,
-                    r.stored.pattern.pattern_id,
+                    r.key.pattern_id,
                 )
             )
-        hits: list[SearchHit] = []
+        chosen: list[_Ranked] = []
         seen: set[str] = set()
         for candidate in ranked:
-            item = candidate.stored
-            if item.pattern.solution_hash in seen:
+            if candidate.key.solution_hash in seen:
                 continue  # the same change visible twice (own and team copy)
-            seen.add(item.pattern.solution_hash)
-            hits.append(SearchHit(stored=item, score=round(candidate.relevance, 6)))
-            if len(hits) == query.k:
+            seen.add(candidate.key.solution_hash)
+            chosen.append(candidate)
+            if len(chosen) == query.k:
                 break
-        return hits
+        # Only the hits are read whole (a row deleted in between is left out).
+        stored = self._store.candidates([c.key.row_id for c in chosen], query.filters)
+        return [
+            SearchHit(stored=stored[c.key.row_id], score=round(c.relevance, 6))
+            for c in chosen
+            if c.key.row_id in stored
+        ]
 
     def _shapes(
         self,

@@ -25,7 +25,15 @@ from .filters import Filters, Scope, eligible_sql, rate_passes_sql
 from .lifecycle import Decay, Lifecycle, no_decay
 from .metrics_store import MetricsStore
 from .migrations import migrate
-from .pattern_rows import lines_json, select_sql, to_stored, visible_row
+from .pattern_rows import (
+    RankingRow,
+    lines_json,
+    ranking_sql,
+    select_sql,
+    to_ranking,
+    to_stored,
+    visible_row,
+)
 from .revert_store import RevertRecord, effective_revert, record_revert
 from .shape_store import ShapeStore, add_shapes, forget_shapes
 from .term_store import TermStore, add_terms, forget_terms
@@ -305,6 +313,21 @@ class PatternStore:
             int(row[0]): to_stored(row[1:])
             for row in self.db.query(sql, [*select_args, json.dumps(ids), *args])
         }
+
+    def ranking_rows(self, row_ids: Iterable[int], filters: Filters) -> dict[int, RankingRow]:
+        """What a search ranks the given rows by, for those that pass every filter (the
+        same rows `candidates` would return)."""
+        ids = list(dict.fromkeys(row_ids))
+        if not ids:
+            return {}
+        where, args = eligible_sql(filters)
+        select, select_args = ranking_sql(filters.decay)
+        sql = (
+            f"SELECT {select} FROM json_each(?) j CROSS JOIN patterns p "
+            f"ON p.id = j.value WHERE {where}"
+        )
+        rows = self.db.query(sql, [*select_args, json.dumps(ids), *args])
+        return {int(row[0]): to_ranking(row) for row in rows}
 
     def excluded_by_record(self, filters: Filters) -> set[int]:
         """Row ids that fail the filters by their record (retired, or a success rate below
