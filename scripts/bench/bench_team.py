@@ -9,9 +9,14 @@ process and with two (`--workers 2`) on one PostgreSQL holding --patterns patter
 The server is the real `pattern-memory team-server` (a subprocess, DATABASE_URL set) on an
 embedded PostgreSQL with pgvector (pgserver) in a temporary directory. The patterns are
 loaded fast with COPY straight into the server's own schema (created by its migrations):
-synthetic code-like text and random unit 384-d vectors (the HNSW index's cost depends on
-their number and dimension, not their meaning); the HNSW index is dropped for the load and
-rebuilt with the migration's own definition. Searches and uploads go through the real
+synthetic code-like text, and as vectors the real model's embeddings of each pattern's lookup
+text (what the server embeds on upload; computed once and cached beside a --keep database as
+vectors-N.npy), so that the HNSW graph has the structure real embeddings give it: on random
+unit vectors every distance is nearly the same, the graph cannot be navigated and a search's
+recall says nothing (`--random-vectors` loads those anyway, for a quick run). The HNSW index
+is dropped for the load and rebuilt with the migration's own definition. After the load, the
+search's recall@10 against the exact nearest neighbours (NumPy over the loaded vectors) is
+measured through the server for 50 distinct queries. Searches and uploads go through the real
 embedding model in the server, as in production.
 
 The load generator is a small asyncio HTTP/1.1 keep-alive client (one connection per
@@ -47,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -54,7 +60,11 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from numpy.typing import NDArray
 
+from pattern_memory.memory.embedder import FastEmbedEmbedder
+from pattern_memory.memory.text import lookup_text
+from pattern_memory.patterns import Pattern, ProblemType
 from pattern_memory.team.db import apply_migrations, connect
 from pattern_memory.team.keys import create_key
 
@@ -199,14 +209,84 @@ def _code(rng: random.Random, n: int) -> tuple[str, str]:
     return before, after
 
 
-def load_patterns(url: str, count: int, seed: int = 7) -> float:
-    """COPY `count` patterns (and their contributor rows) into the bench team; seconds."""
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class BenchRow:
+    problem_type: str
+    before: str
+    after: str
+    message: str
+    language: str
+    file_path: str
+    confidence: float
+    success_count: int
+
+    def lookup_text(self) -> str:
+        """What the server embeds for this pattern on upload."""
+        return lookup_text(
+            Pattern(
+                pattern_id="",
+                problem_type=ProblemType.BUG_FIX,  # lookup_text does not read it
+                before_code=self.before,
+                after_code=self.after,
+                commit_msg=self.message,
+                author="",
+                date="",
+                confidence=self.confidence,
+                language=self.language,
+            )
+        )
+
+
+def bench_rows(count: int, seed: int = 7) -> list[BenchRow]:
+    """The synthetic patterns, the same for the same count and seed."""
     rng = random.Random(seed)
-    vectors = np.random.default_rng(seed).standard_normal((count, 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     types = ["bug_fix"] * 6 + ["refactor", "feature", "performance", "security"]
     languages = ["python"] * 5 + ["javascript", "go", "typescript"]
+    rows = []
+    for n in range(count):
+        before, after = _code(rng, n)
+        rows.append(
+            BenchRow(
+                problem_type=rng.choice(types),
+                before=before,
+                after=after,
+                message=f"fix {rng.choice(WORDS)} {rng.choice(WORDS)} ({n})",
+                language=rng.choice(languages),
+                file_path=f"src/{rng.choice(WORDS)}/{n}.py",
+                confidence=round(rng.random(), 3),
+                success_count=rng.randrange(0, 20),
+            )
+        )
+    return rows
+
+
+def model_vectors(rows: list[BenchRow], cache: Path | None) -> NDArray[np.float32]:
+    """The model's vectors of the rows' lookup texts, read from `cache` when it has them."""
+    if cache is not None and cache.exists():
+        cached: NDArray[np.float32] = np.load(cache).astype(np.float32)
+        if cached.shape == (len(rows), 384):
+            return cached
+    started = time.perf_counter()
+    vectors = FastEmbedEmbedder().embed([row.lookup_text() for row in rows])
+    seconds = time.perf_counter() - started
+    print(f"embedded {len(rows):,} lookup texts with the model in {seconds:.0f} s")
+    if cache is not None:
+        np.save(cache, vectors)
+    return vectors
+
+
+def random_vectors(count: int, seed: int = 7) -> NDArray[np.float32]:
+    vectors = np.random.default_rng(seed).standard_normal((count, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def load_patterns(
+    url: str, rows: list[BenchRow], vectors: NDArray[np.float32]
+) -> tuple[float, list[str]]:
+    """COPY the rows with their vectors (and their contributor rows) into the bench team;
+    seconds, and the patterns' ids in the rows' order."""
+    started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         team_id, user_id = conn.execute(
             "SELECT t.id, u.id FROM teams t JOIN users u ON u.team_id = t.id"
@@ -218,30 +298,30 @@ def load_patterns(url: str, count: int, seed: int = 7) -> float:
         ).fetchone()
         assert index_sql is not None and team_id is not None
         conn.execute("DROP INDEX idx_patterns_embedding")
-        ids = [uuid.uuid4() for _ in range(count)]
+        conn.execute("DELETE FROM patterns WHERE team_id = %s", (team_id,))
+        ids = [uuid.uuid4() for _ in rows]
         with conn.transaction():
             with conn.cursor().copy(
                 "COPY patterns (id, team_id, problem_type, solution_hash, code_before,"
                 " code_after, commit_msg, language, repository, file_path, confidence,"
                 " success_count, created_by, created_by_user, embedding) FROM STDIN"
             ) as copy:
-                for n in range(count):
-                    before, after = _code(rng, n)
+                for n, row in enumerate(rows):
                     vector = "[" + ",".join(f"{x:.6f}" for x in vectors[n]) + "]"
                     copy.write_row(
                         (
                             ids[n],
                             team_id,
-                            rng.choice(types),
+                            row.problem_type,
                             f"{n:064x}",
-                            before,
-                            after,
-                            f"fix {rng.choice(WORDS)} {rng.choice(WORDS)} ({n})",
-                            rng.choice(languages),
+                            row.before,
+                            row.after,
+                            row.message,
+                            row.language,
                             f"github.com/bench/repo{n % 50}",
-                            f"src/{rng.choice(WORDS)}/{n}.py",
-                            round(rng.random(), 3),
-                            rng.randrange(0, 20),
+                            row.file_path,
+                            row.confidence,
+                            row.success_count,
                             USER,
                             user_id,
                             vector,
@@ -255,7 +335,59 @@ def load_patterns(url: str, count: int, seed: int = 7) -> float:
         conn.execute("SET maintenance_work_mem = '512MB'")
         conn.execute(index_sql[0])
         conn.execute("ANALYZE")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, [str(i) for i in ids]
+
+
+def ensure_loaded(
+    root: Path, url: str, count: int, random_kind: bool, fresh: bool
+) -> NDArray[np.float32]:
+    """The database holds `count` bench patterns with vectors of the asked kind (loaded
+    now unless a kept database already does, as `root/loaded.json` says); their vectors."""
+    rows = bench_rows(count)
+    kind = "random" if random_kind else "model"
+    vectors = (
+        random_vectors(count) if random_kind else model_vectors(rows, root / f"vectors-{count}.npy")
+    )
+    marker = root / "loaded.json"
+    loaded = json.loads(marker.read_text()) if marker.exists() and not fresh else {}
+    if loaded != {"patterns": count, "vectors": kind}:
+        seconds, _ = load_patterns(url, rows, vectors)
+        marker.write_text(json.dumps({"patterns": count, "vectors": kind}))
+        print(
+            f"loaded {count:,} patterns ({kind} vectors) by COPY (+ HNSW build) in {seconds:.1f} s"
+        )
+    return vectors
+
+
+def search_recall(
+    port: int, key: str, url: str, vectors: NDArray[np.float32], queries: int = 50
+) -> float:
+    """Mean recall@10 of GET /patterns/search against the exact cosine nearest neighbours
+    (NumPy over the loaded vectors), for queries no cell sends."""
+    texts = [
+        f"{VERBS[i % len(VERBS)]} the {WORDS[(7 * i) % len(WORDS)]} value {i}"
+        for i in range(queries)
+    ]
+    with psycopg.connect(url) as conn:
+        ids = [
+            str(r[0])
+            for r in conn.execute(
+                # The loaded rows' hashes are their numbers in hex (uploads' are real sha256).
+                "SELECT id FROM patterns WHERE solution_hash LIKE '0000000000%'"
+                " ORDER BY solution_hash"
+            )
+        ]
+    query_vectors = FastEmbedEmbedder().embed(texts)
+    found = []
+    for text, query in zip(texts, query_vectors, strict=True):
+        exact = {ids[i] for i in np.argsort(-(vectors @ query))[:10]}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{_search_path(text)}", headers={"X-API-Key": key}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            hits = {p["id"] for p in json.loads(response.read())["patterns"]}
+        found.append(len(hits & exact) / 10)
+    return float(np.mean(found))
 
 
 # --- the server ------------------------------------------------------------------------------
@@ -595,6 +727,11 @@ def main() -> int:
     )
     parser.add_argument("--keep", type=Path, help="reuse/keep the database in this folder")
     parser.add_argument("--load-generator", choices=["python", "wrk"], default="python")
+    parser.add_argument(
+        "--random-vectors",
+        action="store_true",
+        help="random unit vectors instead of the model's (quick to load; recall meaningless)",
+    )
     args = parser.parse_args()
     if args.load_generator == "wrk" and shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install wrk)")
@@ -621,11 +758,7 @@ def main() -> int:
         url = str(pg.get_uri())  # type: ignore[attr-defined]
         key = asyncio.run(prepare(url))
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        with psycopg.connect(url) as conn:
-            have = conn.execute("SELECT count(*) FROM patterns").fetchone()
-        if fresh or not have or have[0] < args.patterns:
-            seconds = load_patterns(url, args.patterns)
-            print(f"loaded {args.patterns:,} patterns by COPY (+ HNSW rebuild) in {seconds:.1f} s")
+        vectors = ensure_loaded(root, url, args.patterns, args.random_vectors, fresh)
         for workers in args.workers:
             server = start_server(url, root / "adapters", workers, [])
             try:
@@ -634,6 +767,9 @@ def main() -> int:
                     f" load generator {args.load_generator}, load average"
                     f" {os.getloadavg()[0]:.2f}:"
                 )
+                if any("search" in op for op in args.operations):
+                    recall = search_recall(server.port, key, url, vectors)
+                    print(f"search recall@10 against the exact nearest: {recall:.3f}")
                 floor = {c: cell(server, "GET /health", c) for c in args.clients}
                 cells = [cell(server, op, c) for op in args.operations for c in args.clients]
                 print_cells(list(floor.values()) + cells, floor)
