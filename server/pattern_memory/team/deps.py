@@ -33,6 +33,11 @@ from .sql import Connection
 
 UNAUTHORIZED = "invalid or missing API key"
 PRINCIPAL_CACHE_ENTRIES = 10_000
+# onnxruntime's intra-op threads for the server's model. One: concurrent requests are already
+# batched into one model call, the other cores serve PostgreSQL and the app, and a second
+# thread spins between calls (measured: 10-10.8 ms of app CPU per distinct-query search with
+# two, 7.05 with one; docs/benchmarks.md, Team server).
+EMBED_THREADS = 1
 
 
 @dataclass
@@ -40,7 +45,9 @@ class AppState:
     config: ServerConfig
     pool: AsyncConnectionPool[Connection]
     merge_executor: ProcessPoolExecutor | None = None
-    embedder: BatchingEmbedder = field(default_factory=lambda: BatchingEmbedder(load_embedder))
+    embedder: BatchingEmbedder = field(
+        default_factory=lambda: BatchingEmbedder(lambda: load_embedder(threads=EMBED_THREADS))
+    )
     principals: ScopedCache[Principal] = field(
         default_factory=lambda: ScopedCache(PRINCIPAL_CACHE_ENTRIES)
     )
