@@ -152,6 +152,18 @@ class Pass:
         return statistics.median(self.proxied) - statistics.median(self.direct)
 
 
+def model_p50(memory: PatternMemory, bodies: list[Body]) -> float:
+    """p50 of the memory's own embedder on each body's message (texts no pass sent)."""
+    times = []
+    for body in bodies:
+        messages = body["messages"]
+        assert isinstance(messages, list)
+        started = time.perf_counter()
+        memory.embedder.embed([messages[-1]["content"]])
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 def run_pass(
     client: httpx.Client,
     urls: tuple[str, str],
@@ -213,6 +225,8 @@ def main() -> int:
             passes["repeated"] = run_pass(client, urls, repeated, plain, gap, retry=True)
             passes["long"] = run_pass(client, urls, long_messages(max(10, count // 4)), plain, gap)
         counters = state.metrics.counters
+    model_short = model_p50(memory, short_messages("model", count))
+    model_long = model_p50(memory, long_messages(max(10, count // 4)))
     memory.close()
     print(passes["plain"].line("plain", 10))
     print(passes["stream"].line("stream first byte", 5))
@@ -224,6 +238,10 @@ def main() -> int:
         f"lookups over budget {counters['proxy_lookup_timeouts_total']}, "
         f"skipped {counters['proxy_lookups_skipped_total']}, "
         f"memory errors {counters['proxy_memory_errors_total']}"
+    )
+    print(
+        f"the model alone (the floor of a lookup that embeds its query): p50 {model_short:.2f} ms"
+        f" per short message, {model_long:.2f} ms per long one"
     )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0 if passes["plain"].added <= 10 and passes["stream"].added <= 5 else 1
