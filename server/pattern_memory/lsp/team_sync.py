@@ -36,7 +36,7 @@ from .indexing import ProgressReporter
 if TYPE_CHECKING:
     from .server import PatternMemoryServer
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 SYNC = "patternMemory.sync"
 FIRST_SYNC_DELAY_SECONDS = 5.0  # after start: indexing and the first analyses go first
@@ -115,7 +115,7 @@ class TeamSync:
                 self._cancel = None
             progress.end(report.summary().split("\n")[-1])
             self.last_report = report
-            logger.info("team sync: %s", report.summary().replace("\n", "; "))
+            log.info("team sync: %s", report.summary().replace("\n", "; "))
             if report.pulled or report.updated or report.removed:
                 self.server.analysis.refresh_all()
             return report
@@ -178,11 +178,11 @@ class TeamSync:
             try:
                 report = await self.run()
                 if report.offline:
-                    logger.warning("team sync: offline, will retry: %s", report.offline)
+                    log.warning("team sync: offline, will retry: %s", report.offline)
             except InputError as exc:
                 self.server.report_once(f"team-sync:{exc}", f"team sync skipped: {exc}")
             except PatternMemoryError as exc:
-                logger.warning("team sync failed: %s", exc)
+                log.warning("team sync failed: %s", exc)
             await asyncio.sleep(seconds)
 
     async def stop(self, grace_seconds: float) -> None:
@@ -198,7 +198,7 @@ class TeamSync:
         while self._busy() and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         if self._busy():
-            logger.warning(
+            log.warning(
                 "team sync still waiting on %s after %.1f s: left to stop by itself",
                 self.server.settings.team_url,
                 grace_seconds,

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 EMBEDDING_DIM = 384
 DEFAULT_MAX_TOKENS = 128
 # Word pieces per batch, padding included, and texts per batch: 8 texts of 128 word pieces,
-# or 64 short ones. Measured: 8 x 128 peaks near 0.4 GB, 32 x 128 near 0.8 GB, no faster.
+# or 64 short ones: larger batches peak higher and are no faster (docs/benchmarks.md, Embeddings).
 DEFAULT_TOKEN_BUDGET = 1024
 DEFAULT_BATCH_SIZE = 64
 # The language server shares the machine with the editor: two inference threads at most.

@@ -125,7 +125,7 @@ def locate_in_package(pinned: PinnedFile) -> Path:
 
 
 # Files verified in this process, keyed by (real path, size, mtime): hashing the 23 MB model
-# takes ~30 ms, worth doing once per process but not on every load.
+# is worth doing once per process, not on every load.
 _verified: set[tuple[str, int, int]] = set()
 _verified_lock = threading.Lock()
 

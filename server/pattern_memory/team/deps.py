@@ -35,8 +35,7 @@ UNAUTHORIZED = "invalid or missing API key"
 PRINCIPAL_CACHE_ENTRIES = 10_000
 # onnxruntime's intra-op threads for the server's model. One: concurrent requests are already
 # batched into one model call, the other cores serve PostgreSQL and the app, and a second
-# thread spins between calls (measured: 10-10.8 ms of app CPU per distinct-query search with
-# two, 7.05 with one; docs/benchmarks.md, Team server).
+# thread spins between calls, costing CPU (docs/benchmarks.md, Team server).
 EMBED_THREADS = 1
 
 

@@ -33,9 +33,8 @@ _COLUMNS = """p.id, p.problem_type, p.solution_hash, p.code_before, p.code_after
     ARRAY(SELECT c.user_name FROM pattern_contributors c WHERE c.pattern_id = p.id
           ORDER BY c.first_at, c.user_name) AS contributors"""
 
-# hnsw.ef_search: the candidates the HNSW scan keeps (recall@10 0.978 at 100k patterns of the
-# model's vectors, 0.89 at pgvector's default of 40: docs/benchmarks.md, Team server). The team
-# and the filters apply after the scan.
+# hnsw.ef_search: the candidates the HNSW scan keeps; pgvector's default of 40 loses recall
+# (docs/benchmarks.md, Team server). The team and the filters apply after the scan.
 SEARCH_EF = 100
 
 
