@@ -124,7 +124,7 @@ CREATE UNIQUE INDEX one_active_adapter ON adapter_versions (team_id) WHERE is_ac
 """
 
 # The unfiltered `total` of GET /patterns: counting a team's rows on every request is an
-# index-only scan of all of them (24 ms at 100k, ~85% of the request: docs/benchmarks.md).
+# index-only scan of all of them, most of the request at 100k (docs/benchmarks.md, Team server).
 # Statement-level triggers with transition tables keep a per-team count, cheap for COPY and
 # bulk uploads too; writers of one team already serialise on its advisory lock.
 _TEAM_COUNTS = """

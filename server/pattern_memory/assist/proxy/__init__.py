@@ -2,6 +2,7 @@
 learned patterns before each request and forges new ones from each answer."""
 
 # The longest a request waits for the memory (kept here, cheap to import, for the CLI's
-# default). A lookup takes 10-20 ms on an idle machine and a few hundred on a badly
-# overloaded one (bench_proxy); past this the request goes upstream without injection.
+# default). A lookup takes tens of milliseconds on an idle machine and hundreds on a badly
+# overloaded one (docs/benchmarks.md, Proxy); past this the request goes upstream without
+# injection.
 DEFAULT_LOOKUP_BUDGET_SECONDS = 0.5
