@@ -212,7 +212,7 @@ def test_push_pull_feedback_and_offline_then_online(
         assert back.pulled == 1 and alice.stats().patterns == 3
         everything = alice.store.counts.counts(Scope("alice", include_team=True))
         assert everything["by_source"] == {"git": 3, "team": 1}
-        assert bob.store.meta("schema_version") == "0011_team_sync"
+        assert bob.store.meta("schema_version") == "0012_pattern_templates"
         assert team_owner(url).startswith("team@")
     finally:
         alice.close()

@@ -3,16 +3,19 @@
 
 Candidates come from a lexical code lookup over windows of the document (see windows.py; no
 embedding: fast); each candidate's before-code is then located token by token with the
-matching engine. Lookups, tokens and templates are cached. Protocol-free: places are offsets
-into the document; the language server converts them to LSP ranges at its edge.
+matching engine. Lookups, tokens and templates are cached; a pattern's template, withheld
+check and abstract edit (prepared.py) are stored with it, so that a new process reads them
+instead of working them out again. Protocol-free: places are offsets into the document; the
+language server converts them to LSP ranges at its edge.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -21,11 +24,24 @@ from ..languages import normalize_language
 from ..patterns import Pattern, ProblemType
 from ..settings import Settings
 from .match import CodeMatch, DocumentTokens, find_matches
+from .prepared import (
+    CorruptTemplate,
+    Prepared,
+    complete,
+    decode,
+    encode,
+    prepare,
+    prepare_edit,
+    prepared_key,
+    template_version,
+)
 from .safety import DocumentSafety
-from .template import FixTemplate, build_template
+from .template import FixTemplate
 from .tokens import Token, tokenize
 from .windows import Window, split_windows
-from .withheld import Withheld, abstract_edit, is_test_path, mass_edits, withheld_reason
+from .withheld import is_test_path, repeated_edits
+
+log = logging.getLogger(__name__)
 
 CANDIDATES_PER_WINDOW = 20
 # Alternatives offered as code actions on one range; only the best becomes a diagnostic.
@@ -67,7 +83,8 @@ class CodeHit(Protocol[C_co]):
 
 
 class CodeLookup(Protocol[C_co]):
-    """Where candidates come from (memory.service.PatternMemory is one)."""
+    """Where candidates come from (memory.service.PatternMemory is one), and where their
+    Prepared texts are kept (prepared.py: by content key, under a version; best effort)."""
 
     def change_token(self) -> int: ...
     def search_code(
@@ -82,6 +99,8 @@ class CodeLookup(Protocol[C_co]):
         tokens: Sequence[Token] | None,
     ) -> Sequence[CodeHit[C_co]]: ...
     def commit_patterns(self, commit_sha: str) -> Sequence[Pattern]: ...
+    def stored_templates(self, keys: Sequence[str], version: str) -> Mapping[str, str]: ...
+    def store_templates(self, texts: Mapping[str, str], version: str) -> None: ...
 
 
 class LruCache(Generic[K, V]):
@@ -134,7 +153,9 @@ class FixFinder(Generic[C]):
 
     lookups: LruCache[tuple[int, str, str], tuple[C, ...]]
     tokens: LruCache[tuple[str, str], tuple[Token, ...]]
-    templates: LruCache[tuple[str, str, str], FixTemplate | Withheld | None]
+    # By content key (prepared_key): a pattern's code decides them, so no store change
+    # makes them stale.
+    templates: LruCache[str, Prepared]
     generation: int = 0  # bumped when the store changes: the lookups are then stale
     store_version: int | None = None  # the store's change token when last looked at
     # Patterns whose counts changed since they were looked up (feedback): these win.
@@ -228,45 +249,75 @@ class FixFinder(Generic[C]):
             self.tokens.put(key, relative)
         return relative
 
-    def template(self, stored: C, language: str) -> FixTemplate | None:
-        """What to locate of the pattern; None when it has nothing to locate or is one of
-        the changes an editor never flags (withheld.py)."""
-        pattern = stored.pattern
-        key = (pattern.pattern_id, pattern.solution_hash, language)
-        found = self.templates.get(key)
-        if found is None:
-            found = withheld_reason(
-                pattern.before_code, pattern.after_code, language, pattern.commit_msg
-            ) or build_template(pattern.before_code, pattern.after_code, language)
-            # Cached as the reason, so that a withheld pattern is not examined again.
-            self.templates.put(key, found)
-        return found if isinstance(found, FixTemplate) else None
+    def prepared(
+        self,
+        memory: CodeLookup[C],
+        patterns: Sequence[Pattern],
+        *,
+        checked: bool = True,
+        cancel: threading.Event | None = None,
+    ) -> list[Prepared]:
+        """Each pattern's Prepared (checked False: the abstract edit is enough): kept here,
+        else as stored with the pattern (one read for all of them), else worked out, and
+        then stored for the next process (best effort)."""
+        keys = [_key(pattern) for pattern in patterns]
+        found: dict[str, Prepared] = {}
+        for key in keys:
+            kept = self.templates.get(key)
+            if kept is not None and (kept.checked or not checked):
+                found[key] = kept
+        missing = [key for key in dict.fromkeys(keys) if key not in found]
+        if not missing:
+            return [found[key] for key in keys]
+        version = template_version()
+        stored = memory.stored_templates(missing, version)
+        made: dict[str, str] = {}
+        for pattern, key in zip(patterns, keys, strict=True):
+            if key in found:
+                continue
+            if cancel is not None and cancel.is_set():
+                raise Cancelled
+            ready = _decoded(stored.get(key), key, version)
+            if ready is None or (checked and not ready.checked):
+                code = (
+                    pattern.before_code,
+                    pattern.after_code,
+                    normalize_language(pattern.language),
+                )
+                if ready is not None:
+                    ready = complete(ready, *code, pattern.commit_msg)
+                else:
+                    ready = prepare(*code, pattern.commit_msg) if checked else prepare_edit(*code)
+                made[key] = encode(ready, key, version)
+            found[key] = ready
+            self.templates.put(key, ready)
+        if made:
+            memory.store_templates(made, version)
+        return [found[key] for key in keys]
 
-    def is_mass_edit(self, memory: CodeLookup[C], stored: C) -> bool:
-        """Whether the pattern is one site of a codemod: its commit made the same abstract
-        edit in many files. Learned once and searchable, never a per-site diagnostic."""
+    def is_mass_edit(self, memory: CodeLookup[C], stored: C, prepared: Prepared) -> bool:
+        """Whether the pattern (whose Prepared is given) is one site of a codemod: its
+        commit made the same abstract edit in many files. Learned once and searchable,
+        never a per-site diagnostic."""
         pattern = stored.pattern
         if not pattern.commit:
             return False
         known = self.mass_edit_patterns.get(pattern.pattern_id)
         if known is None:
-            known = self._is_mass_edit(memory, pattern)
+            edits = self.commit_mass_edits.get(pattern.commit)
+            if edits is None:
+                siblings = memory.commit_patterns(pattern.commit)
+                sibling_edits = self.prepared(memory, siblings, checked=False)
+                edits = frozenset(
+                    repeated_edits(
+                        (ready.edit, sibling.file_path)
+                        for sibling, ready in zip(siblings, sibling_edits, strict=True)
+                    )
+                )
+                self.commit_mass_edits.put(pattern.commit, edits)
+            known = bool(edits) and prepared.edit in edits
             self.mass_edit_patterns.put(pattern.pattern_id, known)
         return known
-
-    def _is_mass_edit(self, memory: CodeLookup[C], pattern: Pattern) -> bool:
-        edits = self.commit_mass_edits.get(pattern.commit)
-        if edits is None:
-            siblings = memory.commit_patterns(pattern.commit)
-            edits = frozenset(
-                mass_edits(
-                    [(p.before_code, p.after_code, p.language, p.file_path) for p in siblings]
-                )
-            )
-            self.commit_mass_edits.put(pattern.commit, edits)
-        if not edits:
-            return False
-        return abstract_edit(pattern.before_code, pattern.after_code, pattern.language) in edits
 
     def find(
         self,
@@ -297,12 +348,22 @@ class FixFinder(Generic[C]):
         if not candidates:
             return []
         document = self.document_tokens(text, windows, language)
+        # Of the document's language (_usable), so the pattern's language is the one the
+        # templates were built for.
+        prepared = self.prepared(
+            memory, [stored.pattern for stored in candidates.values()], cancel=cancel
+        )
         located: list[tuple[C, CodeMatch]] = []
-        for stored in candidates.values():
+        for stored, ready in zip(candidates.values(), prepared, strict=True):
             if cancel.is_set():
                 raise Cancelled
-            template = self.template(stored, language)
-            if template is None or template.left_standing or self.is_mass_edit(memory, stored):
+            # None: nothing to locate, or one of the changes an editor never flags.
+            template = ready.flaggable
+            if (
+                template is None
+                or template.left_standing
+                or self.is_mass_edit(memory, stored, ready)
+            ):
                 continue
             matches = find_matches(
                 document, template, min_renamed_score=settings.renamed_match_score
@@ -358,6 +419,26 @@ def undone_here(
         and not inside_a_match(start)
         for start in document.positions(written[0])
     )
+
+
+def _key(pattern: Pattern) -> str:
+    return prepared_key(
+        pattern.before_code,
+        pattern.after_code,
+        normalize_language(pattern.language),
+        pattern.commit_msg,
+    )
+
+
+def _decoded(text: str | None, key: str, version: str) -> Prepared | None:
+    """The stored text's Prepared, or None (missing, or not what this code would build)."""
+    if text is None:
+        return None
+    try:
+        return decode(text, key, version)
+    except CorruptTemplate as exc:
+        log.debug("stored template %s is not usable (%s): built again", key, exc)
+        return None
 
 
 def _digest(text: str) -> str:

@@ -14,6 +14,7 @@ import ast
 import difflib
 import re
 import textwrap
+from collections.abc import Iterable
 from enum import StrEnum
 
 from ..patterns import normalize_code
@@ -236,9 +237,16 @@ def abstract_edit(before_code: str, after_code: str, language: str) -> tuple[str
 def mass_edits(patterns: list[tuple[str, str, str, str]]) -> set[tuple[str, ...]]:
     """Of one commit's patterns (before, after, language, file path), the abstract edits
     made in MASS_EDIT_FILES files or more."""
+    return repeated_edits(
+        (abstract_edit(before, after, language), path) for before, after, language, path in patterns
+    )
+
+
+def repeated_edits(edits: Iterable[tuple[tuple[str, ...], str]]) -> set[tuple[str, ...]]:
+    """mass_edits of one commit's abstract edits already made, each with its file path."""
     files: dict[tuple[str, ...], set[str]] = {}
-    for before, after, language, path in patterns:
-        files.setdefault(abstract_edit(before, after, language), set()).add(path)
+    for edit, path in edits:
+        files.setdefault(edit, set()).add(path)
     return {edit for edit, paths in files.items() if len(paths) >= MASS_EDIT_FILES}
 
 

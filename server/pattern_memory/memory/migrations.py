@@ -381,6 +381,23 @@ def _team_sync(c: apsw.Connection) -> None:
     )
 
 
+def _pattern_templates(c: apsw.Connection) -> None:
+    """Each pattern's Prepared (template_store.py: its withheld check, match template and
+    abstract edit) by content key, so that the editor's finder does not parse every
+    candidate's code again after a start. Not filled here (that would parse every stored
+    pattern while the store opens): the finder writes what it builds for the patterns
+    stored before, and `reindex` fills them all."""
+    c.execute(
+        """
+        CREATE TABLE pattern_templates (
+            key     TEXT PRIMARY KEY,
+            version TEXT NOT NULL,
+            text    TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_term_stats", _term_stats),
@@ -393,6 +410,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0009_evidence_and_reverts", _evidence_and_reverts),
     Migration("0010_conversation_turns", _conversation_turns),
     Migration("0011_team_sync", _team_sync),
+    Migration("0012_pattern_templates", _pattern_templates),
 )
 
 

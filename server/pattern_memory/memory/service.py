@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -276,6 +276,21 @@ class PatternMemory:
             return []
         return self.store.commit_patterns(commit_sha, self._scope(), limit)
 
+    def stored_templates(self, keys: Sequence[str], version: str) -> dict[str, str]:
+        """The finder's stored Prepared texts (matching/prepared.py) by content key, those
+        made under `version`; none when they cannot be read (the finder builds them: a
+        damaged template table must not stop the editor's diagnostics)."""
+        try:
+            return self._store.templates.texts(keys, version)
+        except StoreError as exc:
+            log.warning("stored templates cannot be read (%s): building them", exc)
+            return {}
+
+    def store_templates(self, texts: Mapping[str, str], version: str) -> None:
+        """Keep Prepared texts the finder built, for the next process (best effort: never
+        waits for another writer)."""
+        self._store.templates.store_texts(texts, version)
+
     def iter_patterns(self) -> Iterator[Pattern]:
         """Every pattern the user sees (own, and the team's when opted in), oldest first."""
         return self._store.iter_patterns(self._scope())
@@ -310,13 +325,14 @@ class PatternMemory:
         )
 
     def reindex(self) -> VectorizeResult:
-        """Rebuild the code shapes and the vector index from the patterns table; the
-        embedding cache spares the model every text it has seen (`embedded` counts the
-        texts the model had to embed)."""
+        """Rebuild the code shapes, the stored templates and the vector index from the
+        patterns table; the embedding cache spares the model every text it has seen
+        (`embedded` counts the texts the model had to embed)."""
         db = self._store.db
         db.rebuilding = True  # a failure now must not advise running reindex again
         try:
             self._store.shapes.rebuild()
+            self._store.templates.rebuild()
             self._store.vectors.reset_vectors(self._embedder.model_id, self._embedder.dim)
             return vectorize_pending(self._store.vectors, self._embedder, self._embed_lock)
         finally:

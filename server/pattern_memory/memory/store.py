@@ -1,9 +1,10 @@
 """SQL over the patterns table: storing, reading and deleting patterns, and the facade over
 the stores beside it, one per concern: `terms` (FTS5 tokens and term counts,
 term_store.py), `feedback` (outcomes), `cursors` (the mined-commit cursors), `counts`
-(statistics), `vectors` (embedding cache and vector table), `shapes` (code shapes) and
-`metrics`; revert_store.py keeps the revert state. Other modules call these and never write
-SQL themselves.
+(statistics), `vectors` (embedding cache and vector table), `shapes` (code shapes),
+`templates` (each pattern's stored template and code checks) and `metrics`;
+revert_store.py keeps the revert state. Other modules call these and never write SQL
+themselves.
 
 Writes that belong together are made by the caller inside one `Database.atomic()`.
 """
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 import apsw
 
 from ..errors import StoreError
+from ..languages import normalize_language
+from ..matching.shape import template_shingles
 from ..patterns import Pattern, PatternSource
 from .count_store import CountStore
 from .cursor_store import CursorStore
@@ -36,6 +39,7 @@ from .pattern_rows import (
 )
 from .revert_store import RevertRecord, effective_revert, record_revert
 from .shape_store import ShapeStore, add_shapes, forget_shapes
+from .template_store import TemplateStore, add_template, forget_template
 from .term_store import TermStore, add_terms, forget_terms
 from .text import text_hash
 from .types import SaveStatus, StoredPattern
@@ -45,8 +49,8 @@ __all__ = ["PatternStore", "RevertRecord"]
 
 
 class PatternStore:
-    """Patterns; `terms`, `feedback`, `cursors`, `counts`, `vectors`, `shapes` and
-    `metrics` hold the rest."""
+    """Patterns; `terms`, `feedback`, `cursors`, `counts`, `vectors`, `shapes`,
+    `templates` and `metrics` hold the rest."""
 
     def __init__(self, database: Database) -> None:
         self.db = database
@@ -56,6 +60,7 @@ class PatternStore:
         self.counts = CountStore(database)
         self.vectors = VectorStore(database)
         self.shapes = ShapeStore(database)
+        self.templates = TemplateStore(database)
         self.metrics = MetricsStore(database)
         try:
             migrate(database)
@@ -180,7 +185,17 @@ class PatternStore:
                         ),
                     )
                 add_terms(c, row_id, pattern)
-                add_shapes(c, row_id, pattern.before_code, pattern.after_code, pattern.language)
+                prepared = add_template(c, pattern)
+                # Its template is the shapes' when built for the same language name.
+                same_language = normalize_language(pattern.language) == pattern.language
+                add_shapes(
+                    c,
+                    row_id,
+                    pattern.before_code,
+                    pattern.after_code,
+                    pattern.language,
+                    shingles=template_shingles(prepared.template) if same_language else None,
+                )
                 out.append((pattern.pattern_id, SaveStatus.ADDED))
         return out
 
@@ -270,6 +285,7 @@ class PatternStore:
         """Inside the caller's transaction: a pattern row and everything indexed from it."""
         forget_terms(c, row_id)
         forget_shapes(c, row_id)
+        forget_template(c, row_id)
         self.vectors.forget_row(c, row_id)
         c.execute("DELETE FROM patterns WHERE id = ?", (row_id,))
 

@@ -1,0 +1,128 @@
+"""SQL for stored templates: each pattern's Prepared (matching/prepared.py: its withheld
+check, match template and abstract edit), worked out when the pattern is stored, so that
+the editor's finder reads it instead of parsing the pattern's code again after every start.
+
+Table pattern_templates (key, version, text): by content key (matching.prepared.prepared_key
+over the pattern's code, language and message), so that a pattern and its team copy share
+one row and a reused row id can never find another pattern's; `version` is the rules' version
+that made it (template_version). A row of another version is not read; the finder then
+builds the Prepared and writes it back (store_texts: best effort), and `reindex` rebuilds
+them all. The table is derived from the patterns table: deleting it loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+
+import apsw
+
+from ..errors import StoreError
+from ..languages import normalize_language
+from ..matching.prepared import Prepared, encode, prepare, prepared_key, template_version
+from ..patterns import Pattern
+from .db import Database, row_values
+
+log = logging.getLogger(__name__)
+
+
+def _pattern_key(before_code: str, after_code: str, language: str, commit_msg: str) -> str:
+    return prepared_key(before_code, after_code, normalize_language(language), commit_msg)
+
+
+def add_template(c: apsw.Connection, pattern: Pattern) -> Prepared:
+    """Inside the caller's transaction: work out and store the pattern's Prepared (returned,
+    so that the caller can take its template for the code shapes)."""
+    language = normalize_language(pattern.language)
+    key = prepared_key(pattern.before_code, pattern.after_code, language, pattern.commit_msg)
+    prepared = prepare(pattern.before_code, pattern.after_code, language, pattern.commit_msg)
+    version = template_version()
+    c.execute(
+        "INSERT OR REPLACE INTO pattern_templates (key, version, text) VALUES (?, ?, ?)",
+        (key, version, encode(prepared, key, version)),
+    )
+    return prepared
+
+
+def forget_template(c: apsw.Connection, row_id: int) -> None:
+    """Inside the caller's transaction, before the pattern row goes: its stored template
+    (its code must not stay behind in the database). A copy of the same change under
+    another row (a team copy) then has its template built again when next read."""
+    rows = c.execute(
+        "SELECT before_code, after_code, language, commit_msg FROM patterns WHERE id = ?",
+        (row_id,),
+    ).fetchall()
+    for row in rows:
+        before_code, after_code, language, commit_msg = (str(v) for v in row_values(row))
+        key = _pattern_key(before_code, after_code, language, commit_msg)
+        c.execute("DELETE FROM pattern_templates WHERE key = ?", (key,))
+
+
+class TemplateStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    def texts(self, keys: Sequence[str], version: str) -> dict[str, str]:
+        """The stored texts of these content keys made under `version` (one query)."""
+        if not keys:
+            return {}
+        rows = self.db.query(
+            "SELECT key, text FROM pattern_templates "
+            "WHERE key IN (SELECT value FROM json_each(?)) AND version = ?",
+            (json.dumps(list(dict.fromkeys(keys))), version),
+        )
+        return {str(key): str(text) for key, text in rows}
+
+    def store_texts(self, texts: Mapping[str, str], version: str) -> bool:
+        """Store texts the finder built (a pattern stored before templates were, or under
+        other rules). Best effort: when another connection is writing (an indexer) or the
+        file is read-only, nothing is written and False returned; the next process builds
+        them again."""
+        if not texts:
+            return True
+        try:
+            with self.db.atomic(wait=False) as c:
+                c.executemany(
+                    "INSERT OR REPLACE INTO pattern_templates (key, version, text) "
+                    "VALUES (?, ?, ?)",
+                    [(key, version, text) for key, text in texts.items()],
+                )
+        except StoreError as exc:
+            log.debug("templates not stored this time: %s", exc)
+            return False
+        return True
+
+    def count(self, version: str | None = None) -> int:
+        """How many are stored (of `version`, when given)."""
+        if version is None:
+            rows = self.db.query("SELECT count(*) FROM pattern_templates")
+        else:
+            rows = self.db.query(
+                "SELECT count(*) FROM pattern_templates WHERE version = ?", (version,)
+            )
+        return int(rows[0][0])
+
+    def rebuild(self) -> int:
+        """Work out every pattern's Prepared again (reindex); returns how many patterns."""
+        with self.db.atomic() as c:
+            c.execute("DELETE FROM pattern_templates")
+            rows = c.execute(
+                "SELECT before_code, after_code, language, commit_msg FROM patterns ORDER BY id"
+            ).fetchall()
+            version = template_version()
+            texts: dict[str, str] = {}
+            for row in rows:
+                before_code, after_code, raw_language, commit_msg = (
+                    str(v) for v in row_values(row)
+                )
+                language = normalize_language(raw_language)
+                key = prepared_key(before_code, after_code, language, commit_msg)
+                if key not in texts:
+                    prepared = prepare(before_code, after_code, language, commit_msg)
+                    texts[key] = encode(prepared, key, version)
+            c.executemany(
+                "INSERT INTO pattern_templates (key, version, text) VALUES (?, ?, ?)",
+                [(key, version, text) for key, text in texts.items()],
+            )
+        return len(rows)
