@@ -4,6 +4,7 @@ for a store made before them, and gone with their pattern."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -97,6 +98,16 @@ def test_a_stored_pattern_has_its_template_and_a_new_finder_reads_it(
         # A new finder (a new process) reads the template and its commit's edits.
         _building_fails(monkeypatch)
         assert _found(memory, settings) == expected
+        # Only a bug fix can be flagged: of another change only its edit is worked out.
+        feature = dataclasses.replace(
+            _pattern("log rows", after=AFTER + "\nlog(row)"),
+            problem_type=ProblemType.FEATURE_ADDITION,
+        )
+        _store(memory, feature)
+        [text] = memory.stored_templates([_key(feature)], template_version()).values()
+        edit_only = decode(text, _key(feature), template_version())
+        assert not edit_only.checked and edit_only.template is None
+        assert edit_only.edit == prepare(BEFORE, feature.after_code, "python", "").edit
         # Another version is not read: built (the refusal shows it is tried).
         assert memory.stored_templates([_key(FIX)], template_version() + "-other") == {}
 

@@ -186,15 +186,17 @@ class PatternStore:
                     )
                 add_terms(c, row_id, pattern)
                 prepared = add_template(c, pattern)
-                # Its template is the shapes' when built for the same language name.
-                same_language = normalize_language(pattern.language) == pattern.language
+                # Its template is the shapes' when built (checked) for the same language name.
+                built = (
+                    prepared.checked and normalize_language(pattern.language) == pattern.language
+                )
                 add_shapes(
                     c,
                     row_id,
                     pattern.before_code,
                     pattern.after_code,
                     pattern.language,
-                    shingles=template_shingles(prepared.template) if same_language else None,
+                    shingles=template_shingles(prepared.template) if built else None,
                 )
                 out.append((pattern.pattern_id, SaveStatus.ADDED))
         return out

@@ -20,8 +20,15 @@ import apsw
 
 from ..errors import StoreError
 from ..languages import normalize_language
-from ..matching.prepared import Prepared, encode, prepare, prepared_key, template_version
-from ..patterns import Pattern
+from ..matching.prepared import (
+    Prepared,
+    encode,
+    prepare,
+    prepare_edit,
+    prepared_key,
+    template_version,
+)
+from ..patterns import Pattern, ProblemType
 from .db import Database, row_values
 
 log = logging.getLogger(__name__)
@@ -33,10 +40,16 @@ def _pattern_key(before_code: str, after_code: str, language: str, commit_msg: s
 
 def add_template(c: apsw.Connection, pattern: Pattern) -> Prepared:
     """Inside the caller's transaction: work out and store the pattern's Prepared (returned,
-    so that the caller can take its template for the code shapes)."""
+    so that the caller can take its template for the code shapes). Only a bug fix can be
+    flagged in an editor: of other patterns only the edit is worked out (their commit's
+    mass-edit check reads it), which spares indexing the withheld check's parses."""
     language = normalize_language(pattern.language)
     key = prepared_key(pattern.before_code, pattern.after_code, language, pattern.commit_msg)
-    prepared = prepare(pattern.before_code, pattern.after_code, language, pattern.commit_msg)
+    code = (pattern.before_code, pattern.after_code, language)
+    if pattern.problem_type is ProblemType.BUG_FIX:
+        prepared = prepare(*code, pattern.commit_msg)
+    else:
+        prepared = prepare_edit(*code)
     version = template_version()
     c.execute(
         "INSERT OR REPLACE INTO pattern_templates (key, version, text) VALUES (?, ?, ?)",
@@ -108,19 +121,27 @@ class TemplateStore:
         with self.db.atomic() as c:
             c.execute("DELETE FROM pattern_templates")
             rows = c.execute(
-                "SELECT before_code, after_code, language, commit_msg FROM patterns ORDER BY id"
+                "SELECT before_code, after_code, language, commit_msg, problem_type "
+                "FROM patterns ORDER BY id"
             ).fetchall()
             version = template_version()
             texts: dict[str, str] = {}
+            checked: set[str] = set()
             for row in rows:
-                before_code, after_code, raw_language, commit_msg = (
+                before_code, after_code, raw_language, commit_msg, problem_type = (
                     str(v) for v in row_values(row)
                 )
                 language = normalize_language(raw_language)
                 key = prepared_key(before_code, after_code, language, commit_msg)
-                if key not in texts:
-                    prepared = prepare(before_code, after_code, language, commit_msg)
-                    texts[key] = encode(prepared, key, version)
+                bug_fix = problem_type == ProblemType.BUG_FIX.value
+                if key in checked or (key in texts and not bug_fix):
+                    continue
+                code = (before_code, after_code, language)
+                # As add_template: the checks for bug fixes, the edit for the others.
+                prepared = prepare(*code, commit_msg) if bug_fix else prepare_edit(*code)
+                texts[key] = encode(prepared, key, version)
+                if bug_fix:
+                    checked.add(key)
             c.executemany(
                 "INSERT INTO pattern_templates (key, version, text) VALUES (?, ?, ?)",
                 [(key, version, text) for key, text in texts.items()],
