@@ -3,9 +3,9 @@
 A fresh FixFinder (no cached lookups, tokens or templates) finds the learned fixes in the
 1,000-line document with 5 planted renamed bugs, on bench_lsp's synthetic store (built
 there when missing): every window looked up (search_code), tokenized, and every candidate's
-template built and located. The store stays open between rounds, as the language server's
-does. No indexer runs, so the figure is the analysis alone; `bench_lsp.py` measures it in
-the server, while indexing.
+template read (stored with the pattern since issue 14) and located. The store stays open
+between rounds, as the language server's does. No indexer runs, so the figure is the
+analysis alone; `bench_lsp.py` measures it in the server, while indexing.
 
 Floor: tokenizing the same document once per window with matching.tokenize (pure Python,
 unchanged by the read path's work), interleaved round by round; the ratio is what to
