@@ -1,14 +1,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from gitrepo import RepoBuilder
+from tests.gitrepo import RepoBuilder
 
 
 @pytest.fixture(autouse=True)

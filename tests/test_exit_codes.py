@@ -12,9 +12,7 @@ import pytest
 
 from pattern_memory.cli import main
 from pattern_memory.patterns import write_jsonl_file
-
-sys.path.insert(0, str(Path(__file__).parent / "memory"))
-from memory_samples import FIXES
+from tests.memory.memory_samples import FIXES
 
 CLI = [sys.executable, "-m", "pattern_memory"]
 

@@ -134,11 +134,9 @@ def test_a_descriptor_path_writes_to_the_descriptor(tmp_path: Path, name: str) -
 
 def test_export_writes_through_a_symlink_and_into_a_fifo(tmp_path: Path) -> None:
     """The commands use the same writer: `export` to a link and to a FIFO."""
-    sys.path.insert(0, str(Path(__file__).parent / "memory"))
-    from memory_samples import FIXES
-
     from pattern_memory.cli import main
     from pattern_memory.patterns import write_jsonl_file
+    from tests.memory.memory_samples import FIXES
 
     source, db = tmp_path / "fixes.jsonl", tmp_path / "p.db"
     write_jsonl_file(FIXES, source)

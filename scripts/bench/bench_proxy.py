@@ -39,14 +39,15 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "assist"))
-from proxy_harness import Stub, serve, stub_app
-
+# The test helpers are the `tests` package at the repository root, which running a script
+# does not put on the path (only the script's own folder): put it there once.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from pattern_memory.assist.proxy.app import ProxyConfig, create_app
 from pattern_memory.assist.proxy.server import open_memory
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
+from tests.assist.proxy_harness import Stub, serve, stub_app
 
 SUBJECTS = ["timeout", "retry", "cache key", "null user", "off-by-one", "encoding", "lock", "path"]
 LONG_WORDS = 450

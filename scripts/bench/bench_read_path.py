@@ -25,16 +25,18 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+# The test helpers are the `tests` package at the repository root, which running a script
+# does not put on the path (only the script's own folder): put it there once.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench_lsp import bench_document, build_store, synthetic_patterns
 
-from fakes import HashEmbedder
 from pattern_memory.matching.finder import FixFinder
 from pattern_memory.matching.tokens import tokenize
 from pattern_memory.matching.windows import split_windows
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
+from tests.fakes import HashEmbedder
 
 
 def main() -> None:

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from lora_files import exact_update, make_adapter, merged_update, relative_error
 
 from pattern_memory import cli
+from tests.adapters.lora_files import exact_update, make_adapter, merged_update, relative_error
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "merge_lora_adapters.py"
 

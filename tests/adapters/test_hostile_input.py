@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from lora_files import make_adapter
 from safetensors import SafetensorError
 from safetensors.numpy import load_file
 
@@ -21,6 +20,7 @@ from pattern_memory.adapters.fuse import MergeRequest, merge_adapters
 from pattern_memory.adapters.safetensors_io import read_header
 from pattern_memory.adapters.staging import remove_stale_staging, staging
 from pattern_memory.errors import AdapterError
+from tests.adapters.lora_files import make_adapter
 
 Q = "base_model.model.model.layers.0.self_attn.q_proj"
 ENTRY = {"dtype": "F32", "shape": [2, 2]}

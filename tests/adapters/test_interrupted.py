@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lora_files import make_adapter, write_tensors
 from safetensors.numpy import load_file
 
 from pattern_memory.adapters import fuse
 from pattern_memory.adapters.fuse import MergeRequest, merge_adapters
 from pattern_memory.errors import AdapterError
+from tests.adapters.lora_files import make_adapter, write_tensors
 
 
 @pytest.fixture

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lora_files import (
+
+from pattern_memory.adapters.fuse import MergeRequest, merge_adapters
+from pattern_memory.adapters.merge import Method
+from tests.adapters.lora_files import (
     exact_update,
     make_adapter,
     merged_update,
     read_tensors,
     relative_error,
 )
-
-from pattern_memory.adapters.fuse import MergeRequest, merge_adapters
-from pattern_memory.adapters.merge import Method
 
 # Relative error that rounding the result to the output dtype may introduce.
 TOLERANCE = {"F32": 1e-5, "F16": 3e-3, "BF16": 2e-2}

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lora_files import make_adapter, read_tensors, write_tensors
 from safetensors.numpy import load_file
 
 from pattern_memory import cli
 from pattern_memory.adapters.fuse import MergeRequest, merge_adapters
 from pattern_memory.errors import AdapterError
+from tests.adapters.lora_files import make_adapter, read_tensors, write_tensors
 
 
 def sha256(path: Path) -> str:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lora_files import make_adapter, write_tensors
 from safetensors.numpy import load_file
 
 from pattern_memory.adapters import fuse, split
 from pattern_memory.adapters.fuse import MergeRequest, merge_adapters
 from pattern_memory.adapters.merge import Method
 from pattern_memory.errors import AdapterError
+from tests.adapters.lora_files import make_adapter, write_tensors
 
 pytestmark = pytest.mark.skipif(not split.can_fork(), reason="needs Linux, fork and 2 cores")
 

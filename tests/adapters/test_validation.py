@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from lora_files import MODULES, make_adapter, write_tensors
 from safetensors.numpy import save_file
 
 from pattern_memory.adapters.fuse import MergeRequest, merge_adapters, resolve_weights
 from pattern_memory.adapters.merge import Method
 from pattern_memory.errors import AdapterError
+from tests.adapters.lora_files import MODULES, make_adapter, write_tensors
 
 Q = "base_model.model.model.layers.0.self_attn.q_proj"
 

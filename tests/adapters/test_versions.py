@@ -10,12 +10,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from lora_files import make_adapter
 
 from pattern_memory import cli
 from pattern_memory.adapters.fuse import MergeRequest, merge_adapters
 from pattern_memory.adapters.versions import Registry
 from pattern_memory.errors import AdapterError
+from tests.adapters.lora_files import make_adapter
 
 
 def merge_version(tmp_path: Path, name: str, seed: int, registry: Registry) -> Path:

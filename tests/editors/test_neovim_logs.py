@@ -5,16 +5,13 @@ printed on stderr as well."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from gitrepo import RepoBuilder
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_neovim import drive, history_with_a_fix
+from tests.editors.test_neovim import drive, history_with_a_fix
+from tests.gitrepo import RepoBuilder
 
 pytestmark = [pytest.mark.editor, pytest.mark.slow]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from gitrepo import RepoBuilder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
+from tests.gitrepo import RepoBuilder
 
 pytestmark = [pytest.mark.editor, pytest.mark.slow]
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from gitrepo import RepoBuilder
+from tests.gitrepo import RepoBuilder
 
 pytestmark = [pytest.mark.editor, pytest.mark.slow]
 

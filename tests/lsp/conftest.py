@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +9,8 @@ import pytest
 import pytest_lsp
 from pytest_lsp import LanguageClient
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from lsphelp import CLIENTS, SERVER, build_fix_repo, decode_code_actions_by_spec
-
-from gitrepo import RepoBuilder
+from tests.gitrepo import RepoBuilder
+from tests.lsp.lsphelp import CLIENTS, SERVER, build_fix_repo, decode_code_actions_by_spec
 
 
 @pytest.fixture

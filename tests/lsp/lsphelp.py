@@ -15,8 +15,8 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from gitrepo import RepoBuilder
-from history import build_history
+from tests.gitrepo import RepoBuilder
+from tests.history import build_history
 
 CLIENTS = ["visual_studio_code", "neovim"]
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "pattern_memory", "serve"])

@@ -8,9 +8,9 @@ import sys
 
 from lsprotocol import types
 
-from fakes import HashEmbedder
 from pattern_memory.lsp.app import create_server
 from pattern_memory.lsp.arguments import CommandArguments, SearchArguments, arguments_class
+from tests.fakes import HashEmbedder
 
 FEATURE_MODULES = (
     "analysis",

@@ -4,7 +4,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from lsphelp import (
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient, client_capabilities
+
+from tests.gitrepo import RepoBuilder
+from tests.lsp.lsphelp import (
     FIX_MESSAGE,
     LONG_HISTORY,
     build_fix_repo,
@@ -16,11 +21,6 @@ from lsphelp import (
     indexed,
     initialize,
 )
-from lsprotocol import types
-from pygls.exceptions import JsonRpcException
-from pytest_lsp import LanguageClient, client_capabilities
-
-from gitrepo import RepoBuilder
 
 FORGE_RESPONSE = (
     "The bug was that the cache key ignored the tenant id, so the fix is to include the "

@@ -3,7 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lsphelp import (
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.lsp.lsphelp import (
     FIX_MESSAGE,
     RENAMED_DOC,
     diagnostics_for,
@@ -11,8 +14,6 @@ from lsphelp import (
     initialize,
     open_document,
 )
-from lsprotocol import types
-from pytest_lsp import LanguageClient
 
 
 async def test_indexes_on_start_with_progress_then_publishes_diagnostics(

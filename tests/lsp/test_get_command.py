@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lsphelp import FIX_MESSAGE, execute, initialize
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
+
+from tests.lsp.lsphelp import FIX_MESSAGE, execute, initialize
 
 
 async def test_get_returns_the_pattern_a_search_found(

@@ -4,7 +4,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from lsphelp import (
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.lsp.lsphelp import (
     AFTER,
     BEFORE,
     FIX_MESSAGE,
@@ -18,8 +21,6 @@ from lsphelp import (
     initialize,
     open_document,
 )
-from lsprotocol import types
-from pytest_lsp import LanguageClient
 
 FIX_SUBJECT = FIX_MESSAGE.removeprefix("fix: ")
 

@@ -4,10 +4,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from lsphelp import RENAMED_DOC, diagnostics_for, eventually, execute, indexed, initialize
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
+
+from tests.lsp.lsphelp import RENAMED_DOC, diagnostics_for, eventually, execute, indexed, initialize
 
 LOOSE_QUERY = "loading records"
 

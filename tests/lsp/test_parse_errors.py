@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import pytest
 
-from gitrepo import RepoBuilder
+from tests.gitrepo import RepoBuilder
 
 from .test_frame_cap import answer_to, read_message
 from .test_hostile_messages import HOVER, hover_answers, initialize, raw, send, server

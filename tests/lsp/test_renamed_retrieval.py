@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sys
 from pathlib import Path
 
 import pytest
-from lsphelp import diagnostics_for, initialize, open_document
 from pytest_lsp import LanguageClient
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "memory"))
-
-from crowded_samples import (
+from pattern_memory.memory.db import Database
+from pattern_memory.memory.store import PatternStore
+from pattern_memory.memory.text import lookup_text
+from tests.lsp.lsphelp import diagnostics_for, initialize, open_document
+from tests.memory.crowded_samples import (
     DISTINCT,
     DISTINCT_RENAMED,
     RENAMED,
@@ -23,10 +23,6 @@ from crowded_samples import (
     same_shape_as_target,
     stored_patterns,
 )
-
-from pattern_memory.memory.db import Database
-from pattern_memory.memory.store import PatternStore
-from pattern_memory.memory.text import lookup_text
 
 
 def fill_store(path: Path) -> int:

@@ -5,7 +5,13 @@ import time
 from pathlib import Path
 
 import pytest
-from lsphelp import (
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from pattern_memory.indexing import index_repository
+from pattern_memory.memory.service import PatternMemory
+from pattern_memory.settings import Settings
+from tests.lsp.lsphelp import (
     LONG_HISTORY,
     RENAMED_DOC,
     build_long_history,
@@ -16,12 +22,6 @@ from lsphelp import (
     initialize,
     open_document,
 )
-from lsprotocol import types
-from pytest_lsp import LanguageClient
-
-from pattern_memory.indexing import index_repository
-from pattern_memory.memory.service import PatternMemory
-from pattern_memory.settings import Settings
 
 
 def _write_raw(lsp: LanguageClient, body: bytes) -> None:

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from lsphelp import execute, initialize
 from pytest_lsp import LanguageClient
+
+from tests.lsp.lsphelp import execute, initialize
 
 QUERY = "user does not exist crash"
 

@@ -7,13 +7,13 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from lsphelp import RENAMED_DOC, diagnostics_for, eventually, initialize, open_document
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from pattern_memory.indexing import index_repository
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
+from tests.lsp.lsphelp import RENAMED_DOC, diagnostics_for, eventually, initialize, open_document
 
 
 def _index_elsewhere(db_path: Path, repo: Path) -> int:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lsphelp import eventually, execute, initialize
 from pytest_lsp import LanguageClient
+
+from tests.lsp.lsphelp import eventually, execute, initialize
 
 KEY = "pm-test-team-key-91c2"
 

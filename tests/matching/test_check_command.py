@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import RepoBuilder
+from tests.gitrepo import RepoBuilder
 
 FIX_MESSAGE = "fix: crash when the user does not exist"
 BEFORE = 'def load_user(db, uid):\n    row = db.get(uid)\n    return row["name"]\n'

@@ -9,12 +9,11 @@ import textwrap
 import threading
 from pathlib import Path
 
-from matching_samples import AFTER, BEFORE
-
 from pattern_memory.matching.finder import MAX_DIAGNOSTICS_PER_DOCUMENT, FixFinder, FoundFix
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
+from tests.matching.matching_samples import AFTER, BEFORE
 
 DOCUMENT = (
     "import db\n\n\ndef fetch(user_id):\n    record = db.get(user_id)\n    return record['name']\n"

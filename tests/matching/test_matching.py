@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import textwrap
 
-from matching_samples import AFTER, BEFORE
-
 from pattern_memory.matching import (
     DocumentTokens,
     MatchKind,
@@ -12,6 +10,7 @@ from pattern_memory.matching import (
     find_matches,
     tokenize,
 )
+from tests.matching.matching_samples import AFTER, BEFORE
 
 
 def apply(text: str, before: str, after: str, language: str = "python") -> tuple[str, list]:

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import textwrap
 
-from matching_samples import AFTER, BEFORE
-
 from pattern_memory.matching import DocumentTokens, build_template, find_matches, tokenize
 from pattern_memory.matching.shape import (
     NAME_PLACEHOLDER,
@@ -15,6 +13,7 @@ from pattern_memory.matching.shape import (
     shingles,
     skeleton,
 )
+from tests.matching.matching_samples import AFTER, BEFORE
 
 
 def test_renamed_code_has_the_same_skeleton_and_shingles() -> None:

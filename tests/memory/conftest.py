@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.service import PatternMemory

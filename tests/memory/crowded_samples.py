@@ -8,9 +8,8 @@ import hashlib
 import random
 import textwrap
 
-from memory_samples import make_pattern
-
 from pattern_memory.patterns import Pattern
+from tests.memory.memory_samples import make_pattern
 
 TARGET = make_pattern(
     "Fix KeyError when the key is missing",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from fakes import HashEmbedder
 from pattern_memory.matching.shape import code_shingles
 from pattern_memory.memory.db import Database
 from pattern_memory.memory.filters import Filters, Scope, eligible_sql
@@ -16,6 +15,7 @@ from pattern_memory.memory.shape_store import POSTINGS_PER_SHINGLE
 from pattern_memory.memory.store import PatternStore
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
+from tests.fakes import HashEmbedder
 
 RENAMED_DOCUMENT = "def load(user_id):\n    record = db.get(user_id)\n    return record['name']\n"
 

@@ -8,7 +8,6 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from memory_samples import FIXES, Clock
 
 from pattern_memory.cli import main
 from pattern_memory.memory.embedder import FastEmbedEmbedder
@@ -16,6 +15,7 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.stats import LifecycleCounts
 from pattern_memory.memory.types import Outcome
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES, Clock
 
 
 def test_stats_and_an_empty_search_tell_about_decayed_and_retired_patterns(

@@ -8,9 +8,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from memory_samples import Clock
 
-from gitrepo import RepoBuilder
 from pattern_memory.assist.inject import build_injection_block
 from pattern_memory.cli import main
 from pattern_memory.indexing import index_repository
@@ -22,6 +20,8 @@ from pattern_memory.memory.stats import LifecycleCounts
 from pattern_memory.memory.types import Outcome
 from pattern_memory.mining.gitlog import reverted_commits, reverted_subject
 from pattern_memory.settings import Settings
+from tests.gitrepo import RepoBuilder
+from tests.memory.memory_samples import Clock
 
 CONFIG_V1 = (
     "import yaml\n\n\n"

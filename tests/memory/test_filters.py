@@ -7,13 +7,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from memory_samples import Clock, make_pattern
-
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.search import CANDIDATES
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import ProblemType
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import Clock, make_pattern
 
 CROWD = CANDIDATES + 50
 

@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from memory_samples import FIXES
 
-from gitrepo import RepoBuilder
 from pattern_memory.cli import main
 from pattern_memory.indexing import index_repository
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import write_jsonl_file
+from tests.gitrepo import RepoBuilder
+from tests.memory.memory_samples import FIXES
 
 
 def test_reindexing_the_repository_elsewhere_skips_a_forgotten_pattern(

@@ -16,13 +16,13 @@ from pathlib import Path
 import apsw
 import pytest
 
-from gitrepo import RepoBuilder
-from history import build_history, fix_message
 from pattern_memory.errors import RepositoryError
 from pattern_memory.indexing import index_repository
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
+from tests.gitrepo import RepoBuilder
+from tests.history import build_history, fix_message
 
 CLI = [sys.executable, "-m", "pattern_memory"]
 

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from memory_samples import FIXES, Clock, make_pattern
 
 from pattern_memory.errors import InputError
 from pattern_memory.memory.embedder import FastEmbedEmbedder
@@ -14,6 +13,7 @@ from pattern_memory.memory.lifecycle import should_retire, success_rate
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import Outcome
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES, Clock, make_pattern
 
 ZERO_DIVISION = "ZeroDivisionError when the list is empty"
 CONFIG_CRASH = "crash when the config file is missing"

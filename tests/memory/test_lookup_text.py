@@ -3,14 +3,13 @@ short (the model's cost grows with the length of what it reads)."""
 
 from __future__ import annotations
 
-from memory_samples import make_pattern
-
 from pattern_memory.memory.text import (
     LOOKUP_CHANGE_CHARS,
     LOOKUP_MESSAGE_CHARS,
     code_words,
     lookup_text,
 )
+from tests.memory.memory_samples import make_pattern
 
 
 def test_code_becomes_the_words_of_its_identifiers_each_once() -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from memory_samples import FIXES
-
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import Outcome
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES
 
 ZERO_DIVISION = "ZeroDivisionError when the list is empty"
 CONFIG = "crash when the config file is missing"

@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from memory_samples import FIXES
-
-from gitrepo import RepoBuilder
 from pattern_memory.patterns import write_jsonl_file
+from tests.gitrepo import RepoBuilder
+from tests.memory.memory_samples import FIXES
 
 CLI = [sys.executable, "-m", "pattern_memory"]
 

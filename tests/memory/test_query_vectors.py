@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from memory_samples import FIXES
 
 from pattern_memory.memory import service
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES
 
 
 class CountingEmbedder:

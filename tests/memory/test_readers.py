@@ -10,13 +10,13 @@ from pathlib import Path
 
 import apsw
 import pytest
-from memory_samples import FIXES
 
 from pattern_memory.cli import main
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.metrics import LOOKUP_MS
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import RepoBuilder
 from pattern_memory.cli import main
 from pattern_memory.indexing import index_repository
 from pattern_memory.memory.service import PatternMemory
+from tests.gitrepo import RepoBuilder
 
 
 def test_a_subdirectory_indexes_its_repository_once(

@@ -9,9 +9,7 @@ from collections.abc import Iterator
 
 import apsw
 import pytest
-from memory_samples import FIXES
 
-from fakes import HashEmbedder
 from pattern_memory.errors import InputError
 from pattern_memory.memory.db import Database
 from pattern_memory.memory.embedder import Embedder
@@ -20,6 +18,8 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import Outcome
 from pattern_memory.patterns import PatternSource
 from pattern_memory.settings import Settings
+from tests.fakes import HashEmbedder
+from tests.memory.memory_samples import FIXES
 
 
 @pytest.fixture(scope="module")

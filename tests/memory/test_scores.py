@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from memory_samples import FIXES
-
 from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.search import semantic_relevance
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES
 
 
 def test_semantic_relevance_keeps_rising_instead_of_saturating() -> None:

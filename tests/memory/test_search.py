@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-from memory_samples import FIXES, make_pattern
 
 from pattern_memory.memory.db import DISABLE_VEC_ENV
 from pattern_memory.memory.embedder import FastEmbedEmbedder
@@ -17,6 +16,7 @@ from pattern_memory.memory.metrics import LOOKUP_MS
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import PatternSource, ProblemType
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES, make_pattern
 
 # (query a user would type or the code they are looking at, the message of the fix to find)
 QUERIES = [

@@ -6,14 +6,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from crowded_samples import (
-    DISTINCT,
-    DISTINCT_RENAMED,
-    RENAMED,
-    TARGET,
-    stored_patterns,
-    unrelated_patterns,
-)
 
 from pattern_memory.matching import DocumentTokens, build_template, find_matches
 from pattern_memory.matching.shape import SHAPE_VERSION, code_shingles, pattern_shingles
@@ -22,6 +14,14 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.store import PatternStore
 from pattern_memory.patterns import Pattern
 from pattern_memory.settings import Settings
+from tests.memory.crowded_samples import (
+    DISTINCT,
+    DISTINCT_RENAMED,
+    RENAMED,
+    TARGET,
+    stored_patterns,
+    unrelated_patterns,
+)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import apsw
 
-from gitrepo import RepoBuilder
-from secret_corpus import KEY_BODY, PLANTED
+from tests.gitrepo import RepoBuilder
+from tests.secret_corpus import KEY_BODY, PLANTED
 
 CLI = [sys.executable, "-m", "pattern_memory"]
 QUERIES = (

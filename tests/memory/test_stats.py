@@ -9,7 +9,6 @@ import json
 from collections import Counter
 
 import pytest
-from memory_samples import FIXES
 
 from pattern_memory.cli import main
 from pattern_memory.memory.embedder import FastEmbedEmbedder
@@ -18,6 +17,7 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.stats import LifecycleCounts
 from pattern_memory.memory.types import Outcome
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES
 
 # The keys of `stats --json` and of patternMemory.stats (camel-cased there) before Stats.
 JSON_KEYS = {

@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import pytest
-from memory_samples import FIXES
 
 from pattern_memory.cli import main
 from pattern_memory.errors import InputError
@@ -19,6 +18,7 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.transfer import read_export
 from pattern_memory.patterns import PatternSource, read_jsonl, write_jsonl_file
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES
 
 
 def test_schema_migrations_and_versions_are_recorded(memory: PatternMemory) -> None:

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from memory_samples import FIXES
 
 from pattern_memory.cli import main
 from pattern_memory.memory.embedder import FastEmbedEmbedder
@@ -16,6 +15,7 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import Lifecycle, Outcome
 from pattern_memory.patterns import Pattern, write_jsonl_file
 from pattern_memory.settings import Settings
+from tests.memory.memory_samples import FIXES
 
 
 def _state(memory: PatternMemory) -> list[tuple[Pattern, Lifecycle]]:

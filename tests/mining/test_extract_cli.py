@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import RepoBuilder
 from pattern_memory.cli import main
 from pattern_memory.mining import MineOptions, mine_commits
+from tests.gitrepo import RepoBuilder
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "extract_patterns_from_git.py"
 SEED_FIELDS = {

@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from gitrepo import RepoBuilder
 from pattern_memory.mining.gitlog import (
     CommitHeader,
     LineReader,
@@ -15,6 +14,7 @@ from pattern_memory.mining.gitlog import (
     parse_log,
     unquote_path,
 )
+from tests.gitrepo import RepoBuilder
 
 
 def _history(builder: RepoBuilder) -> bytes:

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from gitrepo import RepoBuilder
 from pattern_memory.cli import main
 from pattern_memory.cli.indexing import describe_index
 from pattern_memory.indexing import index_repository
@@ -21,6 +20,7 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.mining import MineOptions, mine_commits
 from pattern_memory.mining.classify import classify_for_index, rule_family
 from pattern_memory.settings import Settings
+from tests.gitrepo import RepoBuilder
 
 PATHS_V1 = """import os
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from gitrepo import RepoBuilder
 from pattern_memory.errors import RepositoryError
 from pattern_memory.mining import MinedCommit, MineOptions, head_commit, mine_commits
 from pattern_memory.mining.gitproc import BlobStream
 from pattern_memory.patterns import LineRange, Pattern, ProblemType, make_pattern_id
+from tests.gitrepo import RepoBuilder
 
 Mine = Callable[..., list[MinedCommit]]  # the fixtures of tests/mining/conftest.py
 MinePatterns = Callable[..., list[Pattern]]

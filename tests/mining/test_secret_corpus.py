@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pattern_memory.mining.scrub import looks_random, scrub_text
-from secret_corpus import KEY_BODY, ORDINARY, PLANTED, Planted
+from tests.secret_corpus import KEY_BODY, ORDINARY, PLANTED, Planted
 
 
 def test_the_corpus_is_large_enough() -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from gitrepo import RepoBuilder
 from pattern_memory.mining.scrub import pseudonym
 from pattern_memory.patterns import Pattern, ProblemType, dump_jsonl_line
+from tests.gitrepo import RepoBuilder
 
 MinePatterns = Callable[..., list[Pattern]]  # fixture of tests/mining/conftest.py
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.lora_files import exact_update, make_adapter, merged_update, relative_error
 from pattern_memory.team.models import AdapterList, AdapterVersionOut
+from tests.adapters.lora_files import exact_update, make_adapter, merged_update, relative_error
 
 SEED_ID = "123e4567-e89b-12d3-a456-426614174000"
 

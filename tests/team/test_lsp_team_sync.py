@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -22,9 +21,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "lsp"))
-
-from lsphelp import (
+from tests.gitrepo import RepoBuilder
+from tests.lsp.lsphelp import (
     BEFORE,
     FIX_MESSAGE,
     SERVER,
@@ -35,8 +33,6 @@ from lsphelp import (
     initialize,
     open_document,
 )
-
-from gitrepo import RepoBuilder
 
 CURSOR_BEFORE = (
     "def rows(conn, sql):\n    cur = conn.cursor()\n    cur.execute(sql)\n"
