@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import HashEmbedder
 from tests.gitrepo import RepoBuilder
 
 
@@ -24,3 +25,10 @@ def _isolated_home(
 @pytest.fixture
 def repo_builder(tmp_path: Path) -> RepoBuilder:
     return RepoBuilder(tmp_path / "repo")
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    """For tests that do not test embedding (tests/fakes.py): no ONNX model to load or run.
+    Search by meaning, the CLI, the language server and the embedder keep the real one."""
+    return HashEmbedder()

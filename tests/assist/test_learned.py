@@ -22,13 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 F = "```"
 
 
-@pytest.fixture(scope="module")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> FastEmbedEmbedder:
-    model = FastEmbedEmbedder(cache_root=tmp_path_factory.mktemp("model-cache"))
-    model.load()
-    return model
-
-
 # --- sentences ------------------------------------------------------------------------
 
 

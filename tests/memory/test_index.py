@@ -1,5 +1,6 @@
 """`index` end to end on real git repositories with the real model: what it learns,
-incremental runs, cancel, a SIGKILL in the middle, and several processes at once."""
+incremental runs, cancel, a SIGKILL in the middle, and several processes at once (incremental
+runs and cancel count rows: the fake embedder there)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ import pytest
 
 from pattern_memory.errors import RepositoryError
 from pattern_memory.indexing import index_repository
-from pattern_memory.memory.embedder import FastEmbedEmbedder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.settings import Settings
+from tests.fakes import HashEmbedder
 from tests.gitrepo import RepoBuilder
 from tests.history import build_history, fix_message
 
@@ -101,23 +102,29 @@ def test_index_learns_the_fixes_and_search_finds_them(
     )
 
 
-def test_a_second_run_reads_only_new_commits(tmp_path: Path, memory: PatternMemory) -> None:
+def test_a_second_run_reads_only_new_commits(
+    tmp_path: Path, settings: Settings, hash_embedder: HashEmbedder
+) -> None:
+    # The cursor is the point, not the vectors: the fake embedder (the search at the end finds
+    # a message by its own words).
     repo = tmp_path / "history"
     build_history(repo, 60)
-    first = index_repository(memory, repo)
-    assert first.commits_read == 60 and first.patterns_added == 60
+    with PatternMemory.open(settings, hash_embedder) as memory:
+        first = index_repository(memory, repo)
+        assert first.commits_read == 60 and first.patterns_added == 60
 
-    again = index_repository(memory, repo)
-    assert again.up_to_date and again.commits_read == 0 and again.patterns_added == 0
+        again = index_repository(memory, repo)
+        assert again.up_to_date and again.commits_read == 0 and again.patterns_added == 0
 
-    build_history(repo, 1, start=60)
-    third = index_repository(memory, repo)
-    assert (third.commits_read, third.patterns_added, third.embedded) == (1, 1, 1)
-    assert memory.search(fix_message(60), k=1)[0].stored.pattern.commit_msg == fix_message(60)
+        build_history(repo, 1, start=60)
+        third = index_repository(memory, repo)
+        assert (third.commits_read, third.patterns_added, third.embedded) == (1, 1, 1)
+        hit = memory.search(fix_message(60), k=1)[0]
+        assert hit.stored.pattern.commit_msg == fix_message(60)
 
 
 def test_cancel_stops_consistently_and_the_next_run_resumes(
-    tmp_path: Path, settings: Settings, embedder: FastEmbedEmbedder
+    tmp_path: Path, settings: Settings, hash_embedder: HashEmbedder
 ) -> None:
     repo = tmp_path / "history"
     build_history(repo, 80)
@@ -127,7 +134,7 @@ def test_cancel_stops_consistently_and_the_next_run_resumes(
         if done >= 30:
             cancel.set()
 
-    memory = PatternMemory.open(settings, embedder)
+    memory = PatternMemory.open(settings, hash_embedder)  # counts, not meaning: the fake
     try:
         stopped = index_repository(memory, repo, progress=progress, cancel=cancel)
         assert stopped.cancelled and 30 <= stopped.commits_read < 80

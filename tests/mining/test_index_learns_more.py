@@ -3,15 +3,11 @@ says by which rule; `extract` keeps the seed's rules, byte for byte."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from pattern_memory.cli import main
 from pattern_memory.cli.indexing import describe_index
@@ -20,6 +16,7 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.mining import MineOptions, mine_commits
 from pattern_memory.mining.classify import classify_for_index, rule_family
 from pattern_memory.settings import Settings
+from tests.fakes import HashEmbedder
 from tests.gitrepo import RepoBuilder
 
 PATHS_V1 = """import os
@@ -47,21 +44,6 @@ COMMENT = "# Join a path safley below a directory.\n"
 PATHS_V3 = PATHS_V2.replace("def safe_join(", COMMENT + "def safe_join(")
 PATHS_V4 = PATHS_V3.replace("safley", "safely")
 KEYWORDLESS_FIX = "safe_join prevents windows special device names"
-
-
-class HashEmbedder:
-    """Deterministic unit vectors from a hash of the text: no model to load."""
-
-    model_id = "test-hash-embedder"
-    dim = 384
-
-    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        rows = []
-        for text in texts:
-            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-            row = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
-            rows.append(row / np.linalg.norm(row))
-        return np.stack(rows) if rows else np.zeros((0, self.dim), np.float32)
 
 
 def _history(repo_builder: RepoBuilder) -> dict[str, str]:
@@ -108,11 +90,11 @@ def test_extract_keeps_the_seeds_rules(
 
 
 def test_index_learns_the_keywordless_fix_and_reports_its_rule(
-    repo_builder: RepoBuilder, tmp_path: Path
+    repo_builder: RepoBuilder, tmp_path: Path, hash_embedder: HashEmbedder
 ) -> None:
     commits = _history(repo_builder)
     settings = Settings(db_path=tmp_path / "data" / "patterns.db")
-    memory = PatternMemory.open(settings, HashEmbedder())
+    memory = PatternMemory.open(settings, hash_embedder)
     try:
         report = index_repository(memory, repo_builder.path)
         learned = {p.commit: p for p in memory.iter_patterns()}
