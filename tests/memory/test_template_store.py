@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from fakes import HashEmbedder
 from pattern_memory.matching import finder as finder_module
 from pattern_memory.matching.finder import FixFinder
 from pattern_memory.matching.prepared import decode, prepare, prepared_key, template_version
@@ -21,6 +20,7 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.store import PatternStore
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
+from tests.fakes import HashEmbedder
 
 BEFORE = "row = db.get(uid)\nreturn row['name']"
 AFTER = "row = db.get(uid)\nif row is None:\n    return None\nreturn row['name']"
