@@ -66,6 +66,7 @@ COSINE_SCALE = 0.262
 MAX_QUERY_TOKENS = 256
 MAX_LEXICAL_TERMS = 16
 FALLBACK_TERMS = 3
+FALLBACK_POSTINGS_SHARE = 0.2
 COMMON_TERM_SHARE = 0.02
 COMMON_TERM_MIN_DOCS = 100
 # The after-code is left out: code that already looks like a fix needs no fix.
@@ -95,15 +96,31 @@ def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(code_tokens(text)))[:MAX_QUERY_TOKENS]
 
 
-def selective_terms(terms: Sequence[str], frequencies: dict[str, int], total: int) -> list[str]:
+def selective_terms(
+    terms: Sequence[str], frequencies: dict[str, int], total: int, *, text_query: bool = True
+) -> list[str]:
     """The query terms worth a full-text lookup: present in the memory, rarest first, common
     ones (in more than COMMON_TERM_SHARE of the patterns) only when nothing rarer exists.
     A common term costs its whole posting list and adds little to BM25; it still counts in
-    the overlap score of the candidates found."""
+    the overlap score of the candidates found. For a text query, the common ones are taken
+    only while their posting lists together stay under FALLBACK_POSTINGS_SHARE of the
+    patterns (the rarest always): a pattern sharing nothing but a word found in most of
+    them scores next to nothing against it. Not for code (containment): a pattern made of
+    common tokens only can still stand whole in the code."""
     known = sorted((frequencies[t], t) for t in terms if frequencies.get(t, 0) > 0)
     limit = max(COMMON_TERM_MIN_DOCS, COMMON_TERM_SHARE * total)
     rare = [t for df, t in known if df <= limit][:MAX_LEXICAL_TERMS]
-    return rare or [t for _, t in known[:FALLBACK_TERMS]]
+    if rare or not text_query:
+        return rare or [t for _, t in known[:FALLBACK_TERMS]]
+    budget = max(COMMON_TERM_MIN_DOCS, FALLBACK_POSTINGS_SHARE * total)
+    chosen: list[str] = []
+    postings = 0
+    for df, term in known[:FALLBACK_TERMS]:
+        if chosen and postings + df > budget:
+            break
+        chosen.append(term)
+        postings += df
+    return chosen
 
 
 T = TypeVar("T")
@@ -163,7 +180,10 @@ class HybridSearch:
         terms = query_terms(query.text)
         frequencies, total = self._store.terms.document_frequencies(terms)
         lexical_ids = self._store.terms.lexical(
-            selective_terms(terms, frequencies, total), columns, CANDIDATES, query.filters
+            selective_terms(terms, frequencies, total, text_query=not containment),
+            columns,
+            CANDIDATES,
+            query.filters,
         )
         shape: dict[int, ShapeFit] = {}
         shape_ids: list[int] = []
@@ -285,7 +305,13 @@ class HybridSearch:
         (shared / sqrt(query * pattern)), or containment (shared / pattern)."""
         if not terms:
             return {}
-        documents = self._store.terms.token_sets(row_ids, columns)
+        query_set = set(terms)
+        # Only patterns sharing a term get an overlap: only their vocabulary is weighed.
+        documents = {
+            row_id: tokens
+            for row_id, tokens in self._store.terms.token_sets(row_ids, columns).items()
+            if not query_set.isdisjoint(tokens)
+        }
         vocabulary = {t for tokens in documents.values() for t in tokens}
         frequencies, total = self._store.terms.document_frequencies(sorted(vocabulary.union(terms)))
         total = max(total, 1)
@@ -293,13 +319,12 @@ class HybridSearch:
             t: math.log(1.0 + total / max(frequencies.get(t, 0), 1))
             for t in vocabulary.union(terms)
         }
-        query_set = set(terms)
         query_weight = sum(weight[t] for t in query_set)
+        if not query_weight:
+            return {}
         out: dict[int, float] = {}
         for row_id, tokens in documents.items():
             shared = query_set & tokens
-            if not shared or not query_weight:
-                continue
             doc_weight = sum(weight[t] for t in tokens)
             norm = doc_weight if containment else math.sqrt(query_weight * doc_weight)
             overlap = sum(weight[t] for t in shared) / norm
