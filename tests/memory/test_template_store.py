@@ -82,28 +82,32 @@ def _building_fails(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(finder_module, name, refuse)
 
 
-def test_a_stored_pattern_has_its_template_and_a_new_finder_reads_it(
+def test_the_finder_stores_what_it_built_and_a_new_finder_reads_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings, memory = _open(tmp_path / "p.db")
     with memory:
         _store(memory, FIX, SIBLING)
+        assert _rows(memory) == {}  # storing parses nothing: indexing pays no checks
+        expected = _found(memory, settings)
+        assert [pattern_id for pattern_id, *_ in expected] == [FIX.pattern_id]
         texts = memory.stored_templates([_key(FIX), _key(SIBLING)], template_version())
         assert set(texts) == {_key(FIX), _key(SIBLING)}
         stored = decode(texts[_key(FIX)], _key(FIX), template_version())
         assert stored == prepare(BEFORE, AFTER, "python", FIX.commit_msg)
         assert stored.template == build_template(BEFORE, AFTER, "python")
-        expected = _found(memory, settings)
-        assert [pattern_id for pattern_id, *_ in expected] == [FIX.pattern_id]
         # A new finder (a new process) reads the template and its commit's edits.
-        _building_fails(monkeypatch)
-        assert _found(memory, settings) == expected
-        # Only a bug fix can be flagged: of another change only its edit is worked out.
+        with monkeypatch.context() as patched:
+            _building_fails(patched)
+            assert _found(memory, settings) == expected
+        # reindex works every pattern's out; only a bug fix can be flagged: of another
+        # change only its edit.
         feature = dataclasses.replace(
             _pattern("log rows", after=AFTER + "\nlog(row)"),
             problem_type=ProblemType.FEATURE_ADDITION,
         )
         _store(memory, feature)
+        memory.reindex()
         [text] = memory.stored_templates([_key(feature)], template_version()).values()
         edit_only = decode(text, _key(feature), template_version())
         assert not edit_only.checked and edit_only.template is None
@@ -174,6 +178,8 @@ def test_forgetting_a_pattern_removes_its_template(tmp_path: Path) -> None:
     _, memory = _open(tmp_path / "p.db")
     with memory:
         _store(memory, FIX, SIBLING)
+        memory.reindex()
+        assert set(_rows(memory)) == {_key(FIX), _key(SIBLING)}
         assert memory.forget(FIX.pattern_id)
         assert set(_rows(memory)) == {_key(SIBLING)}
 

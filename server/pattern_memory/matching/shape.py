@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from .template import MIN_TEMPLATE_TOKENS, FixTemplate, build_template
+from .template import MIN_TEMPLATE_TOKENS, build_template
 from .tokens import Token, TokenKind, tokenize
 
 # Long enough to see that a name is used again a few tokens further (`def f(a, b): a = b`
@@ -110,11 +110,7 @@ def token_shingles(tokens: Sequence[Token]) -> frozenset[int]:
 def pattern_shingles(before_code: str, after_code: str, language: str) -> frozenset[int]:
     """The shingles of the part of a pattern's before-code that the matcher looks for (its
     template); none when the change has nothing to locate."""
-    return template_shingles(build_template(before_code, after_code, language))
-
-
-def template_shingles(template: FixTemplate | None) -> frozenset[int]:
-    """pattern_shingles of a template already built (None: nothing to locate)."""
+    template = build_template(before_code, after_code, language)
     if template is None:
         return frozenset()
     return shingles(template.before_tokens)

@@ -31,17 +31,10 @@ POSTINGS_PER_SHINGLE = 128
 
 
 def add_shapes(
-    c: apsw.Connection,
-    row_id: int,
-    before_code: str,
-    after_code: str,
-    language: str,
-    *,
-    shingles: frozenset[int] | None = None,
+    c: apsw.Connection, row_id: int, before_code: str, after_code: str, language: str
 ) -> None:
-    """Inside the caller's transaction: index the shape of the pattern stored as `row_id`;
-    `shingles`: its pattern_shingles when the caller has them (from a template it built)."""
-    found = pattern_shingles(before_code, after_code, language) if shingles is None else shingles
+    """Inside the caller's transaction: index the shape of the pattern stored as `row_id`."""
+    found = pattern_shingles(before_code, after_code, language)
     c.executemany(
         "INSERT OR IGNORE INTO pattern_shapes (shingle, size, pattern) VALUES (?, ?, ?)",
         [(shingle, len(found), row_id) for shingle in sorted(found)],

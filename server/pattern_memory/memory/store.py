@@ -17,8 +17,6 @@ from collections.abc import Iterable, Iterator, Sequence
 import apsw
 
 from ..errors import StoreError
-from ..languages import normalize_language
-from ..matching.shape import template_shingles
 from ..patterns import Pattern, PatternSource
 from .count_store import CountStore
 from .cursor_store import CursorStore
@@ -39,7 +37,7 @@ from .pattern_rows import (
 )
 from .revert_store import RevertRecord, effective_revert, record_revert
 from .shape_store import ShapeStore, add_shapes, forget_shapes
-from .template_store import TemplateStore, add_template, forget_template
+from .template_store import TemplateStore, forget_template
 from .term_store import TermStore, add_terms, forget_terms
 from .text import text_hash
 from .types import SaveStatus, StoredPattern
@@ -185,19 +183,7 @@ class PatternStore:
                         ),
                     )
                 add_terms(c, row_id, pattern)
-                prepared = add_template(c, pattern)
-                # Its template is the shapes' when built (checked) for the same language name.
-                built = (
-                    prepared.checked and normalize_language(pattern.language) == pattern.language
-                )
-                add_shapes(
-                    c,
-                    row_id,
-                    pattern.before_code,
-                    pattern.after_code,
-                    pattern.language,
-                    shingles=template_shingles(prepared.template) if built else None,
-                )
+                add_shapes(c, row_id, pattern.before_code, pattern.after_code, pattern.language)
                 out.append((pattern.pattern_id, SaveStatus.ADDED))
         return out
 

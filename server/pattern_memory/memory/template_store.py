@@ -1,6 +1,9 @@
 """SQL for stored templates: each pattern's Prepared (matching/prepared.py: its withheld
-check, match template and abstract edit), worked out when the pattern is stored, so that
-the editor's finder reads it instead of parsing the pattern's code again after every start.
+check, match template and abstract edit), worked out once, so that the editor's finder reads
+it instead of parsing the pattern's code again after every start. Not when the pattern is
+stored: indexing would pay those parses for every pattern, most of which no editor ever
+looks up (+30% on a real history, docs/benchmarks.md); the finder works out what it needs
+and writes it back, and `reindex` works them all out.
 
 Table pattern_templates (key, version, text): by content key (matching.prepared.prepared_key
 over the pattern's code, language and message), so that a pattern and its team copy share
@@ -21,14 +24,13 @@ import apsw
 from ..errors import StoreError
 from ..languages import normalize_language
 from ..matching.prepared import (
-    Prepared,
     encode,
     prepare,
     prepare_edit,
     prepared_key,
     template_version,
 )
-from ..patterns import Pattern, ProblemType
+from ..patterns import ProblemType
 from .db import Database, row_values
 
 log = logging.getLogger(__name__)
@@ -36,26 +38,6 @@ log = logging.getLogger(__name__)
 
 def _pattern_key(before_code: str, after_code: str, language: str, commit_msg: str) -> str:
     return prepared_key(before_code, after_code, normalize_language(language), commit_msg)
-
-
-def add_template(c: apsw.Connection, pattern: Pattern) -> Prepared:
-    """Inside the caller's transaction: work out and store the pattern's Prepared (returned,
-    so that the caller can take its template for the code shapes). Only a bug fix can be
-    flagged in an editor: of other patterns only the edit is worked out (their commit's
-    mass-edit check reads it), which spares indexing the withheld check's parses."""
-    language = normalize_language(pattern.language)
-    key = prepared_key(pattern.before_code, pattern.after_code, language, pattern.commit_msg)
-    code = (pattern.before_code, pattern.after_code, language)
-    if pattern.problem_type is ProblemType.BUG_FIX:
-        prepared = prepare(*code, pattern.commit_msg)
-    else:
-        prepared = prepare_edit(*code)
-    version = template_version()
-    c.execute(
-        "INSERT OR REPLACE INTO pattern_templates (key, version, text) VALUES (?, ?, ?)",
-        (key, version, encode(prepared, key, version)),
-    )
-    return prepared
 
 
 def forget_template(c: apsw.Connection, row_id: int) -> None:
@@ -137,7 +119,8 @@ class TemplateStore:
                 if key in checked or (key in texts and not bug_fix):
                     continue
                 code = (before_code, after_code, language)
-                # As add_template: the checks for bug fixes, the edit for the others.
+                # What the finder needs: the checks of a bug fix (only those are flagged),
+                # the edit of another change (its commit's mass-edit check reads it).
                 prepared = prepare(*code, commit_msg) if bug_fix else prepare_edit(*code)
                 texts[key] = encode(prepared, key, version)
                 if bug_fix:
