@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import apsw
 
@@ -302,36 +303,32 @@ class PatternStore:
 
     def candidates(self, row_ids: Iterable[int], filters: Filters) -> dict[int, StoredPattern]:
         """The given rows that pass every filter (eligible_sql)."""
-        ids = list(dict.fromkeys(row_ids))
-        if not ids:
-            return {}
-        where, args = eligible_sql(filters)
         select, select_args = select_sql(filters.decay)
-        sql = (
-            # CROSS JOIN fixes the loop order: look up each candidate by primary key
-            # rather than let the planner scan the user's index.
-            f"SELECT p.id, {select} FROM json_each(?) j CROSS JOIN patterns p "
-            f"ON p.id = j.value WHERE {where}"
-        )
-        return {
-            int(row[0]): to_stored(row[1:])
-            for row in self.db.query(sql, [*select_args, json.dumps(ids), *args])
-        }
+        rows = self._eligible(row_ids, filters, f"p.id, {select}", select_args)
+        return {int(row[0]): to_stored(row[1:]) for row in rows}
 
     def ranking_rows(self, row_ids: Iterable[int], filters: Filters) -> dict[int, RankingRow]:
         """What a search ranks the given rows by, for those that pass every filter (the
         same rows `candidates` would return)."""
+        select, select_args = ranking_sql(filters.decay)
+        rows = self._eligible(row_ids, filters, select, select_args)
+        return {int(row[0]): to_ranking(row) for row in rows}
+
+    def _eligible(
+        self, row_ids: Iterable[int], filters: Filters, select: str, select_args: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        """`select` over those of the given rows that pass every filter (eligible_sql)."""
         ids = list(dict.fromkeys(row_ids))
         if not ids:
-            return {}
+            return []
         where, args = eligible_sql(filters)
-        select, select_args = ranking_sql(filters.decay)
+        # CROSS JOIN fixes the loop order: look up each candidate by primary key rather
+        # than let the planner scan the user's index.
         sql = (
             f"SELECT {select} FROM json_each(?) j CROSS JOIN patterns p "
             f"ON p.id = j.value WHERE {where}"
         )
-        rows = self.db.query(sql, [*select_args, json.dumps(ids), *args])
-        return {int(row[0]): to_ranking(row) for row in rows}
+        return self.db.query(sql, [*select_args, json.dumps(ids), *args])
 
     def excluded_by_record(self, filters: Filters) -> set[int]:
         """Row ids that fail the filters by their record (retired, or a success rate below
