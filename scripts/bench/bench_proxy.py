@@ -43,7 +43,7 @@ import httpx
 # does not put on the path (only the script's own folder): put it there once.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from pattern_memory.assist.proxy.app import ProxyConfig, create_app
-from pattern_memory.assist.proxy.server import open_memory
+from pattern_memory.assist.proxy.server import forge_model, open_memory
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
@@ -209,7 +209,7 @@ def main() -> int:
     count, gap = args.requests, args.gap_ms / 1000
     with serve(stub_app(stub)) as upstream:
         config = ProxyConfig(upstream, memory.settings, 30.0, args.budget_ms / 1000)
-        app = create_app(config, memory)
+        app = create_app(config, memory, forge_model())  # as `pattern-memory proxy` runs it
         state = app.state.proxy
         with serve(app) as proxy, httpx.Client(headers=headers, timeout=30) as client:
             urls = (upstream + "/v1/chat/completions", proxy + "/v1/chat/completions")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 
 from pattern_memory.assist.inject import BLOCK_TAG
 from pattern_memory.assist.proxy.app import ProxyConfig, create_app
+from pattern_memory.memory.embedder import Embedder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
@@ -89,14 +90,18 @@ def proxy_for(memory: PatternMemory) -> Iterator[Callable[..., Proxy]]:
     opened: list[Any] = []
 
     def start(
-        base: PatternMemory | None = None, timeout: float = 30.0, budget: float = 30.0
+        base: PatternMemory | None = None,
+        timeout: float = 30.0,
+        budget: float = 30.0,
+        forge_embedder: Embedder | None = None,
     ) -> Proxy:
         used = base or memory
         stub = Stub()
         upstream = serve(stub_app(stub))
         upstream_url = upstream.__enter__()
         opened.append(upstream)
-        app = create_app(ProxyConfig(upstream_url, used.settings, timeout, budget), used)
+        config = ProxyConfig(upstream_url, used.settings, timeout, budget)
+        app = create_app(config, used, forge_embedder)
         server = serve(app)
         url = server.__enter__()
         opened.append(server)
@@ -178,6 +183,36 @@ def test_anthropic_plain_system_blocks_and_forging(
     assert proxy.metric("patterns_forged_total") == 1
     forged = [p for p in memory.iter_patterns() if p.source.value == "forge"]
     assert len(forged) == 1 and "milliseconds" in forged[0].commit_msg
+
+
+class ReadingModel:
+    """The real model, noting what it is asked to read."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.model_id, self.dim = inner, inner.model_id, inner.dim
+        self.read: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        self.read.extend(texts)
+        return self.inner.embed(texts)
+
+
+def test_the_forge_hook_reads_answers_with_its_own_model(
+    memory: PatternMemory, proxy_for: Callable[..., Proxy]
+) -> None:
+    """The proxy's forge hook embeds every sentence of an answer (hundreds of ms): on
+    another instance of the model, so that the next lookup does not wait behind it."""
+    forge_model = ReadingModel(memory.embedder)
+    proxy = proxy_for(forge_embedder=forge_model)
+    # A phrasing the regex detector does not read: the learned one embeds it.
+    proxy.stub.answer = (
+        "The root cause is that the session is shared across threads. Giving each thread "
+        "its own session fixes it."
+    )
+    proxy.post("/v1/chat/completions", openai_body("why do my requests fail at random?"))
+    proxy.settle()
+    assert proxy.metric("patterns_forged_total") == 1
+    assert any("shared across threads" in text for text in forge_model.read)
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])

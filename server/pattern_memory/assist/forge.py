@@ -38,21 +38,23 @@ def forge_patterns(
     response: str,
     request: str | None = None,
     detector: Detector | None = None,
+    embedder: Embedder | None = None,
 ) -> list[str]:
     """Store the fixes `response` states; returns their pattern ids (an already known fix
     gives its existing id). Nothing when the settings say `forgeOnSuccess: false`.
-    `patterns.forged` is counted by the memory, for fixes it did not know yet."""
+    `patterns.forged` is counted by the memory, for fixes it did not know yet. `embedder`:
+    the model the learned detector reads the answer with (the memory's when None; the proxy
+    gives it another instance of the same model, so that forging never holds the one its
+    lookups wait for)."""
     settings = memory.settings
     if not settings.forge_on_success:
         return []
-    # The memory's own model (loaded once, shared): PatternMemory has no public accessor
-    # yet, the proxy reads it the same way.
     if detector is not None:  # the proxy's `forgeDetector: llm`
         fixes = detector(response, request)
     elif settings.forge_detector is ForgeDetector.REGEX:
         fixes = detect_fixes(response, request)
     else:
-        fixes = find_fixes(memory.embedder, response, request)
+        fixes = find_fixes(embedder or memory.embedder, response, request)
     if not fixes:
         return []
     now = dt.datetime.now(dt.UTC).strftime(DATE_FORMAT)

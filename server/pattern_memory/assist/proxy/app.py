@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ...memory.embedder import Embedder
 from ...memory.service import PatternMemory
 from ...settings import ForgeDetector, Settings
 from ..conversations import ConversationStore, conversation_key, judge_reply, record_verdict
@@ -85,9 +86,14 @@ class ProxyState:
     """The memories (one per user, sharing one store and one model), the conversations, the
     metrics and the upstream client."""
 
-    def __init__(self, config: ProxyConfig, base: PatternMemory) -> None:
+    def __init__(
+        self, config: ProxyConfig, base: PatternMemory, forge_embedder: Embedder | None = None
+    ) -> None:
         self.config = config
         self.base = base
+        # The forge hook reads every sentence of an answer with the model (hundreds of ms):
+        # on its own instance of it, a lookup arriving meanwhile does not wait behind it.
+        self.forge_embedder = forge_embedder or base.embedder
         self.metrics = ProxyMetrics()
         self.conversations = ConversationStore(base.store.db)
         self.writes = ConversationWrites(lambda: self.metrics.count("proxy_memory_errors_total"))
@@ -144,8 +150,12 @@ def _response_headers(response: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k.lower() not in _DROP_RESPONSE}
 
 
-def create_app(config: ProxyConfig, memory: PatternMemory) -> Starlette:
-    state = ProxyState(config, memory)
+def create_app(
+    config: ProxyConfig, memory: PatternMemory, forge_embedder: Embedder | None = None
+) -> Starlette:
+    """`forge_embedder`: the model the forge hook reads answers with (the memory's when
+    None)."""
+    state = ProxyState(config, memory, forge_embedder)
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok", "upstream": config.upstream})
@@ -333,7 +343,9 @@ def _forge(state: ProxyState, context: _Context, answer: str) -> None:
             return
         before = memory.metrics.snapshot().get("patterns.forged", 0)
         detector = _llm_detector(state, context) if context.model else None
-        ids = forge_patterns(memory, answer, context.request_text or None, detector)
+        ids = forge_patterns(
+            memory, answer, context.request_text or None, detector, state.forge_embedder
+        )
         added = memory.metrics.snapshot().get("patterns.forged", 0) - before
         if added:
             state.metrics.count("patterns_forged_total", int(added))
@@ -369,7 +381,7 @@ def _llm_detector(state: ProxyState, context: _Context) -> Detector:
         except LlmDetectorError as exc:
             log.warning("llm forge detector failed (%s); using the learned detector", exc)
             state.metrics.count("proxy_llm_detector_errors_total")
-            return find_fixes(state.base.embedder, answer, request)
+            return find_fixes(state.forge_embedder, answer, request)
 
     return detect
 
