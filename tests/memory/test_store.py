@@ -18,7 +18,7 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.transfer import read_export
 from pattern_memory.patterns import PatternSource, read_jsonl, write_jsonl_file
 from pattern_memory.settings import Settings
-from tests.memory.memory_samples import FIXES
+from tests.memory.memory_samples import FIXES, make_pattern
 
 
 def test_schema_migrations_and_versions_are_recorded(memory: PatternMemory) -> None:
@@ -185,6 +185,34 @@ def test_cli_search_at_a_file_line(
     assert main(["search", "--file", str(source), "--line", "5"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("1. score ") and FIXES[7].commit_msg in out
+
+
+def test_cli_search_at_a_line_shows_changes_the_editor_never_flags_last_and_says_so(
+    tmp_path: Path,
+    memory: PatternMemory,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A comment-only change holding the window's code whole scores as high as a fix by
+    its code; the editor never flags it, and `search --file --line` says so and shows the
+    fixes first."""
+    code = "def average(values):\n    return sum(values) / len(values)"
+    comment_only = make_pattern(
+        "docs: explain average",
+        code,
+        "def average(values):\n    # the mean\n    return sum(values) / len(values)",
+    )
+    memory.add_patterns([comment_only, FIXES[7]])
+    monkeypatch.setenv("PATTERN_MEMORY_DB_PATH", str(settings.db_path))
+    source = tmp_path / "report.py"
+    source.write_text(f"import statistics\n\n\n{code}\n", encoding="utf-8")
+    assert main(["search", "--file", str(source), "--line", "5", "-k", "5"]) == 0
+    out = capsys.readouterr().out
+    first, _, rest = out.partition("\n2. score ")
+    assert FIXES[7].commit_msg in first and "never flagged" not in first
+    assert "docs: explain average" in rest
+    assert "[never flagged in the editor: formatting or comments only]" in rest
 
 
 @pytest.mark.parametrize(

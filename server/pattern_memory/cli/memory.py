@@ -109,11 +109,16 @@ def _search(args: argparse.Namespace) -> int:
                 include_stale=True,
                 include_reverted=True,
             )
+            # A change the editor never flags (comments, docstrings, imports only...) can
+            # contain the window's code whole: after the others, and flagged.
+            withheld = {hit.stored.pattern.pattern_id: editor_withholds(hit) for hit in hits}
+            hits.sort(key=lambda hit: withheld[hit.stored.pattern.pattern_id] is not None)
         else:
             hits = memory.search(args.text, k=args.k, include_stale=True, include_reverted=True)
+            withheld = {}
         # Printed before the memory closes: closing writes metrics, and nothing the user
         # asked for may wait for (or be lost to) that write.
-        print_hits(hits, as_json=args.json)
+        print_hits(hits, as_json=args.json, withheld=withheld)
         if not hits and not args.json:
             hint = hidden_hint(memory.lifecycle_counts(), settings.decay_after_days)
             if hint:
@@ -149,7 +154,22 @@ def pending_hint(pending: int) -> str:
     )
 
 
-def print_hits(hits: list[SearchHit], *, as_json: bool) -> None:
+def editor_withholds(hit: SearchHit) -> str | None:
+    """Why the editor never shows this pattern as a diagnostic (matching/withheld.py), if
+    it does not."""
+    from ..languages import normalize_language
+    from ..matching.withheld import withheld_reason
+
+    pattern = hit.stored.pattern
+    language = normalize_language(pattern.language)
+    reason = withheld_reason(pattern.before_code, pattern.after_code, language, pattern.commit_msg)
+    return reason.value if reason is not None else None
+
+
+def print_hits(
+    hits: list[SearchHit], *, as_json: bool, withheld: dict[str, str | None] | None = None
+) -> None:
+    """`withheld`: by pattern id, why the editor never flags a hit (shown with it)."""
     if as_json:
         from ..memory.hit_json import hit_json
 
@@ -160,11 +180,11 @@ def print_hits(hits: list[SearchHit], *, as_json: bool) -> None:
     if not hits:
         print("No learned pattern matches (see `pattern-memory stats`).")
     for rank, hit in enumerate(hits, start=1):
-        print(describe_hit(rank, hit))
+        print(describe_hit(rank, hit, (withheld or {}).get(hit.stored.pattern.pattern_id)))
     sys.stdout.flush()
 
 
-def describe_hit(rank: int, hit: SearchHit) -> str:
+def describe_hit(rank: int, hit: SearchHit, withheld: str | None = None) -> str:
     pattern = hit.stored.pattern
     where = pattern.file_path or "(no file)"
     commit = pattern.commit[:12] or pattern.source.value
@@ -173,6 +193,7 @@ def describe_hit(rank: int, hit: SearchHit) -> str:
         [
             "  [stale: past decayAfterDays]" if stored.stale else "",
             f"  [reverted by {stored.reverted_by[:12]}]" if stored.reverted_by else "",
+            f"  [never flagged in the editor: {withheld}]" if withheld else "",
         ]
     )
     seen = f"  seen {stored.evidence_count}x" if stored.evidence_count > 1 else ""
