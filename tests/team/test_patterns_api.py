@@ -115,6 +115,7 @@ def test_a_miner_jsonl_line_uploads_unchanged_as_the_seeds_loop_sends_it(
         author="dev@example.com",
         date="2024-03-15 10:30:00",
         confidence=0.85,
+        commit="0123456789abcdef0123456789abcdef01234567",
         language="python",
         repository="demo",
         file_path="src/stats.py",
@@ -130,6 +131,13 @@ def test_a_miner_jsonl_line_uploads_unchanged_as_the_seeds_loop_sends_it(
     assert (got.language, got.repository, got.file_path) == ("python", "demo", "src/stats.py")
     assert got.commit_msg == "fix: division by zero on empty list"
     assert got.confidence == 0.85
+    # The commit it was mined from: a teammate's copy names the fix's, not the upload's.
+    assert got.commit == pattern.commit
+    assert got.committed_at is not None
+    assert got.committed_at.isoformat() == "2024-03-15T10:30:00+00:00"
+    with team_server.client(keys["bob"]) as client:
+        bad = client.post("/patterns", json={**json.loads(line), "date": "last tuesday"})
+        assert bad.status_code == 422 and "date" in bad.text
 
 
 def test_the_same_fix_from_two_members_is_one_pattern(team_server, keys) -> None:  # type: ignore[no-untyped-def]

@@ -162,6 +162,9 @@ def test_push_pull_feedback_and_offline_then_online(
         assert (pulled.pulled, pulled.updated, pulled.pushed) == (3, 0, 0)
         hits = bob.search("close the cursor after executing sql")
         assert hits and hits[0].stored.pattern.source is PatternSource.TEAM
+        # Bob's copy keeps the fix's commit and date (the share's moment is its evidence).
+        assert hits[0].stored.pattern.date == "2024-03-01 12:00:00"
+        assert hits[0].stored.pattern.commit == "0123456789abcdef0123456789abcdef01234567"
         team_id = hits[0].stored.pattern.pattern_id
         origin = bob.team_sync.origins([team_id])[team_id]
         assert (origin.created_by, origin.contributors) == ("alice", ("alice",))

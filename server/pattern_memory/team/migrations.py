@@ -227,11 +227,19 @@ CREATE TRIGGER patterns_tombstoned_on_delete AFTER DELETE ON patterns
     EXECUTE FUNCTION patterns_tombstoned();
 """
 
+# The commit a mined fix came from, as its uploader's miner read it: a teammate's copy then
+# names the fix's commit and date rather than the upload's.
+_PATTERN_COMMITS = """
+ALTER TABLE patterns ADD COLUMN commit_sha TEXT NOT NULL DEFAULT '';
+ALTER TABLE patterns ADD COLUMN committed_at TIMESTAMPTZ;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _INITIAL),
     Migration("0002_team_pattern_counts", _TEAM_COUNTS),
     Migration("0003_change_notifications", _CHANGE_NOTIFICATIONS),
     Migration("0004_pattern_deletions", _PATTERN_DELETIONS),
+    Migration("0005_pattern_commits", _PATTERN_COMMITS),
 )
 
 

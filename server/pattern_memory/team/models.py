@@ -9,10 +9,10 @@ describes the routes; keep the two in step.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 API_VERSION = "1.0.0"
 
@@ -34,6 +34,15 @@ class _Request(BaseModel):
 
 class _Response(BaseModel):
     model_config = ConfigDict(extra="ignore")  # a newer server may add fields
+
+
+def _commit_date(text: str) -> datetime:
+    """The miner's "YYYY-MM-DD HH:MM:SS" (UTC) or an ISO 8601 time; naive times are UTC."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("date must be 'YYYY-MM-DD HH:MM:SS' (UTC) or ISO 8601") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class PatternIn(_Request):
@@ -64,6 +73,17 @@ class PatternIn(_Request):
     solution_hash: Annotated[str, Field(max_length=64)] | None = None
     source: Annotated[str, Field(max_length=20)] | None = None
     repository: Annotated[str, Field(max_length=500)] = ""
+
+    @field_validator("date")
+    @classmethod
+    def _a_date(cls, value: str) -> str:
+        if value.strip():
+            _commit_date(value)  # ValueError: a 422 naming the field
+        return value
+
+    def commit_date(self) -> datetime | None:
+        """The fix's commit date (`date`, the miner's UTC time), None when not given."""
+        return _commit_date(self.date) if self.date.strip() else None
 
     @model_validator(mode="after")
     def _one_spelling_of_the_code(self) -> PatternIn:
@@ -98,6 +118,9 @@ class PatternOut(_Response):
     updated_at: datetime  # any change: merge, feedback; drives incremental sync
     contributors: list[str] = Field(default_factory=list)  # user names, first first
     confidence: float | None = None
+    # The commit the fix was mined from (the first uploader's), when the upload named one.
+    commit: str = ""
+    committed_at: datetime | None = None
 
 
 class PatternList(_Response):

@@ -29,7 +29,8 @@ from .sql import Connection, Row, fetch_all, fetch_one
 
 _COLUMNS = """p.id, p.problem_type, p.solution_hash, p.code_before, p.code_after, p.commit_msg,
     p.language, p.repository, p.file_path, p.success_count, p.failure_count, p.last_used,
-    p.created_by, p.created_at, p.updated_at, p.confidence,
+    p.created_by, p.created_at, p.updated_at, p.confidence, p.commit_sha AS commit,
+    p.committed_at,
     ARRAY(SELECT c.user_name FROM pattern_contributors c WHERE c.pattern_id = p.id
           ORDER BY c.first_at, c.user_name) AS contributors"""
 
@@ -262,6 +263,8 @@ class CleanPattern:
     confidence: float | None
     solution_hash: str
     client_pattern_id: str | None
+    commit: str = ""
+    committed_at: datetime | None = None
 
     def embed_text(self) -> str:
         return lookup_text(
@@ -298,6 +301,8 @@ def clean(upload: PatternIn) -> CleanPattern:
         confidence=upload.confidence,
         solution_hash=solution_hash(before, after),
         client_pattern_id=upload.pattern_id,
+        commit=upload.commit,
+        committed_at=upload.commit_date(),
     )
 
 
@@ -328,10 +333,11 @@ async def write_patterns(
                 conn,
                 """INSERT INTO patterns (team_id, problem_type, solution_hash, code_before,
                        code_after, commit_msg, language, repository, file_path, confidence,
-                       created_by, created_by_user, embedding)
+                       created_by, created_by_user, embedding, commit_sha, committed_at)
                    VALUES (%(team)s, %(problem_type)s, %(hash)s, %(before)s, %(after)s,
                        %(msg)s, %(language)s, %(repository)s, %(file_path)s, %(confidence)s,
-                       %(user_name)s, %(user)s, %(vector)s::vector)
+                       %(user_name)s, %(user)s, %(vector)s::vector, %(commit)s,
+                       %(committed_at)s)
                    ON CONFLICT (team_id, solution_hash) DO NOTHING
                    RETURNING id""",
                 {
@@ -345,6 +351,8 @@ async def write_patterns(
                     "repository": item.repository,
                     "file_path": item.file_path,
                     "confidence": item.confidence,
+                    "commit": item.commit,
+                    "committed_at": item.committed_at,
                     "user_name": who.user_name,
                     "user": who.user_id,
                     "vector": vector_literal(vector) if vector is not None else None,

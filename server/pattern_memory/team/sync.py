@@ -263,7 +263,11 @@ def team_pattern(server: str, remote: PatternOut) -> Pattern:
         after_code=remote.code_after,
         commit_msg=remote.commit_msg,
         author=remote.created_by,
-        date=remote.created_at.astimezone(dt.UTC).strftime(DATE_FORMAT),
+        # The fix's own commit and date when its uploader's miner read them (shown with it;
+        # the commit groups it with its commit's other changes for the mass-edit check),
+        # else when the team first saw it. Its evidence still counts from the share.
+        date=(remote.committed_at or remote.created_at).astimezone(dt.UTC).strftime(DATE_FORMAT),
+        commit=remote.commit,
         confidence=remote.confidence if remote.confidence is not None else 0.5,
         file_path=remote.file_path,
         language=remote.language,
