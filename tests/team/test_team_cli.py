@@ -100,3 +100,42 @@ def test_two_worker_processes_serve_one_database(
         server.send_signal(signal.SIGINT)
         server.wait(30)
     assert server.returncode == 0, server.stderr.read().decode() if server.stderr else ""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_sigterm_stops_the_server_and_its_embedded_postgresql(tmp_path: Path) -> None:
+    """Without DATABASE_URL the server runs its own PostgreSQL: a SIGTERM (what a service
+    manager sends) shuts both down, exit status 0, nothing left running."""
+    port, pgdata = _free_port(), tmp_path / "pgdata"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    command = [sys.executable, "-m", "pattern_memory", "team-server", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--pgdata", str(pgdata), "--storage", str(tmp_path / "adapters")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+            time.sleep(0.3)
+        assert (pgdata / "postmaster.pid").exists()  # its PostgreSQL is running
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0, server.stderr.read().decode() if server.stderr else ""
+    assert not (pgdata / "postmaster.pid").exists()  # and stopped with it

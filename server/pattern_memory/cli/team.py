@@ -14,11 +14,12 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InputError
+from ..signals import terminate_as_interrupt
 
 if TYPE_CHECKING:
     from ..team.sql import Connection
@@ -110,7 +111,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be 1..64, got {args.workers}")
     storage = getattr(args, "storage", None) or storage_dir_from_env()
     storage.mkdir(parents=True, exist_ok=True)
-    with _database(args) as url:
+    # uvicorn stops gracefully on SIGINT or SIGTERM and then raises the signal again with
+    # the handler it found: SIGTERM's default would end the process before the embedded
+    # PostgreSQL is stopped, so both arrive here as KeyboardInterrupt after the shutdown.
+    with terminate_as_interrupt(), _database(args) as url:
         # Every worker process reads the same two variables (app_from_env).
         os.environ[DATABASE_URL_ENV] = url
         os.environ[STORAGE_ENV] = str(storage.resolve())
@@ -119,15 +123,16 @@ def _serve(args: argparse.Namespace) -> int:
             f"({args.workers} worker(s), adapters in {storage})",
             file=sys.stderr,
         )
-        uvicorn.run(
-            "pattern_memory.team.app:app_from_env",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            access_log=False,
-            log_level="warning",
-        )
+        with suppress(KeyboardInterrupt):  # raised after the shutdown: a normal stop
+            uvicorn.run(
+                "pattern_memory.team.app:app_from_env",
+                factory=True,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                access_log=False,
+                log_level="warning",
+            )
     return 0
 
 
