@@ -53,12 +53,21 @@ _COMPUTED = ("evidence_age_days", "stale")
 _COLUMNS = ", ".join(name for name in PatternRow._fields if name not in _COMPUTED)
 
 
+# Days the latest evidence lies behind its clock (one parameter: the clock).
+_EVIDENCE_AGE_SQL = f"max(0.0, julianday({CLOCK_SQL}) - julianday(p.last_evidence))"
+
+
+def _age_days(value: Any) -> float:
+    """The evidence age as StoredPattern and RankingRow hold it."""
+    return round(float(value), 3)
+
+
 def select_sql(decay: Decay) -> tuple[str, tuple[Any, ...]]:
     """The select list of a PatternRow over `patterns p`: its columns plus the computed
     evidence age (days behind the clock) and stale flag; and the list's parameters."""
     fresh, fresh_args = fresh_sql(decay)
     return (
-        f"{_COLUMNS}, max(0.0, julianday({CLOCK_SQL}) - julianday(p.last_evidence)), NOT {fresh}",
+        f"{_COLUMNS}, {_EVIDENCE_AGE_SQL}, NOT {fresh}",
         (decay.now, *fresh_args),
     )
 
@@ -73,7 +82,7 @@ class RankingRow(NamedTuple):
     success_count: int
     failure_count: int
     evidence_count: int
-    evidence_age_days: float  # as PatternRow's, rounded as StoredPattern's
+    evidence_age_days: float  # as StoredPattern's (_age_days)
 
     @property
     def success_rate(self) -> float:
@@ -84,7 +93,7 @@ def ranking_sql(decay: Decay) -> tuple[str, tuple[Any, ...]]:
     """The select list of a RankingRow over `patterns p`, and its parameters."""
     return (
         "p.id, p.pattern_id, p.solution_hash, p.success_count, p.failure_count,"
-        f" p.evidence_count, max(0.0, julianday({CLOCK_SQL}) - julianday(p.last_evidence))",
+        f" p.evidence_count, {_EVIDENCE_AGE_SQL}",
         (decay.now,),
     )
 
@@ -99,7 +108,7 @@ def to_ranking(values: Sequence[Any]) -> RankingRow:
         int(successes),
         int(failures),
         int(evidence),
-        round(float(age), 3),
+        _age_days(age),
     )
 
 
@@ -147,7 +156,7 @@ def to_stored(values: Sequence[Any]) -> StoredPattern:
         evidence_count=int(row.evidence_count),
         last_evidence=row.last_evidence,
         reverted_by=row.reverted_by,
-        evidence_age_days=round(float(row.evidence_age_days), 3),
+        evidence_age_days=_age_days(row.evidence_age_days),
         stale=bool(row.stale),
     )
 
