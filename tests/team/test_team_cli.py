@@ -26,6 +26,24 @@ def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(server: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+        time.sleep(0.3)
+
+
 def test_key_commands(pg_server: Any, team_tools: Any) -> None:
     url = team_tools.fresh_database(pg_server, "cli_keys")
     made = cli(url, "create-key", "--user", "alice", "--team", "core", "--admin")
@@ -53,9 +71,7 @@ def test_two_worker_processes_serve_one_database(
 ) -> None:
     url = team_tools.fresh_database(pg_server, "cli_serve")
     key = cli(url, "create-key", "--user", "alice", "--team", "core").stdout.strip()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -76,15 +92,7 @@ def test_two_worker_processes_serve_one_database(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-            time.sleep(0.3)
+        wait_until_healthy(server, base)
         with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as client:
             ids = {
                 client.post(
@@ -102,12 +110,6 @@ def test_two_worker_processes_serve_one_database(
     assert server.returncode == 0, server.stderr.read().decode() if server.stderr else ""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_sigterm_stops_the_server_and_its_embedded_postgresql(tmp_path: Path) -> None:
     """Without DATABASE_URL the server runs its own PostgreSQL: a SIGTERM (what a service
     manager sends) shuts both down, exit status 0, nothing left running."""
@@ -122,15 +124,7 @@ def test_sigterm_stops_the_server_and_its_embedded_postgresql(tmp_path: Path) ->
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-            time.sleep(0.3)
+        wait_until_healthy(server, f"http://127.0.0.1:{port}", timeout=90)
         assert (pgdata / "postmaster.pid").exists()  # its PostgreSQL is running
         server.send_signal(signal.SIGTERM)
         server.wait(60)
