@@ -129,10 +129,18 @@ async def eventually(check: Callable[[], Any], what: str, timeout: float = TIMEO
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def ended_progress(client: LanguageClient) -> list[types.WorkDoneProgressEnd]:
+INDEX_PROGRESS = "pattern-memory/index/"
+TEMPLATES_PROGRESS = "pattern-memory/templates/"
+
+
+def ended_progress(
+    client: LanguageClient, kind: str = INDEX_PROGRESS
+) -> list[types.WorkDoneProgressEnd]:
+    """The ends of the server's progress of one kind (indexing runs by default), in order."""
     return [
         report
-        for reports in client.progress_reports.values()
+        for token, reports in client.progress_reports.items()
+        if str(token).startswith(kind)
         for report in reports
         if isinstance(report, types.WorkDoneProgressEnd)
     ]

@@ -6,10 +6,17 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from pattern_memory.matching.prepared import template_version
+from pattern_memory.memory.db import Database
+from pattern_memory.memory.template_store import TemplateStore
 from tests.lsp.lsphelp import (
     FIX_MESSAGE,
     RENAMED_DOC,
+    TEMPLATES_PROGRESS,
     diagnostics_for,
+    ended_progress,
+    eventually,
+    execute,
     indexed,
     initialize,
     open_document,
@@ -74,3 +81,22 @@ async def test_severity_and_switch_follow_the_configuration(
         types.DidChangeConfigurationParams(settings={"patternMemory": {"diagnostics": False}})
     )
     await diagnostics_for(lsp, uri, lambda found: len(found) == 0)
+
+
+async def test_after_indexing_the_learned_fixes_are_prepared_in_the_background(
+    lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path, tmp_path: Path
+) -> None:
+    """A fresh index has no stored templates; the server works them out after indexing
+    (with its own progress), so that the first analysis in the next server reads them."""
+    await initialize(lsp, request, fix_repo)
+    await indexed(lsp)
+    [end] = await eventually(
+        lambda: ended_progress(lsp, TEMPLATES_PROGRESS), "the templates to be prepared"
+    )
+    patterns = (await execute(lsp, "patternMemory.stats"))["patterns"]
+    assert end.message == f"{patterns} prepared", end.message
+    database = Database(tmp_path / "patterns.db")
+    try:
+        assert TemplateStore(database).count(template_version()) == patterns
+    finally:
+        database.close()

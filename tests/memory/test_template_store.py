@@ -210,3 +210,38 @@ def test_writing_back_never_waits_for_another_writer(tmp_path: Path) -> None:
         assert "k" not in _rows(memory)
         memory.store_templates({"k": "t"}, template_version())
         assert _rows(memory)["k"] == (template_version(), "t")
+
+
+def test_prepare_templates_fills_what_is_missing_in_batches_and_stops_on_cancel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, memory = _open(tmp_path / "p.db")
+    feature = dataclasses.replace(
+        _pattern("log rows", after=AFTER + "\nlog(row)"),
+        problem_type=ProblemType.FEATURE_ADDITION,
+    )
+    with memory:
+        _store(memory, FIX, SIBLING, feature)
+        expected = _found(memory, settings)
+        with memory.store.db.atomic() as c:
+            c.execute("DELETE FROM pattern_templates WHERE key != ?", (_key(FIX),))
+        kept = _rows(memory)[_key(FIX)]
+        # Cancelled before the first batch: nothing written.
+        cancel = threading.Event()
+        cancel.set()
+        assert memory.prepare_templates(cancel=cancel) == 0
+        seen: list[tuple[int, int]] = []
+        store = memory.store.templates
+        written = store.fill(batch=2, progress=lambda done, total: seen.append((done, total)))
+        assert written == 2  # the fix's row was there: kept as it was
+        assert seen == [(2, 3), (3, 3)]
+        rows = _rows(memory)
+        assert rows[_key(FIX)] == kept
+        assert {version for version, _ in rows.values()} == {template_version()}
+        assert decode(rows[_key(SIBLING)][1], _key(SIBLING), template_version()).checked
+        feature_prepared = decode(rows[_key(feature)][1], _key(feature), template_version())
+        assert not feature_prepared.checked  # another change: its edit only
+        assert memory.prepare_templates() == 0  # nothing left to do
+        with monkeypatch.context() as patched:  # a new finder reads them all
+            _building_fails(patched)
+            assert _found(memory, settings) == expected

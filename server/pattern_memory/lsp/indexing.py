@@ -12,9 +12,10 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
@@ -36,8 +37,11 @@ REFRESH_EVERY_SECONDS = 30.0
 class ProgressReporter:
     """Work-done progress for one indexing run, when the client supports it."""
 
-    def __init__(self, server: PatternMemoryServer) -> None:
+    def __init__(
+        self, server: PatternMemoryServer, kind: str = "index", unit: str = "commits"
+    ) -> None:
         self.server = server
+        self.kind, self.unit = kind, unit
         self.token: str | None = None
         self._last_report = 0.0
 
@@ -45,7 +49,7 @@ class ProgressReporter:
         window = self.server.client_capabilities.window
         if not (window and window.work_done_progress):
             return
-        token = f"pattern-memory/index/{uuid.uuid4()}"
+        token = f"pattern-memory/{self.kind}/{uuid.uuid4()}"
         try:
             await self.server.work_done_progress.create_async(token)
         except Exception as exc:  # the client refused: index without a progress bar
@@ -70,7 +74,7 @@ class ProgressReporter:
         self._last_report = now
         percentage = min(100, int(100 * done / total)) if total else 0
         value = types.WorkDoneProgressReport(
-            message=f"{done}/{total} commits", percentage=percentage
+            message=f"{done}/{total} {self.unit}", percentage=percentage
         )
         self.server.call_soon(self.server.work_done_progress.report, self.token, value)
 
@@ -99,12 +103,15 @@ class BackgroundIndexer:
         self._lock = asyncio.Lock()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pm-index")
         self._current_cancel: threading.Event | None = None
+        self._templates_cancel: threading.Event | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     async def index(self, repo: Path, cancel: threading.Event | None = None) -> IndexReport:
         """Index `repo` (waiting for a run already under way to finish first)."""
         cancel = cancel or threading.Event()
+        if self._templates_cancel is not None:
+            self._templates_cancel.set()  # the history first: it starts again afterwards
         async with self._lock:
             if self._stopping:  # shutting down: queued runs do nothing
                 return IndexReport(repository=str(repo), cancelled=True)
@@ -142,7 +149,45 @@ class BackgroundIndexer:
             log.info("indexed %s: %s (%.1f s)", repo, summary(report), report.seconds)
             if report.patterns_added:
                 self.server.analysis.refresh_all()
+            if not report.cancelled:
+                self._in_background(self._prepare_templates(memory))
             return report
+
+    async def _prepare_templates(self, memory: PatternMemory) -> None:
+        """After an index: work out the stored templates the editor's finder would build on
+        first use (a fresh index has none), so that the first analysis of any document, in
+        this server or the next one, reads them. Like indexing: one at a time, yielding to
+        analyses, cancelled by the client or by shutdown."""
+        cancel = self._templates_cancel = threading.Event()
+        async with self._lock:
+            if self._stopping or cancel.is_set():
+                return
+            progress = ProgressReporter(self.server, kind="templates", unit="patterns")
+            await progress.begin("Pattern Memory: preparing learned fixes", "", cancel)
+            self._current_cancel = cancel
+
+            def on_progress(done: int, total: int) -> None:
+                progress.report(done, total)
+                self.server.analysis.yield_to_analyses()
+
+            started = time.monotonic()
+            try:
+                written = await asyncio.get_running_loop().run_in_executor(
+                    self._executor,
+                    lambda: memory.prepare_templates(cancel=cancel, progress=on_progress),
+                )
+            except PatternMemoryError as exc:
+                progress.end(f"failed: {exc}")
+                log.warning("learned fixes not prepared: %s", exc)
+                return
+            except asyncio.CancelledError:
+                cancel.set()
+                raise
+            finally:
+                self._current_cancel = None
+            outcome = "cancelled" if cancel.is_set() else f"{written} prepared"
+            progress.end(outcome)
+            log.info("templates: %s (%.1f s)", outcome, time.monotonic() - started)
 
     def start_background(self, repo: Path) -> None:
         async def run() -> None:
@@ -151,7 +196,10 @@ class BackgroundIndexer:
             except PatternMemoryError as exc:
                 log.warning("not indexing %s: %s", repo, exc)
 
-        task = asyncio.get_running_loop().create_task(run())
+        self._in_background(run())
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
@@ -181,4 +229,4 @@ class BackgroundIndexer:
 
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("background indexing failed", exc_info=error)
+        log.error("background work failed", exc_info=error)

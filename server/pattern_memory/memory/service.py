@@ -324,6 +324,14 @@ class PatternMemory:
             self._store.vectors, self._embedder, self._embed_lock, cancel, progress
         )
 
+    def prepare_templates(
+        self, *, cancel: threading.Event | None = None, progress: Progress | None = None
+    ) -> int:
+        """Work out the stored templates the editor's finder would otherwise build on first
+        use (after an index, in the background: memory/template_store.fill); returns how
+        many were written. progress(done, total) counts patterns."""
+        return self._store.templates.fill(progress=progress, cancel=cancel)
+
     def reindex(self) -> VectorizeResult:
         """Rebuild the code shapes, the stored templates and the vector index from the
         patterns table; the embedding cache spares the model every text it has seen

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import apsw
 
@@ -34,6 +35,9 @@ from ..patterns import ProblemType
 from .db import Database, row_values
 
 log = logging.getLogger(__name__)
+# Patterns per transaction of `fill`: each batch's parses (a few ms per pattern) run
+# outside the transaction, its write takes milliseconds.
+FILL_BATCH = 200
 
 
 def _pattern_key(before_code: str, after_code: str, language: str, commit_msg: str) -> str:
@@ -102,31 +106,88 @@ class TemplateStore:
         """Work out every pattern's Prepared again (reindex); returns how many patterns."""
         with self.db.atomic() as c:
             c.execute("DELETE FROM pattern_templates")
-            rows = c.execute(
-                "SELECT before_code, after_code, language, commit_msg, problem_type "
-                "FROM patterns ORDER BY id"
-            ).fetchall()
+            rows = c.execute(_PATTERN_CODE_SQL + " ORDER BY id").fetchall()
             version = template_version()
-            texts: dict[str, str] = {}
-            checked: set[str] = set()
-            for row in rows:
-                before_code, after_code, raw_language, commit_msg, problem_type = (
-                    str(v) for v in row_values(row)
-                )
-                language = normalize_language(raw_language)
-                key = prepared_key(before_code, after_code, language, commit_msg)
-                bug_fix = problem_type == ProblemType.BUG_FIX.value
-                if key in checked or (key in texts and not bug_fix):
-                    continue
-                code = (before_code, after_code, language)
-                # What the finder needs: the checks of a bug fix (only those are flagged),
-                # the edit of another change (its commit's mass-edit check reads it).
-                prepared = prepare(*code, commit_msg) if bug_fix else prepare_edit(*code)
-                texts[key] = encode(prepared, key, version)
-                if bug_fix:
-                    checked.add(key)
+            texts = _prepared_texts(rows, [_row_key(row) for row in rows], version)
             c.executemany(
                 "INSERT INTO pattern_templates (key, version, text) VALUES (?, ?, ?)",
                 [(key, version, text) for key, text in texts.items()],
             )
         return len(rows)
+
+    def fill(
+        self,
+        *,
+        batch: int = FILL_BATCH,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """Work out the Prepared of every pattern that has none of the current version, a
+        batch at a time, each batch written in its own short transaction (so that readers and
+        the indexer are never held up for long); stops early on cancel. What is there already
+        is kept (by content key: a team copy's row serves its twin). Returns how many were
+        written. progress(done, total) counts patterns."""
+        version = template_version()
+        total = int(self.db.query("SELECT count(*) FROM patterns")[0][0])
+        done = written = 0
+        last_id = 0
+        while cancel is None or not cancel.is_set():
+            rows = self.db.query(
+                _PATTERN_CODE_SQL + " WHERE id > ? ORDER BY id LIMIT ?", (last_id, batch)
+            )
+            if not rows:
+                break
+            last_id = int(rows[-1][0])
+            keys = [_row_key(row) for row in rows]
+            texts = _prepared_texts(rows, keys, version, stored=self.texts(keys, version))
+            if texts:
+                with self.db.atomic() as c:
+                    c.executemany(
+                        "INSERT OR REPLACE INTO pattern_templates (key, version, text) "
+                        "VALUES (?, ?, ?)",
+                        [(key, version, text) for key, text in texts.items()],
+                    )
+                written += len(texts)
+            done += len(rows)
+            if progress is not None:
+                progress(min(done, total), total)
+        return written
+
+
+_PATTERN_CODE_SQL = (
+    "SELECT id, before_code, after_code, language, commit_msg, problem_type FROM patterns"
+)
+
+
+def _row_key(row: Sequence[object]) -> str:
+    _row_id, before_code, after_code, language, commit_msg, _problem = (str(v) for v in row)
+    return _pattern_key(before_code, after_code, language, commit_msg)
+
+
+def _prepared_texts(
+    rows: Sequence[Sequence[object]],
+    keys: Sequence[str],
+    version: str,
+    *,
+    stored: Collection[str] = (),
+) -> dict[str, str]:
+    """key -> text for the rows (with their content keys) whose key is not in `stored`:
+    what the finder needs of each, the checks of a bug fix (only those are flagged), the
+    edit of another change (its commit's mass-edit check reads it); a key once, as a bug fix
+    if any of its rows is one."""
+    texts: dict[str, str] = {}
+    checked: set[str] = set()
+    for row, key in zip(rows, keys, strict=True):
+        _row_id, before_code, after_code, raw_language, commit_msg, problem_type = (
+            str(v) for v in row_values(row)
+        )
+        language = normalize_language(raw_language)
+        bug_fix = problem_type == ProblemType.BUG_FIX.value
+        if key in stored or key in checked or (key in texts and not bug_fix):
+            continue
+        code = (before_code, after_code, language)
+        prepared = prepare(*code, commit_msg) if bug_fix else prepare_edit(*code)
+        texts[key] = encode(prepared, key, version)
+        if bug_fix:
+            checked.add(key)
+    return texts
