@@ -35,9 +35,9 @@ from ..patterns import ProblemType
 from .db import Database, row_values
 
 log = logging.getLogger(__name__)
-# Patterns per transaction of `fill`: each batch's parses (a few ms per pattern) run
-# outside the transaction, its write takes milliseconds.
-FILL_BATCH = 200
+# Patterns per transaction of `fill` (and between two yields to the editor's analyses):
+# a fraction of a second of parses on a real history (docs/benchmarks.md), a short write.
+FILL_BATCH = 50
 
 
 def _pattern_key(before_code: str, after_code: str, language: str, commit_msg: str) -> str:
