@@ -13,8 +13,9 @@ from pattern_memory.lsp.convert import document_language, locate
 from pattern_memory.matching.finder import FixFinder
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import Outcome
-from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
+from pattern_memory.patterns import Pattern, ProblemType
 from pattern_memory.settings import Settings
+from tests.factories import python_change
 
 BEFORE = "row = db.get(uid)\nreturn row['name']"
 AFTER = "row = db.get(uid)\nif row is None:\n    return None\nreturn row['name']"
@@ -22,17 +23,7 @@ DOCUMENT = "def load(user_id):\n    record = db.get(user_id)\n    return record[
 
 
 def _pattern(name: str, kind: ProblemType, after: str = AFTER) -> Pattern:
-    return Pattern(
-        pattern_id=make_pattern_id(name),
-        problem_type=kind,
-        before_code=BEFORE,
-        after_code=after,
-        commit_msg=f"{kind.value}: {name}",
-        author="dev@example.com",
-        date="2024-05-01 10:00:00",
-        confidence=0.8,
-        language="python",
-    )
+    return python_change(name, BEFORE, after, kind=kind)
 
 
 def _find(memory: PatternMemory, settings: Settings, finder: FixFinder) -> list[str]:

@@ -13,8 +13,9 @@ from pattern_memory.memory.lifecycle import Decay
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.shape_store import POSTINGS_PER_SHINGLE
 from pattern_memory.memory.store import PatternStore
-from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
+from pattern_memory.patterns import Pattern, ProblemType
 from pattern_memory.settings import Settings
+from tests.factories import python_change
 from tests.fakes import HashEmbedder
 
 RENAMED_DOCUMENT = "def load(user_id):\n    record = db.get(user_id)\n    return record['name']\n"
@@ -24,17 +25,7 @@ def _pattern(n: int, kind: ProblemType) -> Pattern:
     # One shape, other names: code with the document's shape written by someone else.
     before = f"row{n} = db.get(uid{n})\nreturn row{n}['name']"
     after = f"row{n} = db.get(uid{n})\nif row{n} is None:\n    return None\nreturn row{n}['name']"
-    return Pattern(
-        pattern_id=make_pattern_id(str(n), kind.value),
-        problem_type=kind,
-        before_code=before,
-        after_code=after,
-        commit_msg=f"{kind.value}: {n}",
-        author="dev@example.com",
-        date="2024-05-01 10:00:00",
-        confidence=0.8,
-        language="python",
-    )
+    return python_change(str(n), before, after, kind=kind)
 
 
 def test_shape_postings_skip_patterns_the_filters_exclude(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from pattern_memory.matching.template import build_template
 from pattern_memory.memory.db import Database
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.store import PatternStore
-from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
+from pattern_memory.patterns import Pattern, ProblemType
 from pattern_memory.settings import Settings
+from tests.factories import python_change
 from tests.fakes import HashEmbedder
 
 BEFORE = "row = db.get(uid)\nreturn row['name']"
@@ -29,18 +30,8 @@ COMMIT = "c" * 40
 
 
 def _pattern(name: str, before: str = BEFORE, after: str = AFTER) -> Pattern:
-    return Pattern(
-        pattern_id=make_pattern_id(name),
-        problem_type=ProblemType.BUG_FIX,
-        before_code=before,
-        after_code=after,
-        commit_msg=f"fix: {name}",
-        author="dev@example.com",
-        date="2024-05-01 10:00:00",
-        confidence=0.8,
-        commit=COMMIT,
-        file_path=f"app/{name.replace(' ', '_')}.py",
-        language="python",
+    return python_change(
+        name, before, after, commit=COMMIT, file_path=f"app/{name.replace(' ', '_')}.py"
     )
 
 
