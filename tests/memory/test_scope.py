@@ -128,3 +128,23 @@ def test_migration_keeps_feedback_and_gives_cursors_to_their_users(
         raw = apsw.Connection(str(settings.db_path))
         raw.execute("INSERT INTO mined_cursor VALUES ('carol', '/r', 'x', 1, 't')")
         raw.execute("INSERT INTO mined_cursor VALUES ('carol', '/r', 'y', 1, 't')")
+
+
+def test_a_memory_for_another_user_shares_the_vectors_but_not_the_patterns(
+    memory: PatternMemory,
+) -> None:
+    """The proxy serves every user from one store: each user's memory reads the same
+    vector index (no copy of the vectors per user) and still finds only its own patterns."""
+    memory.import_patterns(FIXES[:2])
+    bob = memory.for_user("bob")
+    bob.import_patterns(FIXES[2:4])
+    query = FIXES[2].commit_msg
+    assert {hit.stored.pattern.pattern_id for hit in bob.search(query, k=10)} <= {
+        p.pattern_id for p in FIXES[2:4]
+    }
+    assert FIXES[2].pattern_id in {hit.stored.pattern.pattern_id for hit in bob.search(query, k=10)}
+    assert FIXES[2].pattern_id not in {
+        hit.stored.pattern.pattern_id for hit in memory.search(query, k=10)
+    }
+    assert bob.settings.user_id == "bob" and memory.settings.user_id == "local"
+    assert bob._index is memory._index  # one matrix for both

@@ -58,6 +58,7 @@ class PatternMemory:
         embedder: Embedder,
         *,
         clock: Clock = _utc_now,
+        vector_index: VectorIndex | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = Metrics()
@@ -67,9 +68,18 @@ class PatternMemory:
         self._query_vectors_lock = threading.Lock()
         self._query_vectors: OrderedDict[str, FloatArray] = OrderedDict()
         self._clock = clock
-        self._index = VectorIndex(store.vectors)
+        self._index = VectorIndex(store.vectors) if vector_index is None else vector_index
         self._search = HybridSearch(store, self._index)
         self._flushed_at = time.monotonic()
+
+    def for_user(self, user_id: str) -> PatternMemory:
+        """This memory as another user sees it (a proxy serving several): the same store,
+        model and vector index (which holds every user's rows and masks by scope), so that
+        each user adds no copy of the vectors; its own settings, metrics and query cache."""
+        settings = dataclasses.replace(self.settings, user_id=user_id)
+        return PatternMemory(
+            settings, self._store, self._embedder, clock=self._clock, vector_index=self._index
+        )
 
     @classmethod
     def open(

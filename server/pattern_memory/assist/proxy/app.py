@@ -125,8 +125,7 @@ class ProxyState:
         with self._lock:
             memory = self._memories.get(user_id)
             if memory is None:
-                settings = dataclasses.replace(self.base.settings, user_id=user_id)
-                memory = PatternMemory(settings, self.base.store, self.base.embedder)
+                memory = self.base.for_user(user_id)
                 self._memories[user_id] = memory
             return memory
 
