@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..matching.shape import code_shingles, token_shingles
-from ..matching.tokens import Token
+from ..matching.tokens import Token, TokenKind
 from .filters import Filters, eligible_sql
 from .lifecycle import rank_weight
 from .pattern_rows import RankingRow
@@ -92,8 +92,15 @@ class _Ranked:
     key: RankingRow
 
 
-def query_terms(text: str) -> list[str]:
-    return list(dict.fromkeys(code_tokens(text)))[:MAX_QUERY_TOKENS]
+def query_terms(text: str, tokens: Sequence[Token] | None = None) -> list[str]:
+    """The full-text terms of a query, each once, in order: the words of `text`, or, when
+    the caller has the code's tokens (matching.tokenize), the words of those tokens, so that
+    a document window is read once (its comments, which matching ignores, add no terms)."""
+    if tokens is None:
+        words = code_tokens(text)
+    else:
+        words = [w for t in tokens if t.kind is not TokenKind.OP for w in code_tokens(t.text)]
+    return list(dict.fromkeys(words))[:MAX_QUERY_TOKENS]
 
 
 def selective_terms(
@@ -177,7 +184,7 @@ class HybridSearch:
         the code read as `language` (unknown: both as Python and as a C-like language);
         `tokens`: the code as matching.tokenize read it for `language`, if the caller has
         them (not tokenized again)."""
-        terms = query_terms(query.text)
+        terms = query_terms(query.text, tokens if containment else None)
         frequencies, total = self._store.terms.document_frequencies(terms)
         lexical_ids = self._store.terms.lexical(
             selective_terms(terms, frequencies, total, text_query=not containment),
