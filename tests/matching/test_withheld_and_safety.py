@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from pattern_memory.matching import Withheld, edit_harm, is_test_path, withheld_reason
+from pattern_memory.matching.safety import DocumentSafety
 
 CODE = "def area(w, h):\n    return w * h\n"
 
@@ -223,3 +224,67 @@ def test_a_type_annotation_change_is_not_a_bug_a_look_alike_repeats() -> None:
     assert withheld_reason(before, after, "python", "Fixed type hint of context") is Withheld.TYPES
     default = after.replace("= None", "= {}")
     assert withheld_reason(after, default, "python", "fix default") is None
+
+
+def _harm(document: str, old: str, new: str, language: str = "python") -> str | None:
+    start = document.index(old)
+    return DocumentSafety(document, language).harm(start, start + len(old), new)
+
+
+SIGNATURES = textwrap.dedent(
+    """\
+    class Person:
+        def __init__(self, name, age=0, *, nick=None):
+            self.name = name
+
+
+    def greet(person):
+        return "hi " + person.name
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "harmful"),
+    [
+        # Callers pass `person` and nothing more: a new required parameter breaks them.
+        ("def greet(person):", "def greet(person, model: Type['Person']):", True),
+        ("def greet(person):", "def greet():", True),  # callers pass one argument
+        ("def greet(person):", "def greet(person, loud=False):", False),  # optional: fine
+        ("def greet(person):", "def greet(person, /):", False),  # still one positional
+        ("age=0, *, nick=None", "age, *, nick=None", True),  # age became required
+        ("*, nick=None", "*, nick", True),  # a keyword callers may leave out now required
+        ("*, nick=None", "*, nick=None, title=''", False),
+        ("*, nick=None", "", True),  # `nick=` passed by callers is gone
+    ],
+)
+def test_a_fix_must_not_change_what_callers_of_a_function_pass(
+    old: str, new: str, harmful: bool
+) -> None:
+    harm = _harm(SIGNATURES, old, new)
+    if harmful:
+        assert "parameters of" in str(harm), harm
+    else:
+        assert harm is None
+
+
+@pytest.mark.parametrize("language", ["python", "javascript"])
+def test_a_fix_must_not_write_a_line_twice_in_a_row(language: str) -> None:
+    # pydantic/v1/main.py's look-alike: a line the learned fix moved up is inserted above
+    # itself here, where it already stands.
+    document = (
+        "def validate(cls, value):\n    value = cls.coerce(value)\n    return cls.check(value)\n"
+        if language == "python"
+        else "function validate(value) {\n  value = coerce(value);\n  return check(value);\n}\n"
+    )
+    line = document.splitlines()[1]
+    assert "twice in a row" in str(_harm(document, line, f"{line}\n{line}", language))
+    # A closing bracket (or another line of little code) twice in a row is normal.
+    indent = line[: len(line) - len(line.lstrip())]
+    assert _harm(document, line, f"{line}\n{indent}pass", language) is None
+
+
+def test_removing_a_line_written_twice_is_fine() -> None:
+    # express's duplicate route: the fix deletes the second copy.
+    document = "app.get('/', index);\napp.get('/', index);\napp.listen(3000);\n"
+    assert _harm(document, "app.get('/', index);\n", "", "javascript") is None

@@ -5,13 +5,20 @@ still parse, must not lose a name the rest of it still uses (an import the fix d
 variable it no longer assigns), and must not start using a name nothing defines. Python is
 checked with its own parser; other languages with the tree-sitter parser where one is
 installed (see `syntax.py`), otherwise they are not checked beyond what matching requires.
+Two more, for the edits of a document (DocumentSafety): the fix must not write a line twice
+in a row (a moved line adapted into a place that already has it), and, in Python, must not
+change what the callers of a function defined there have to pass (its required parameters,
+or fewer parameters): the learned fix's commit changed its callers too, this document's
+callers stay as they are.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import itertools
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import syntax
@@ -110,6 +117,81 @@ class _Statement:
     start: int  # offsets of its lines in the document (decorators included)
     end: int
     names: _Names
+    node: ast.stmt
+
+
+@dataclass(frozen=True)
+class _Signature:
+    required: int  # positional parameters without a default
+    positional: int
+    keyword_only: frozenset[str]
+    required_keywords: frozenset[str]
+
+    def breaks_callers_of(self, changed: _Signature) -> bool:
+        """Whether a call that fits this signature can fail against `changed`."""
+        return (
+            changed.required > self.required
+            or changed.positional < self.positional
+            or not changed.required_keywords <= self.required_keywords
+            or not self.keyword_only <= changed.keyword_only
+        )
+
+
+def _signatures(nodes: Sequence[ast.AST]) -> dict[str, _Signature]:
+    """The functions the nodes define (nested ones too), by name; the first of a name."""
+    found: dict[str, _Signature] = {}
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.name not in found:
+                args = sub.args
+                positional = len(args.posonlyargs) + len(args.args)
+                found[sub.name] = _Signature(
+                    required=positional - len(args.defaults),
+                    positional=positional,
+                    keyword_only=frozenset(a.arg for a in args.kwonlyargs),
+                    required_keywords=frozenset(
+                        a.arg
+                        for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+                        if default is None
+                    ),
+                )
+    return found
+
+
+def _changed_signature(before: Sequence[ast.AST], after: Sequence[ast.AST]) -> str | None:
+    old, new = _signatures(before), _signatures(after)
+    for name in sorted(old.keys() & new.keys()):
+        if old[name].breaks_callers_of(new[name]):
+            return f"the fix changes the parameters of `{name}`, which its callers pass"
+    return None
+
+
+# A line repeated right after itself counts only when it holds this much code (a closing
+# bracket or `else:` twice in a row is normal).
+_REPEATED_LINE_MIN_TOKENS = 3
+
+
+def _repeated_lines(text: str, language: str) -> Counter[str]:
+    """Lines (stripped) that stand twice in a row in `text`, with how often."""
+    lines = [line.strip() for line in text.splitlines()]
+    return Counter(
+        line
+        for line, following in itertools.pairwise(lines)
+        if line == following and len(tokenize(line, language)) >= _REPEATED_LINE_MIN_TOKENS
+    )
+
+
+def _repeats_a_line(text: str, start: int, end: int, replacement: str, language: str) -> str | None:
+    """Whether the edit writes a line twice in a row where the text did not (the edit's
+    lines and one line on either side)."""
+    around_start = _line_start(text, max(0, _line_start(text, start) - 1))
+    around_end = _line_end(text, min(len(text), _line_end(text, end) + 1))
+    before = text[around_start:around_end]
+    after = text[around_start:start] + replacement + text[end:around_end]
+    added = _repeated_lines(after, language) - _repeated_lines(before, language)
+    if added:
+        return f"the fix would write `{next(iter(added))}` twice in a row"
+    return None
 
 
 class DocumentSafety:
@@ -126,6 +208,9 @@ class DocumentSafety:
 
     def harm(self, start: int, end: int, replacement: str) -> str | None:
         """Why replacing text[start:end] with `replacement` makes the document worse."""
+        repeated = _repeats_a_line(self.text, start, end, replacement, self.language)
+        if repeated is not None:
+            return repeated
         edited = self.text[:start] + replacement + self.text[end:]
         if self.language != "python":
             return edit_harm(self.text, edited, self.language)
@@ -139,6 +224,9 @@ class DocumentSafety:
         tree = _parse_python(segment)
         if tree is None:
             return _python_harm(self.text, edited)  # e.g. an edit that joins statements
+        changed = _changed_signature([st.node for st in touched], tree.body)
+        if changed is not None:
+            return changed
         removed = _Names()
         for statement in touched:
             removed = removed + statement.names
@@ -159,6 +247,7 @@ class DocumentSafety:
                         starts[first - 1],
                         _line_end(self.text, starts[last - 1]),
                         _python_names(node),
+                        node,
                     )
                 )
             self._statements = statements
