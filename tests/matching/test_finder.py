@@ -15,7 +15,7 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import Outcome
 from pattern_memory.patterns import Pattern, ProblemType
 from pattern_memory.settings import Settings
-from tests.factories import python_change
+from tests.memory.memory_samples import make_pattern
 
 BEFORE = "row = db.get(uid)\nreturn row['name']"
 AFTER = "row = db.get(uid)\nif row is None:\n    return None\nreturn row['name']"
@@ -23,7 +23,7 @@ DOCUMENT = "def load(user_id):\n    record = db.get(user_id)\n    return record[
 
 
 def _pattern(name: str, kind: ProblemType, after: str = AFTER) -> Pattern:
-    return python_change(name, BEFORE, after, kind=kind)
+    return make_pattern(f"{kind.value}: {name}", BEFORE, after, kind=kind, path="", commit="")
 
 
 def _find(memory: PatternMemory, settings: Settings, finder: FixFinder) -> list[str]:

@@ -15,8 +15,8 @@ from pattern_memory.memory.shape_store import POSTINGS_PER_SHINGLE
 from pattern_memory.memory.store import PatternStore
 from pattern_memory.patterns import Pattern, ProblemType
 from pattern_memory.settings import Settings
-from tests.factories import python_change
 from tests.fakes import HashEmbedder
+from tests.memory.memory_samples import make_pattern
 
 RENAMED_DOCUMENT = "def load(user_id):\n    record = db.get(user_id)\n    return record['name']\n"
 
@@ -25,7 +25,7 @@ def _pattern(n: int, kind: ProblemType) -> Pattern:
     # One shape, other names: code with the document's shape written by someone else.
     before = f"row{n} = db.get(uid{n})\nreturn row{n}['name']"
     after = f"row{n} = db.get(uid{n})\nif row{n} is None:\n    return None\nreturn row{n}['name']"
-    return python_change(str(n), before, after, kind=kind)
+    return make_pattern(f"{kind.value}: {n}", before, after, kind=kind, path="", commit="")
 
 
 def test_shape_postings_skip_patterns_the_filters_exclude(tmp_path: Path) -> None:

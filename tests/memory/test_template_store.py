@@ -20,8 +20,8 @@ from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.store import PatternStore
 from pattern_memory.patterns import Pattern, ProblemType
 from pattern_memory.settings import Settings
-from tests.factories import python_change
 from tests.fakes import HashEmbedder
+from tests.memory.memory_samples import make_pattern
 
 BEFORE = "row = db.get(uid)\nreturn row['name']"
 AFTER = "row = db.get(uid)\nif row is None:\n    return None\nreturn row['name']"
@@ -30,8 +30,8 @@ COMMIT = "c" * 40
 
 
 def _pattern(name: str, before: str = BEFORE, after: str = AFTER) -> Pattern:
-    return python_change(
-        name, before, after, commit=COMMIT, file_path=f"app/{name.replace(' ', '_')}.py"
+    return make_pattern(
+        f"fix: {name}", before, after, commit=COMMIT, path=f"app/{name.replace(' ', '_')}.py"
     )
 
 
