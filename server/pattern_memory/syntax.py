@@ -147,8 +147,14 @@ def parser_for(language: str) -> Parser | None:
     return _parser(names[0]) if names else None
 
 
-def _encode(text: str | bytes) -> bytes:
+def encode(text: str | bytes) -> bytes:
+    """The bytes tree-sitter reads (UTF-8; a lone surrogate kept, as the text has it)."""
     return text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+
+
+def parse_bytes(data: bytes, grammar: str) -> Tree:
+    """This thread's parse of `data` with one grammar (a name of `grammars`)."""
+    return _parser(grammar).parse(data)
 
 
 class SyntaxTree:
@@ -201,7 +207,7 @@ class SyntaxTree:
                 Point(*edit.old_end_point),
                 Point(*edit.new_end_point),
             )
-        data = _encode(source)
+        data = encode(source)
         return SyntaxTree(self.grammar, data, _parser(self.grammar).parse(data, old))
 
     def enclosing(self, first: int, last: int) -> list[Block] | None:
@@ -298,7 +304,7 @@ def parse(text: str | bytes, language: str) -> SyntaxTree | None:
     names = grammars(language)
     if not names:
         return None
-    data = _encode(text)
+    data = encode(text)
     first: SyntaxTree | None = None
     for name in names:
         tree = SyntaxTree(name, data, _parser(name).parse(data))

@@ -193,3 +193,30 @@ def test_the_version_changes_with_the_rules_source(
         template_version.cache_clear()
     assert versions[0] != versions[1] and versions[0] == versions[2]
     assert "unversioned" in unreadable and unreadable not in versions
+
+
+def test_the_version_covers_the_tokenizer_its_grammars_and_roles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Tokens come from tree-sitter's leaves: a new grammar package makes other tokens, so
+    # stored templates of the old one must not be trusted.
+    from importlib import metadata
+
+    from pattern_memory import syntax
+    from pattern_memory.matching import prepared, roles, tokens
+
+    assert {tokens, roles, syntax} <= set(prepared._RULE_MODULES)
+    real = metadata.version
+    try:
+        template_version.cache_clear()
+        before = template_version()
+        monkeypatch.setattr(
+            metadata,
+            "version",
+            lambda name: "9.9.9" if name == "tree-sitter-language-pack" else real(name),
+        )
+        template_version.cache_clear()
+        assert template_version() != before
+    finally:
+        monkeypatch.undo()
+        template_version.cache_clear()

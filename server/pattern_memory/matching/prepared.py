@@ -21,11 +21,12 @@ import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .. import languages, patterns
+from .. import languages, patterns, syntax
 from . import roles, template, tokens, withheld
 from .template import FixTemplate, build_template
 from .tokens import Token, TokenKind
@@ -106,16 +107,25 @@ _RULE_MODULES: tuple[ModuleType, ...] = (
     withheld,
     patterns,
     languages,
+    syntax,
 )
+# Their tokens and trees come from these (the grammars are in the language pack's wheel).
+_RULE_PACKAGES = ("tree-sitter", "tree-sitter-language-pack")
 
 
 @functools.cache
 def template_version() -> str:
     """The version stored Prepared texts are made under: FORMAT, the Python version (ast's
-    trees decide the withheld check) and a digest of the rule modules' source. Computed
+    trees decide the withheld check), the tree-sitter packages' versions (their leaves are
+    the tokens) and a digest of the rule modules' source. Computed
     once per process. Without readable source no stored text is ever trusted."""
     digest = hashlib.blake2b(digest_size=8)
     digest.update(f"{FORMAT}:{sys.version_info[0]}.{sys.version_info[1]}".encode())
+    for package in _RULE_PACKAGES:
+        try:
+            digest.update(f"{package}={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            return f"{FORMAT}-unversioned-{uuid.uuid4().hex}"
     for module in _RULE_MODULES:
         try:
             digest.update(Path(str(module.__file__)).read_bytes())

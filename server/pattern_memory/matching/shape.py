@@ -27,7 +27,7 @@ from .tokens import Token, TokenKind, tokenize
 # length, so searched code has shingles of every length from the shortest template's.
 SHINGLE_TOKENS = 8
 # Stored shingles made by another version of these rules are rebuilt (memory/shape_store.py).
-SHAPE_VERSION = "3"
+SHAPE_VERSION = "4"  # 4: tokens from tree-sitter's leaves
 # An identifier in the shape; a control character, so no real token can equal it.
 NAME_PLACEHOLDER = "\x01"
 STRING_PLACEHOLDER = "\x02"
