@@ -220,3 +220,96 @@ def test_a_string_quoted_otherwise_is_the_same_string_and_keeps_its_quotes() -> 
     assert "value = config.get('timeout')" in fixed
     [match] = matches(document, CONFIG_BEFORE, CONFIG_AFTER)
     assert match.score == 1.0
+
+
+# Roles from the tree (roles.tree_roles): where token context misjudged a name.
+
+
+def test_javascript_a_ternary_inside_an_object_is_not_a_key() -> None:
+    # By token context, `attempts` before `:` inside `{...}` was an object key (an API);
+    # the tree says it is the ternary's branch, a local name, and `retries` the only key.
+    before = (
+        "const config = { retries: attempts > 0 ? attempts : fallback };\n"
+        "client.request(url, config);\n"
+    )
+    after = before.replace("client.request(url, config)", "client.send(url, config)")
+    document = before.replace("attempts", "tries").replace("config", "settings")
+    [match] = matches(document, before, after, "javascript")
+    assert match.kind is MatchKind.RENAMED and ("attempts", "tries") in match.renames
+    other_key = document.replace("retries:", "timeout:")
+    assert matches(other_key, before, after, "javascript") == []
+
+
+def test_javascript_destructured_bindings_and_shorthand_keys() -> None:
+    # `load` is bound by the destructuring (`fetch: load`): calling it calls a local, which
+    # may have another name; `fetch` is the key read, an API. A shorthand key is a key.
+    before = (
+        "const { fetch: load } = deps;\n"
+        "const response = load(url, { timeout });\n"
+        "return response.json();\n"
+    )
+    after = before.replace("= load(url", "= await load(url")
+    renamed = before.replace("load", "get").replace("response", "res")
+    [match] = matches(renamed, before, after, "javascript")
+    assert ("load", "get") in match.renames
+    assert "const res = await get(url, { timeout });" in apply(renamed, before, after, "javascript")
+    shorthand = before.replace("{ timeout }", "{ delay }")
+    assert matches(shorthand, before, after, "javascript") == []
+
+
+def test_go_a_case_value_is_not_a_struct_key() -> None:
+    # By token context, `want` before `:` inside `{...}` was a composite literal's key; the
+    # tree reads a switch case on a parameter: renameable.
+    before = textwrap.dedent(
+        """\
+        func matches(kind string, want string) bool {
+            switch kind { case want: return strings.HasPrefix(kind, "x") }
+            return false
+        }
+        """
+    )
+    after = before.replace('strings.HasPrefix(kind, "x")', 'strings.HasPrefix(kind, "y")')
+    document = before.replace("want", "expected").replace("kind", "k")
+    [match] = matches(document, before, after, "go")
+    assert ("want", "expected") in match.renames
+    assert 'strings.HasPrefix(k, "y")' in apply(document, before, after, "go")
+
+
+def test_go_keys_fields_and_imported_packages_from_the_tree() -> None:
+    # A struct literal's key and a selector's field are APIs; `:=` and `range` bind names;
+    # an imported package is an API even where its selector is all the fragment shows.
+    before = textwrap.dedent(
+        """\
+        import "github.com/spf13/pflag"
+
+        for _, name := range names {
+            flag := Flag{Name: name, Usage: pflag.Lookup(name).Usage}
+            register(flag)
+        }
+        """
+    )
+    after = before.replace("register(flag)", "register(&flag)")
+    renamed = before.replace("name", "n").replace("flag :", "f :").replace("(flag)", "(f)")
+    renamed = renamed.replace("Name: n", "Name: n")  # the key stays
+    [match] = matches(renamed, before, after, "go")
+    assert ("name", "n") in match.renames and ("flag", "f") in match.renames
+    for change in ("Name:", "Usage:", ".Lookup", "pflag."):
+        other = renamed.replace(change, change.replace(change.strip(".:"), "Other"))
+        assert matches(other, before, after, "go") == [], change
+
+
+def test_roles_of_a_fragment_that_does_not_parse_keep_the_token_rules() -> None:
+    # An unclosed call cut by the hunk: the names right in the ERROR node keep the
+    # token-context roles (`h` before `=` is bound, `data` a local), the attribute inside
+    # it is the tree's (`md5` an anchor).
+    from pattern_memory.matching.roles import pattern_roles, template_anchors
+    from pattern_memory.matching.tokens import tokenize
+
+    code = "h = hashlib.md5(\n    data,\n"
+    roles = pattern_roles(code, "python")
+    assert roles.tree is not None and roles.tree.has_error
+    tokens = tokenize(code, "python")
+    anchored = {tokens[i].text for i in template_anchors(tokens, "python", roles, 0)}
+    assert "md5" in anchored and "data" not in anchored and "h" not in anchored
+    assert code.index("md5") in roles.tree.parsed and 0 not in roles.tree.parsed
+    assert "h" in roles.scope

@@ -16,9 +16,16 @@ changes (`connect(host, 30)` -> `connect(host, 60)`) is the point of the fix: an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .tokens import Token, TokenKind
+from tree_sitter import Node
+
+from .. import syntax
+from .tokens import Token, TokenKind, tokenize
+
+_WORD = re.compile(r"(?:[^\W\d]|\$)[\w$]*")
 
 _MEMBER_ACCESS = frozenset({".", "?.", "->", "::"})
 _DEFINITION_KEYWORDS = frozenset({"def", "class", "function", "func", "fn", "lambda"})
@@ -235,3 +242,242 @@ def literal_holes(
         and token.text in carried
         and start <= token.start < end
     }
+
+
+# Reading roles from the tree. A name leaf's role is decided by the node it stands in and
+# the field it fills there (tree-sitter's grammars name them); a name inside an ERROR node
+# keeps the token-context rules above.
+
+# Where the names of a subtree are bound: (node type, field) of the subtree, for any
+# grammar. Names in a parameter list, a `global` statement... are bound wherever they stand.
+_BINDING_FIELDS = frozenset({
+    ("assignment", "left"), ("augmented_assignment", "left"), ("for_statement", "left"),
+    ("for_in_clause", "left"), ("as_pattern", "alias"), ("named_expression", "name"),
+    ("function_definition", "name"), ("class_definition", "name"),
+    ("variable_declarator", "name"), ("assignment_expression", "left"),
+    ("augmented_assignment_expression", "left"), ("for_in_statement", "left"),
+    ("function_declaration", "name"), ("generator_function_declaration", "name"),
+    ("function_expression", "name"), ("class_declaration", "name"),
+    ("catch_clause", "parameter"), ("arrow_function", "parameter"),
+    ("short_var_declaration", "left"), ("assignment_statement", "left"),
+    ("var_spec", "name"), ("const_spec", "name"), ("range_clause", "left"),
+    ("type_spec", "name"), ("type_switch_statement", "alias"),
+    ("method_declaration", "name"), ("formal_parameter", "name"),
+    ("catch_formal_parameter", "name"), ("enhanced_for_statement", "name"),
+    ("lambda_expression", "parameters"), ("let_declaration", "pattern"),
+    ("for_expression", "pattern"), ("let_condition", "pattern"), ("match_arm", "pattern"),
+    ("function_item", "name"), ("init_declarator", "declarator"),
+    ("declaration", "declarator"), ("function_declarator", "declarator"),
+    ("pair_pattern", "value"),
+})  # fmt: skip
+_BINDING_CONTAINERS = frozenset({
+    "parameters", "lambda_parameters", "formal_parameters", "parameter_list",
+    "closure_parameters", "inferred_parameters", "global_statement", "nonlocal_statement",
+})  # fmt: skip
+# Fields whose subtree is read, not bound, inside a binding (`b` of `a = b`, `x` of `x.y = 1`,
+# a default value, a type).
+_READ_FIELDS = frozenset({
+    "value", "right", "type", "body", "arguments", "object", "operand", "index", "subscript",
+    "function", "condition", "return_type", "result", "size", "key", "default_value",
+    "alternative", "consequence",
+})  # fmt: skip
+_ACCESS_NODES = frozenset({
+    "attribute", "member_expression", "subscript", "selector_expression", "field_expression",
+    "index_expression", "call", "call_expression", "field_access", "subscript_expression",
+    "array_access", "scoped_identifier", "qualified_identifier",
+})  # fmt: skip
+# Name leaves that are APIs wherever they stand: a property, a field, an object key.
+_ANCHOR_LEAVES = frozenset({
+    "property_identifier", "field_identifier", "shorthand_property_identifier",
+    "shorthand_property_identifier_pattern", "private_property_identifier",
+})  # fmt: skip
+# (node type, field) of a name leaf that is an API: an attribute, a keyword argument's name,
+# a path's last part (`mem::swap`), a struct literal's shorthand field.
+_ANCHOR_FIELDS = frozenset({
+    ("attribute", "attribute"), ("keyword_argument", "name"), ("scoped_identifier", "name"),
+    ("qualified_identifier", "name"), ("field_access", "field"), ("qualified_type", "name"),
+})  # fmt: skip
+_ANCHOR_PARENTS = frozenset({"shorthand_field_initializer"})
+# (node type, field) of the function a call calls: an API unless the pattern binds it.
+_CALLED_FIELDS = frozenset({
+    ("call", "function"), ("call_expression", "function"), ("new_expression", "constructor"),
+    ("macro_invocation", "macro"), ("method_invocation", "name"),
+    ("object_creation_expression", "type"),
+})  # fmt: skip
+_IMPORT_NODES = frozenset({
+    "import_statement", "import_from_statement", "future_import_statement",
+    "import_declaration", "use_declaration",
+})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class TreeRoles:
+    """Roles of the name tokens of a piece of code, by their str offset there."""
+
+    bound: frozenset[str]  # names a binding position holds (outside errors)
+    imported: frozenset[str]  # names import statements bring in (a Go package's name too)
+    anchors: frozenset[int]  # a property, field, object key, keyword argument's name...
+    called: frozenset[int]  # the called function: an API unless the pattern binds it
+    parsed: frozenset[int]  # name leaves not right in an ERROR node: their roles are the tree's
+    has_error: bool
+
+
+def _go_package(path: str) -> str:
+    """The package name an import path brings in by default (its last element; the one
+    before a major version suffix: `gopkg.in/yaml.v3` is yaml, `.../v2` its parent)."""
+    parts = [p for p in path.strip('"`').split("/") if p]
+    if len(parts) > 1 and re.fullmatch(r"v\d+", parts[-1]):
+        parts.pop()
+    last = parts[-1] if parts else ""
+    return re.sub(r"\.v\d+$", "", last).replace("-", "_")
+
+
+def tree_roles(code: str, language: str) -> TreeRoles | None:
+    """The roles of `code`'s name tokens read from its tree; None without a grammar."""
+    names = syntax.grammars(language)
+    if not names:
+        return None
+    data = syntax.encode(code)
+    tree = syntax.parse_bytes(data, names[0])
+    ascii_only = len(data) == len(code)
+
+    def offset(byte: int) -> int:
+        return byte if ascii_only else len(data[:byte].decode("utf-8", "surrogatepass"))
+
+    bound: set[str] = set()
+    imported: set[str] = set()
+    anchors: set[int] = set()
+    called: set[int] = set()
+    parsed: set[int] = set()
+    # (node, field it fills in its parent, binding, importing, right in an ERROR node)
+    stack: list[tuple[Node, str | None, bool, bool, bool]] = [
+        (tree.root_node, None, False, False, False)
+    ]
+    while stack:
+        node, field, binding, importing, in_error = stack.pop()
+        kind = node.type
+        if kind in _IMPORT_NODES:
+            importing = True
+        if kind == "import_spec" and node.child_by_field_name("name") is None:
+            path = node.child_by_field_name("path")
+            if path is not None and path.text is not None:
+                imported.add(_go_package(path.text.decode("utf-8", "surrogatepass")))
+        if node.child_count == 0:
+            text = (node.text or b"").decode("utf-8", "surrogatepass")
+            if not node.is_named or not _WORD.fullmatch(text) or in_error:
+                continue  # a keyword, an operator, a literal; or no role to tell
+            start = offset(node.start_byte)
+            parsed.add(start)
+            if importing:
+                imported.add(text)
+            if binding:
+                bound.add(text)
+            role = _leaf_role(node, field)
+            if role is not None:
+                (anchors if role == "anchor" else called).add(start)
+            continue
+        cursor = node.walk()
+        if not cursor.goto_first_child():
+            continue
+        children: list[tuple[Node, str | None, bool, bool, bool]] = []
+        while True:
+            child = cursor.node
+            assert child is not None
+            child_field = cursor.field_name
+            read = child_field in _READ_FIELDS or child.type in _ACCESS_NODES
+            child_binding = (kind, child_field) in _BINDING_FIELDS or (
+                not read and (binding or kind in _BINDING_CONTAINERS)
+            )
+            # A leaf right in an ERROR node has no role the tree can tell (whole nodes
+            # inside one do: an attribute is an attribute wherever the error is).
+            children.append((child, child_field, child_binding, importing, node.is_error))
+            if not cursor.goto_next_sibling():
+                break
+        stack.extend(reversed(children))
+    return TreeRoles(
+        bound=frozenset(bound),
+        imported=frozenset(imported),
+        anchors=frozenset(anchors),
+        called=frozenset(called),
+        parsed=frozenset(parsed),
+        has_error=tree.root_node.has_error,
+    )
+
+
+def _leaf_role(node: Node, field: str | None) -> str | None:
+    """ "anchor" for a name leaf that is an API where it stands, "called" for the function a
+    call calls, None for the others."""
+    parent = node.parent
+    parent_type = parent.type if parent is not None else ""
+    if (
+        node.type in _ANCHOR_LEAVES
+        or (parent_type, field) in _ANCHOR_FIELDS
+        or parent_type in _ANCHOR_PARENTS
+        or _go_struct_key(node)
+    ):
+        return "anchor"
+    return "called" if (parent_type, field) in _CALLED_FIELDS else None
+
+
+def _go_struct_key(node: Node) -> bool:
+    """A Go composite literal's key (`T{Name: x}`): a field name, or a map key that the
+    text cannot tell from one (anchored as the token rules did)."""
+    parent = node.parent
+    if node.type != "identifier" or parent is None or parent.type != "literal_element":
+        return False
+    keyed = parent.parent
+    return keyed is not None and keyed.type == "keyed_element" and keyed.child(0) == parent
+
+
+@dataclass(frozen=True, slots=True)
+class PatternRoles:
+    """What a whole pattern's before-code says of its names: those it binds, those its
+    imports bring in, and (where it parses) each name token's role by its offset."""
+
+    scope: frozenset[str]
+    imported: frozenset[str]
+    tree: TreeRoles | None
+
+
+def pattern_roles(code: str, language: str) -> PatternRoles:
+    """The roles of a whole pattern's before-code: from its tree where the language has a
+    grammar (the token rules' bindings and imports too where the tree has errors: the
+    fragment's cut-off parts), else from its tokens."""
+    tokens = tokenize(code, language)
+    roles = tree_roles(code, language)
+    scope, imported = pattern_scope(tokens, code)
+    if roles is None:
+        return PatternRoles(frozenset(scope), frozenset(imported), None)
+    # A name the token rules bind counts where one of its tokens stands in an error (the
+    # tree cannot tell there); imports count from both (an anchor too many is safe).
+    unparsed = {t.text for t in tokens if t.kind is TokenKind.NAME and t.start not in roles.parsed}
+    return PatternRoles(roles.bound | (scope & unparsed), roles.imported | imported, roles)
+
+
+def template_anchors(
+    tokens: Sequence[Token], language: str, roles: PatternRoles, shift: int | None
+) -> set[int]:
+    """Indices of the template's NAME tokens that must match verbatim: by the tree where the
+    token stands in a part of the pattern that parsed (`shift`: where the template's text
+    starts in the pattern's before-code; None: not found there), else by token context."""
+    by_context = anchored_names(tokens, language, set(roles.scope), set(roles.imported))
+    tree = roles.tree
+    if tree is None or shift is None:
+        return by_context
+    anchors: set[int] = set()
+    for index, token in enumerate(tokens):
+        if token.kind is not TokenKind.NAME:
+            continue
+        at = token.start + shift
+        if at not in tree.parsed:
+            if index in by_context:
+                anchors.add(index)
+            continue
+        if (
+            at in tree.anchors
+            or (at in tree.called and token.text not in roles.scope)
+            or token.text in roles.imported
+            or (_is_constant(token.text) and token.text not in roles.scope)
+        ):
+            anchors.add(index)
+    return anchors

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..patterns import normalize_code
-from .roles import anchored_names, literal_holes, pattern_scope
+from .roles import literal_holes, pattern_roles, template_anchors
 from .tokens import Token, TokenKind, tokenize
 from .withheld import is_import_line
 
@@ -199,8 +199,6 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
     before_texts = [t.text for t in before_tokens]
     core = _core_offsets(before, lo, before_hi, prefix, suffix)
     after_core = tokenize("\n".join(after[prefix : len(after) - suffix]), language)
-    whole_before = "\n".join(before)
-    scope, imported = pattern_scope(tokenize(whole_before, language), whole_before)
     return FixTemplate(
         language=language,
         before=before_text,
@@ -210,7 +208,7 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         after_tokens=after_tokens,
         free_names=frozenset(_variables(after_tokens) - before_names - introduced),
         new_names=frozenset(introduced),
-        anchors=frozenset(anchored_names(before_tokens, language, scope, imported)),
+        anchors=_anchors(before, lo, before_text, before_tokens, language),
         holes=frozenset(literal_holes(before_tokens, after_core, core=core)),
         written=tuple(t.text for t in after_core),
         left_standing=bool(after_core)
@@ -220,6 +218,18 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         ),
         removed=_removed(before_tokens, after_core, core),
     )
+
+
+def _anchors(
+    before: list[str], lo: int, text: str, tokens: Sequence[Token], language: str
+) -> frozenset[int]:
+    """The template's anchors (roles.py), from the roles of the whole pattern's before-code
+    (`before`'s lines), in which the template's `text` starts at line `lo`."""
+    whole = "\n".join(before)
+    roles = pattern_roles(whole, language)
+    found_at = whole.find(text, len("\n".join(before[:lo])))  # the roles' offsets are whole's
+    shift = found_at if found_at >= 0 else None
+    return frozenset(template_anchors(tokens, language, roles, shift))
 
 
 def _removed(
