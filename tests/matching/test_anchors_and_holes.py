@@ -313,3 +313,18 @@ def test_roles_of_a_fragment_that_does_not_parse_keep_the_token_rules() -> None:
     assert "md5" in anchored and "data" not in anchored and "h" not in anchored
     assert code.index("md5") in roles.tree.parsed and 0 not in roles.tree.parsed
     assert "h" in roles.scope
+
+
+def test_tree_roles_find_their_tokens_in_non_ascii_code() -> None:
+    # tree-sitter counts bytes, tokens count characters: the roles must meet the tokens.
+    from pattern_memory.matching.roles import pattern_roles, template_anchors
+    from pattern_memory.matching.tokens import tokenize
+
+    code = 'résumé = "ü€𝄞"\nh = hashlib.md5(résumé, usedforsecurity=naïve)\n'
+    roles = pattern_roles(code, "python")
+    tokens = tokenize(code, "python")
+    assert roles.tree is not None
+    names = [t for t in tokens if t.kind.value == "name"]
+    assert {t.start for t in names} <= roles.tree.parsed
+    anchored = {tokens[i].text for i in template_anchors(tokens, "python", roles, 0)}
+    assert anchored == {"md5", "usedforsecurity"}

@@ -8,6 +8,13 @@ a name an import binds, a keyword argument (`timeout=`), an object key of C-like
 (`{retries: 3}`), or a CONSTANT. Every other name (parameters, locals, loop variables, and
 names whose binding the fragment does not show) may be renamed consistently.
 
+Where the language has a grammar (syntax.py), these roles are read from the tree of the whole
+pattern's before-code, by the node a name stands in and the field it fills there (an
+`attribute`'s attribute, a `keyword_argument`'s name, a `pair`'s key, the names under an
+assignment's left side or a parameter list); names the tree cannot place (right in an ERROR
+node: the parts of a fragment cut off by its hunk) and other languages keep the rules from
+token context (what comes before and after a name, the bracket around it).
+
 A literal may be a *hole*, standing for any literal of its kind, only where the fix carries
 it unchanged from before to after (the key in `config["timeout"]` ->
 `config.get("timeout")`): the fix is about the access, not the key. A literal the fix
@@ -23,7 +30,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from .. import syntax
-from .tokens import Token, TokenKind, tokenize
+from .tokens import Token, TokenKind, char_offsets, tokenize
 
 _WORD = re.compile(r"(?:[^\W\d]|\$)[\w$]*")
 
@@ -339,10 +346,7 @@ def tree_roles(code: str, language: str) -> TreeRoles | None:
         return None
     data = syntax.encode(code)
     tree = syntax.parse_bytes(data, names[0])
-    ascii_only = len(data) == len(code)
-
-    def offset(byte: int) -> int:
-        return byte if ascii_only else len(data[:byte].decode("utf-8", "surrogatepass"))
+    offsets = char_offsets(code, data)
 
     bound: set[str] = set()
     imported: set[str] = set()
@@ -366,7 +370,7 @@ def tree_roles(code: str, language: str) -> TreeRoles | None:
             text = (node.text or b"").decode("utf-8", "surrogatepass")
             if not node.is_named or not _WORD.fullmatch(text) or in_error:
                 continue  # a keyword, an operator, a literal; or no role to tell
-            start = offset(node.start_byte)
+            start = node.start_byte if offsets is None else offsets[node.start_byte]
             parsed.add(start)
             if importing:
                 imported.add(text)

@@ -162,7 +162,7 @@ def _regex_tokens(code: str, language: str, shift: int, fixed: frozenset[str]) -
     return tokens
 
 
-def _char_offsets(code: str, data: bytes) -> list[int] | None:
+def char_offsets(code: str, data: bytes) -> list[int] | None:
     """For each byte offset into the UTF-8 `data`, the offset into `code` of the character
     it is in (None when both are the same: ASCII)."""
     if len(data) == len(code):
@@ -198,7 +198,7 @@ def _tree_tokens(code: str, grammar: str, fixed: frozenset[str]) -> list[Token]:
     tokenizer, so that no code is ever lost."""
     data = syntax.encode(code)
     tree = syntax.parse_bytes(data, grammar)
-    offsets = _char_offsets(code, data)
+    offsets = char_offsets(code, data)
     tokens: list[Token] = []
     cursor = 0  # end of the last leaf read, a str offset
 
