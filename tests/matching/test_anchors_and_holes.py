@@ -328,3 +328,26 @@ def test_tree_roles_find_their_tokens_in_non_ascii_code() -> None:
     assert {t.start for t in names} <= roles.tree.parsed
     anchored = {tokens[i].text for i in template_anchors(tokens, "python", roles, 0)}
     assert anchored == {"md5", "usedforsecurity"}
+
+
+def test_a_string_hole_is_never_filled_by_a_regex_literal() -> None:
+    # express's "Fix req.host for IPv6 literals" carries `':'` into its fix: a hole for any
+    # string, which matched `proto.split(/\s*,\s*/)` once regex literals were one token.
+    before = "req.host = function () {\n  return host.split(':')[0];\n};\n"
+    after = (
+        "req.host = function () {\n  var index = host.indexOf(':');\n"
+        "  return ~index ? host.substring(0, index) : host;\n};\n"
+    )
+    assert (
+        matches(
+            "function f() {\n  return proto.split(/\\s*,\\s*/)[0];\n};\n",
+            before,
+            after,
+            "javascript",
+        )
+        == []
+    )
+    [match] = matches(
+        "function f() {\n  return proto.split(',')[0];\n};\n", before, after, "javascript"
+    )
+    assert ("':'", "','") in match.renames

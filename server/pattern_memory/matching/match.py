@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .template import FixTemplate
-from .tokens import Token, TokenKind, same_string, tokenize
+from .tokens import Token, TokenKind, literal_family, same_string, tokenize
 
 MIN_RENAMED_TOKENS = 10
 
@@ -79,16 +79,20 @@ def _renaming_at(doc: list[Token], start: int, template: FixTemplate) -> _Bindin
     literals: dict[str, str] = {}
     taken_names: dict[str, str] = {}
     taken_literals: dict[str, str] = {}
-    anchors, holes = template.anchors, template.holes
+    anchors, holes, language = template.anchors, template.holes, template.language
     for offset, want in enumerate(template.before_tokens):
         got = doc[start + offset]
         if got.kind is not want.kind:
             return None
         if want.kind is TokenKind.NAME and offset not in anchors:
             forward, backward = names, taken_names
-        elif offset in holes or (
-            want.kind is TokenKind.STRING and same_string(want.text, got.text)
-        ):
+        elif (
+            offset in holes
+            and (
+                want.kind is not TokenKind.STRING
+                or literal_family(want.text, language) == literal_family(got.text, language)
+            )
+        ) or (want.kind is TokenKind.STRING and same_string(want.text, got.text)):
             # A hole, or the same string quoted otherwise ('name' for "name"): the document's
             # text is carried into the after-code.
             forward, backward = literals, taken_literals

@@ -237,6 +237,24 @@ def _tree_tokens(code: str, grammar: str, fixed: frozenset[str]) -> list[Token]:
     return tokens
 
 
+_CHAR_LITERAL_LANGUAGES = frozenset({"go", "rust", "c", "cpp", "java"})
+_LITERAL_PREFIX = re.compile(r"^[A-Za-z0-9_#]*")  # r, b, f, L, u8, Rust's r#
+
+
+def literal_family(text: str, language: str) -> str:
+    """What kind of literal a STRING token is, beyond its kind: a quoted string, a regex
+    literal (`/a+/g`), a backtick string, a char literal where `'x'` is one. A literal hole
+    stands for literals of its own family only: a JavaScript key `':'` is not a regex."""
+    if text.startswith("/"):
+        return "regex"
+    opening = _LITERAL_PREFIX.sub("", text, count=1)[:1]
+    if opening == "`":
+        return "backtick"
+    if opening == "'" and normalize_language(language) in _CHAR_LITERAL_LANGUAGES:
+        return "char"
+    return "quoted" if opening in ("'", '"') else opening
+
+
 _SIMPLE_STRING = re.compile(r"""^([a-zA-Z]{0,2})('|")(.*)\2$""", re.DOTALL)
 
 
