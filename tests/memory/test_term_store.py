@@ -51,3 +51,25 @@ def test_token_sets_follow_a_reused_row_id(tmp_path: Path) -> None:
     assert store.terms.token_sets([row], ("before",)) == {
         row: {"page", "load_page", "load", "number"}
     }
+
+
+def test_kept_document_frequencies_follow_every_change_in_any_connection(tmp_path: Path) -> None:
+    """Frequencies are kept between searches; a pattern stored or deleted (here through
+    another connection, as another process would) moves the change generation and they are
+    read again."""
+    path = tmp_path / "p.db"
+    store, writer = PatternStore(Database(path)), PatternStore(Database(path))
+    first = _pattern("first", "total = count_items(rows)")
+    writer.upsert([(first, first.commit_msg)], "local", "2099-01-01 00:00:00")
+    assert store.terms.document_frequencies(["count", "rows", "absent"]) == (
+        {"count": 1, "rows": 1},
+        1,
+    )
+    second = _pattern("second", "rows = count_rows(table)")
+    writer.upsert([(second, second.commit_msg)], "local", "2099-01-02 00:00:00")
+    assert store.terms.document_frequencies(["count", "rows", "table"]) == (
+        {"count": 2, "rows": 2, "table": 1},
+        2,
+    )
+    assert writer.delete(first.pattern_id, "local", "2099-01-03 00:00:00")
+    assert store.terms.document_frequencies(["count", "total"]) == ({"count": 1}, 1)

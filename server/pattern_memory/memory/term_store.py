@@ -4,7 +4,9 @@ patterns.id; columns before, after, message) and the document frequency of every
 
 A pattern's tokens never change while its row exists, so the token sets that scoring reads
 are split from their FTS5 text once and kept (TOKEN_SET_CACHE of them); a deleted row bumps a
-counter that drops them, as a later pattern may reuse its row id.
+counter that drops them, as a later pattern may reuse its row id. Document frequencies are
+kept too (a search weighs the whole vocabulary of its candidates), until the store's change
+generation moves (any pattern stored, changed or deleted, in any process).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from .text import token_text
 TOKEN_SET_CACHE = 20_000
 # Bumped when a row's tokens are deleted: the kept token sets may name a reused row id.
 TERMS_EPOCH = "terms_epoch"
+# Terms whose document frequency is kept (the vocabulary of a large store: ~50 bytes each).
+FREQUENCY_CACHE = 200_000
+# Bumped by triggers on every change to patterns (migration 0008_change_generation).
+CHANGE_GENERATION = "change_generation"
 
 
 def add_terms(c: apsw.Connection, row_id: int, pattern: Pattern) -> None:
@@ -69,6 +75,10 @@ class TermStore:
         # (row id, columns) -> the row's distinct tokens in those columns, least recently
         # used first (searches ask for one of two column lists, search.py).
         self._sets: OrderedDict[tuple[int, tuple[str, ...]], frozenset[str]] = OrderedDict()
+        # Document frequencies and the pattern count as of change generation _generation.
+        self._generation: int | None = None
+        self._frequencies: dict[str, int] = {}
+        self._total: int | None = None
 
     def lexical(
         self, terms: Sequence[str], columns: Sequence[str], limit: int, filters: Filters
@@ -88,15 +98,35 @@ class TermStore:
         return [int(r[0]) for r in rows]
 
     def document_frequencies(self, terms: Sequence[str]) -> tuple[dict[str, int], int]:
-        """How many patterns contain each term, and how many patterns there are."""
+        """How many patterns contain each term (terms in none left out), and how many
+        patterns there are."""
         if not terms:
             return {}, 0
-        rows = self.db.query(
-            "SELECT term, docs FROM term_stats WHERE term IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(terms)),),
-        )
-        total = self.db.query("SELECT count(*) FROM patterns")[0][0]
-        return {str(t): int(d) for t, d in rows}, int(total)
+        generation = self._meta_int(CHANGE_GENERATION)
+        with self._lock:
+            if generation != self._generation:
+                self._frequencies.clear()
+                self._generation, self._total = generation, None
+            known = {t: self._frequencies[t] for t in terms if t in self._frequencies}
+            total = self._total
+        missing = [t for t in dict.fromkeys(terms) if t not in known]
+        if missing:
+            rows = self.db.query(
+                "SELECT term, docs FROM term_stats WHERE term IN (SELECT value FROM json_each(?))",
+                (json.dumps(missing),),
+            )
+            read = dict.fromkeys(missing, 0) | {str(t): int(d) for t, d in rows}
+            known.update(read)
+        if total is None:
+            total = int(self.db.query("SELECT count(*) FROM patterns")[0][0])
+        with self._lock:
+            if generation == self._generation:
+                if len(self._frequencies) + len(missing) > FREQUENCY_CACHE:
+                    self._frequencies.clear()
+                if missing:
+                    self._frequencies.update(read)
+                self._total = total
+        return {t: d for t, d in known.items() if d > 0}, total
 
     def token_sets(
         self, row_ids: Sequence[int], columns: Sequence[str]
@@ -137,5 +167,8 @@ class TermStore:
         return out
 
     def _terms_epoch(self) -> int:
-        rows = self.db.query("SELECT value FROM meta WHERE key = ?", (TERMS_EPOCH,))
+        return self._meta_int(TERMS_EPOCH)
+
+    def _meta_int(self, key: str) -> int:
+        rows = self.db.query("SELECT value FROM meta WHERE key = ?", (key,))
         return int(rows[0][0]) if rows else 0
