@@ -23,6 +23,7 @@ from ..errors import Cancelled
 from ..languages import normalize_language
 from ..patterns import Pattern, ProblemType
 from ..settings import Settings
+from .generalize import Generalized, Member, anti_unify, skeleton
 from .match import CodeMatch, DocumentTokens, find_matches
 from .prepared import (
     CorruptTemplate,
@@ -140,6 +141,11 @@ class FoundFix(Generic[C]):
     # Whether this fix carries its range's diagnostic (the best of overlapping fixes, within
     # the document's cap); the others are alternatives in hovers and code actions.
     shown: bool = True
+    # A generalized template's fix (generalize.py): the distinct commits behind it and its
+    # members' pattern ids (`stored` is the most recent member, whose after-code it adapts).
+    # A single pattern's fix: support 1, no members.
+    support: int = 1
+    members: tuple[str, ...] = ()
 
     @property
     def pattern_id(self) -> str:
@@ -166,6 +172,11 @@ class FixFinder(Generic[C]):
         default_factory=lambda: LruCache(4096)
     )
     mass_edit_patterns: LruCache[str, bool] = field(default_factory=lambda: LruCache(20_000))
+    # Anti-unified templates by their members' content keys (a group's code decides it).
+    # A 1-tuple, so that a group with no generalization is cached too.
+    generalized: LruCache[tuple[str, ...], tuple[Generalized | None]] = field(
+        default_factory=lambda: LruCache(4096)
+    )
 
     @classmethod
     def create(cls) -> FixFinder[C]:
@@ -353,7 +364,8 @@ class FixFinder(Generic[C]):
         prepared = self.prepared(
             memory, [stored.pattern for stored in candidates.values()], cancel=cancel
         )
-        located: list[tuple[C, CodeMatch]] = []
+        located: list[_Located[C]] = []
+        flaggable: list[tuple[C, Prepared, FixTemplate]] = []
         for stored, ready in zip(candidates.values(), prepared, strict=True):
             if cancel.is_set():
                 raise Cancelled
@@ -365,14 +377,79 @@ class FixFinder(Generic[C]):
                 or self.is_mass_edit(memory, stored, ready)
             ):
                 continue
+            flaggable.append((stored, ready, template))
             matches = find_matches(
                 document, template, min_renamed_score=settings.renamed_match_score
             )
             if matches and undone_here(template, stored.pattern.file_path, path, document, matches):
                 continue
             if len(matches) <= MAX_SITES_PER_PATTERN:
-                located.extend((stored, match) for match in matches)
+                located.extend(_Located(stored, match) for match in matches)
+        located += self.locate_generalized(
+            flaggable, located, document=document, settings=settings, path=path, cancel=cancel
+        )
         return _rank(located, DocumentSafety(text, language))
+
+    def locate_generalized(
+        self,
+        flaggable: Sequence[tuple[C, Prepared, FixTemplate]],
+        located: Sequence[_Located[C]],
+        *,
+        document: DocumentTokens,
+        settings: Settings,
+        path: str,
+        cancel: threading.Event,
+    ) -> list[_Located[C]]:
+        """The places where only a generalized template matches: the candidates that may be
+        flagged grouped by abstract edit and skeleton, each group of MIN_SUPPORT distinct
+        commits or more anti-unified (generalize.py). Its fix is the most recent member's,
+        with the hole bindings; a place one of its members matches is that member's."""
+        groups: dict[tuple[object, ...], list[tuple[C, Prepared, FixTemplate]]] = {}
+        for stored, ready, template in flaggable:
+            if ready.edit:  # an empty edit changes names or literals only: no shape to share
+                groups.setdefault((ready.edit, skeleton(template)), []).append(
+                    (stored, ready, template)
+                )
+        found: list[_Located[C]] = []
+        for group in groups.values():
+            if len({stored.pattern.commit for stored, _, _ in group}) < 2:
+                continue
+            if cancel.is_set():
+                raise Cancelled
+            by_id = {stored.pattern.pattern_id: stored for stored, _, _ in group}
+            key = tuple(sorted(_key(stored.pattern) for stored, _, _ in group))
+            cached = self.generalized.get(key)
+            if cached is None:
+                cached = (
+                    anti_unify(
+                        [
+                            Member(s.pattern.pattern_id, s.pattern.commit, s.pattern.date, t)
+                            for s, _, t in group
+                        ]
+                    ),
+                )
+                self.generalized.put(key, cached)
+            general = cached[0]
+            if general is None:
+                continue
+            newest = by_id[general.members[0]]
+            matches = find_matches(
+                document, general.template, min_renamed_score=settings.renamed_match_score
+            )
+            if matches and undone_here(
+                general.template, newest.pattern.file_path, path, document, matches
+            ):
+                continue
+            if len(matches) > MAX_SITES_PER_PATTERN:
+                continue
+            members = set(general.members)
+            taken = [entry.match for entry in located if entry.stored.pattern.pattern_id in members]
+            found.extend(
+                _Located(newest, match, general.support, general.members)
+                for match in matches
+                if not any(match.start < other.end and other.start < match.end for other in taken)
+            )
+        return found
 
 
 def same_file(document_path: str, learned_path: str) -> bool:
@@ -457,40 +534,54 @@ def _usable(stored: Candidate, settings: Settings, language: str) -> bool:
     )
 
 
-def _evidence(stored: Candidate, match: CodeMatch) -> tuple[float, ...]:
+@dataclass(frozen=True)
+class _Located(Generic[C]):
+    """A match of one pattern's template, or of a generalized template (support: its
+    distinct commits; members: their pattern ids; `stored` is the most recent member)."""
+
+    stored: C
+    match: CodeMatch
+    support: int = 1
+    members: tuple[str, ...] = ()
+
+
+def _evidence(entry: _Located[C]) -> tuple[float, ...]:
     """How strongly a fix is backed here: how closely it matches, then how often the change
-    was made (a fix repeated by several commits), its track record, how recent its latest
-    evidence is on its repository's clock, and the miner's confidence."""
+    was made (a fix repeated by several commits, or the fixes a generalized template
+    anti-unifies), its track record, how recent its latest evidence is on its repository's
+    clock, and the miner's confidence."""
+    stored = entry.stored
     return (
-        match.score,
-        min(stored.evidence_count, 4),
+        entry.match.score,
+        min(max(stored.evidence_count, entry.support), 4),
         stored.success_rate,
         -stored.evidence_age_days,
         stored.pattern.confidence,
     )
 
 
-def _rank(located: list[tuple[C, CodeMatch]], safety: DocumentSafety) -> list[FoundFix[C]]:
+def _rank(located: list[_Located[C]], safety: DocumentSafety) -> list[FoundFix[C]]:
     """Group fixes by the code they cover (overlapping matches are one place); keep the best
     few of each as alternatives, the best one preferred when it is strictly better than the
     next; only the best of each place carries a diagnostic, and only the best-evidenced
     places of the document, and one per change (the same fix learned twice)."""
-    ordered = sorted(located, key=lambda sm: (sm[1].start, sm[1].end))
-    places: list[list[tuple[C, CodeMatch]]] = []
+    ordered = sorted(located, key=lambda entry: (entry.match.start, entry.match.end))
+    places: list[list[_Located[C]]] = []
     place_end = -1
-    for stored, match in ordered:
-        if places and match.start < place_end:
-            places[-1].append((stored, match))
-            place_end = max(place_end, match.end)
+    for entry in ordered:
+        if places and entry.match.start < place_end:
+            places[-1].append(entry)
+            place_end = max(place_end, entry.match.end)
         else:
-            places.append([(stored, match)])
-            place_end = match.end
-    ranked_places: list[list[tuple[C, CodeMatch]]] = []
+            places.append([entry])
+            place_end = entry.match.end
+    ranked_places: list[list[_Located[C]]] = []
     for members in places:
-        members.sort(key=lambda sm: _evidence(*sm), reverse=True)
-        kept: list[tuple[C, CodeMatch]] = []
+        members.sort(key=_evidence, reverse=True)
+        kept: list[_Located[C]] = []
         replacements: set[tuple[int, int, str]] = set()
-        for stored, match in members:
+        for entry in members:
+            match = entry.match
             edit = (match.replace_start, match.replace_end, match.replacement)
             if edit in replacements:
                 continue  # the same edit learned from another commit: one is enough
@@ -498,24 +589,26 @@ def _rank(located: list[tuple[C, CodeMatch]], safety: DocumentSafety) -> list[Fo
             # Checked only for the fixes that are kept (re-parsing costs a statement each).
             if safety.harm(*edit) is not None:
                 continue
-            kept.append((stored, match))
+            kept.append(entry)
             if len(kept) == MAX_FIXES_PER_RANGE:
                 break
         if kept:
             ranked_places.append(kept)
-    best_first = sorted(ranked_places, key=lambda kept: _evidence(*kept[0]), reverse=True)
-    shown = {id(kept[0][1]) for kept in best_first[:MAX_DIAGNOSTICS_PER_DOCUMENT]}
+    best_first = sorted(ranked_places, key=lambda kept: _evidence(kept[0]), reverse=True)
+    shown = {id(kept[0].match) for kept in best_first[:MAX_DIAGNOSTICS_PER_DOCUMENT]}
     fixes: list[FoundFix[C]] = []
     for kept in ranked_places:
-        ranks = [_evidence(s, m) for s, m in kept]
+        ranks = [_evidence(entry) for entry in kept]
         single_best = len(ranks) == 1 or ranks[0] > ranks[1]
-        for position, (stored, match) in enumerate(kept):
+        for position, entry in enumerate(kept):
             fixes.append(
                 FoundFix(
-                    stored=stored,
-                    match=match,
+                    stored=entry.stored,
+                    match=entry.match,
                     preferred=position == 0 and single_best,
-                    shown=position == 0 and id(match) in shown,
+                    shown=position == 0 and id(entry.match) in shown,
+                    support=entry.support,
+                    members=entry.members,
                 )
             )
     return fixes

@@ -1,0 +1,139 @@
+"""Generalized templates (matching/generalize.py) on real git histories indexed by the real
+indexer: two fixes of one shape on different APIs open a hole for the API, so that a third
+API is flagged; one fix alone keeps its API an anchor; a literal the fixes change is never
+a hole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pattern_memory.indexing import index_repository
+from pattern_memory.matching.finder import FixFinder, FoundFix
+from pattern_memory.matching.generalize import Member, anti_unify
+from pattern_memory.matching.template import build_template
+from pattern_memory.memory.service import PatternMemory
+from pattern_memory.memory.types import StoredPattern
+from pattern_memory.settings import Settings
+from tests.fakes import HashEmbedder
+from tests.gitrepo import RepoBuilder
+from tests.matching.generalize_samples import SITE, build_history, closer, module
+
+
+def _find(
+    builder: RepoBuilder, tmp_path: Path, embedder: HashEmbedder, text: str
+) -> list[FoundFix[StoredPattern]]:
+    settings = Settings(db_path=tmp_path / "data" / "patterns.db")
+    memory = PatternMemory.open(settings, embedder)
+    try:
+        index_repository(memory, builder.path)
+        return FixFinder.create().find(
+            memory, settings, text, language="python", path=str(tmp_path / "work" / "site.py")
+        )
+    finally:
+        memory.close()
+
+
+def test_two_fixes_on_different_apis_flag_a_third_api(
+    repo_builder: RepoBuilder, tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    build_history(
+        repo_builder,
+        [
+            ("app/files.py", "handle", "close", "finishing"),
+            ("app/pool.py", "conn", "release", "done"),
+        ],
+    )
+    [found] = _find(repo_builder, tmp_path, hash_embedder, SITE)
+    assert found.support == 2 and len(found.members) == 2 and found.shown
+    # The most recent member's fix (pool.py's), with the site's names and literal put in.
+    assert found.stored.pattern.file_path == "app/pool.py"
+    assert found.stored.pattern.pattern_id == found.members[0]
+    fixed = SITE[: found.match.replace_start] + found.match.replacement
+    fixed += SITE[found.match.replace_end :]
+    assert fixed == module(closer("stream", "shutdown", "stopping", guarded=True))
+
+
+def test_one_fix_alone_keeps_its_api_an_anchor(
+    repo_builder: RepoBuilder, tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    build_history(repo_builder, [("app/files.py", "handle", "close", "finishing")])
+    assert _find(repo_builder, tmp_path, hash_embedder, SITE) == []
+    # Its own API is flagged, renamed: the anchors hold, the fix is there.
+    same_api = module(closer("stream", "close", "finishing", guarded=False))
+    [found] = _find(repo_builder, tmp_path / "again", hash_embedder, same_api)
+    assert found.support == 1 and found.members == ()
+
+
+def test_two_fixes_in_one_commit_are_no_evidence(
+    repo_builder: RepoBuilder, tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    fixes = [
+        ("app/files.py", "handle", "close", "finishing"),
+        ("app/pool.py", "conn", "release", "done"),
+    ]
+    repo_builder.commit("feat: add logging", {"app/logs.py": "def log(text):\n    print(text)\n"})
+    repo_builder.commit(
+        "feat: add modules",
+        {path: module(closer(p, m, n, guarded=False)) for path, p, m, n in fixes},
+    )
+    repo_builder.commit(
+        "fix: crash when nothing was opened",
+        {path: module(closer(p, m, n, guarded=True)) for path, p, m, n in fixes},
+    )
+    assert _find(repo_builder, tmp_path, hash_embedder, SITE) == []
+
+
+def _connector(timeout: str, *, fixed: bool = False) -> str:
+    # The fix raises the timeout and adds retries (an edit that is more than a new literal).
+    retries = ", retries=3" if fixed else ""
+    return (
+        f"def open_link(host):\n    link = connect(host, timeout={timeout}{retries})\n"
+        "    link.start()\n    return link\n"
+    )
+
+
+def test_a_literal_the_fixes_change_stays_an_anchor(
+    repo_builder: RepoBuilder, tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    # Two fixes raise a timeout to 60, from 30 and from 10: the old value is the point of
+    # each fix, so no template stands for "any timeout".
+    repo_builder.commit(
+        "feat: add links", {"app/a.py": _connector("30"), "app/b.py": _connector("10")}
+    )
+    repo_builder.commit(
+        "fix: timeouts too short on slow links", {"app/a.py": _connector("60", fixed=True)}
+    )
+    repo_builder.commit("fix: the other timeout too", {"app/b.py": _connector("60", fixed=True)})
+    assert _find(repo_builder, tmp_path, hash_embedder, _connector("5")) == []
+    # Each fix's own literal is still found (its template), not through a generalization.
+    [found] = _find(repo_builder, tmp_path / "again", hash_embedder, _connector("10"))
+    assert found.support == 1
+
+
+def test_anti_unify_opens_holes_only_where_members_differ() -> None:
+    first = build_template(
+        closer("handle", "close", "finishing", guarded=False),
+        closer("handle", "close", "finishing", guarded=True),
+        "python",
+    )
+    second = build_template(
+        closer("conn", "release", "finishing", guarded=False),
+        closer("conn", "release", "finishing", guarded=True),
+        "python",
+    )
+    assert first is not None and second is not None
+    members = [
+        Member("a", "c1", "2024-01-01 00:00:00", first),
+        Member("b", "c2", "2024-02-01 00:00:00", second),
+    ]
+    general = anti_unify(members)
+    assert general is not None and general.support == 2 and general.members == ("b", "a")
+    [hole] = general.generalized
+    assert general.template.before_tokens[hole].text == "release"
+    # `log` and the agreed literal keep their roles: still verbatim.
+    texts = [t.text for t in general.template.before_tokens]
+    assert texts.index("log") in general.template.anchors
+    assert texts.index('"finishing"') not in general.template.holes
+    # One commit is no evidence; the same template twice has nothing to generalize.
+    assert anti_unify([members[0], Member("b", "c1", "2024-02-01 00:00:00", second)]) is None
+    assert anti_unify([members[0], Member("c", "c2", "2024-02-01 00:00:00", first)]) is None
