@@ -85,6 +85,16 @@ class LocatedFix:
     def pattern_id(self) -> str:
         return self.found.pattern_id
 
+    @property
+    def members(self) -> tuple[str, ...]:
+        """A generalized template's members (matching/generalize.py); () for one pattern."""
+        return self.found.members
+
+
+def generalized_line(members: tuple[str, ...]) -> str:
+    """What backs a generalized fix: the fixes of one shape it was anti-unified from."""
+    return f"generalized from {len(members)} fixes of the same shape"
+
 
 def locate(
     fixes: Iterable[FoundFix[StoredPattern]], text: str, codec: PositionCodec
@@ -150,9 +160,12 @@ def team_line(origin: TeamOrigin) -> str:
     return line + (f", also shared by {', '.join(others)}" if others else "")
 
 
-def pattern_markdown(stored: StoredPattern, origin: TeamOrigin | None = None) -> str:
+def pattern_markdown(
+    stored: StoredPattern, origin: TeamOrigin | None = None, members: tuple[str, ...] = ()
+) -> str:
     """The hover text: what was learned, from whom and when, how well it worked; a team
-    pattern (`origin`) says so, with its contributors."""
+    pattern (`origin`) says so, with its contributors; a generalized fix (`members`: its
+    fixes' pattern ids, `stored` the most recent) lists the fixes behind it."""
     pattern = stored.pattern
     diff = change_diff(pattern.before_code, pattern.after_code)
     fence = code_fence(diff)
@@ -172,5 +185,8 @@ def pattern_markdown(stored: StoredPattern, origin: TeamOrigin | None = None) ->
         details[1:1] = ["", f"*{escape_markdown(team_line(origin))}*"]
     if pattern.file_path:
         details.append(f"- learned in: {escape_markdown(pattern.file_path)}")
+    if members:
+        ids = ", ".join(f"`{member}`" for member in members)
+        details.append(f"- {generalized_line(members)}: {ids}")
     details += ["", f"{fence}diff", diff, fence]
     return "\n".join(details)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ..patterns import commit_subject
-from .convert import SEVERITIES, team_line
+from .convert import SEVERITIES, generalized_line, team_line
 
 if TYPE_CHECKING:
     from ..memory.team_store import TeamOrigin
@@ -29,6 +29,9 @@ def to_diagnostic(
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + "…"
     data: dict[str, object] = {"patternId": fix.pattern_id}
+    if fix.members:
+        message += f" ({generalized_line(fix.members)})"
+        data["members"] = list(fix.members)
     if origin is not None:
         message += f" ({team_line(origin)})"
         data["team"] = {"createdBy": origin.created_by, "contributors": list(origin.contributors)}

@@ -28,7 +28,7 @@ def register(server: PatternMemoryServer) -> None:
             contents=types.MarkupContent(
                 kind=types.MarkupKind.Markdown,
                 value="\n\n---\n\n".join(
-                    pattern_markdown(fix.stored, ls.team_sync.origin(fix.pattern_id))
+                    pattern_markdown(fix.stored, ls.team_sync.origin(fix.pattern_id), fix.members)
                     for fix in fixes
                 ),
             ),
