@@ -172,7 +172,7 @@ class FixFinder(Generic[C]):
         default_factory=lambda: LruCache(4096)
     )
     mass_edit_patterns: LruCache[str, bool] = field(default_factory=lambda: LruCache(20_000))
-    # Anti-unified templates by their members' content keys (a group's code decides it).
+    # Anti-unified templates by their members (ids, commits, dates and content keys).
     # A 1-tuple, so that a group with no generalization is cached too.
     generalized: LruCache[tuple[str, ...], tuple[Generalized | None]] = field(
         default_factory=lambda: LruCache(4096)
@@ -417,7 +417,14 @@ class FixFinder(Generic[C]):
             if cancel.is_set():
                 raise Cancelled
             by_id = {stored.pattern.pattern_id: stored for stored, _, _ in group}
-            key = tuple(sorted(_key(stored.pattern) for stored, _, _ in group))
+            # The members' ids, commits and dates decide it besides their code (the content
+            # key): a team copy shares a pattern's code under another id.
+            key = tuple(
+                sorted(
+                    f"{s.pattern.pattern_id}:{s.pattern.commit}:{s.pattern.date}:{_key(s.pattern)}"
+                    for s, _, _ in group
+                )
+            )
             cached = self.generalized.get(key)
             if cached is None:
                 cached = (
