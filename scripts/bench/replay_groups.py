@@ -7,7 +7,8 @@ fix, not from test code, not withheld, not a fix that left its before-code stand
 site of a mass edit) from at least MIN_SUPPORT distinct commits that share a non-empty
 abstract edit (matching/prepared.py's; an empty one changes names or literals only), and of
 those: the groups whose members also share a template skeleton (matching/generalize.py: the
-only ones it anti-unifies) and the generalized templates anti_unify makes of them. Then the
+only ones it anti-unifies) and the generalized templates anti_unify makes of them, with
+why the others give none (generalize.Refusal). Then the
 replay's test fixes: how many have a hunk (-U3, as mined) whose abstract edit is a group's,
 or a generalized template's group's.
 
@@ -31,7 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_replay as replay
 
 from pattern_memory.languages import normalize_language
-from pattern_memory.matching.generalize import MIN_SUPPORT, Generalized, Member, anti_unify
+from pattern_memory.matching.generalize import (
+    MIN_SUPPORT,
+    Generalized,
+    Member,
+    Refusal,
+    anti_unify,
+    refusal,
+)
 from pattern_memory.matching.generalize import skeleton as template_skeleton
 from pattern_memory.matching.prepared import prepare, prepare_edit
 from pattern_memory.matching.template import FixTemplate
@@ -114,16 +122,23 @@ def examine(folder: Path, repository: dict[str, Any], show: int) -> None:
             shaped[(key, template_skeleton(fix.template))].append(fix)
     shaped = {key: fixes for key, fixes in shaped.items() if commits(fixes) >= MIN_SUPPORT}
     general: dict[Edit, Generalized] = {}
+    # Why each group gives no generalized template: no two commits of one skeleton, or the
+    # refusal of its subgroups of one skeleton.
+    why: Counter[str] = Counter()
     for (key, _), fixes in shaped.items():
-        made = anti_unify([Member(f.pattern_id, f.commit, f.date, f.template) for f in fixes])
+        members = [Member(f.pattern_id, f.commit, f.date, f.template) for f in fixes]
+        made = anti_unify(members)
         if made is not None:
             general[key] = made
+        else:
+            why[(refusal(members) or Refusal.SAME).name] += 1
+    why[Refusal.SKELETON.name] += len(groups.keys() - {key for key, _ in shaped})
     flaggable = sum(len(fixes) for fixes in by_edit.values())
     print(
         f"{repository['name']}: {total} patterns, {flaggable} flaggable bug fixes; "
         f"{len(groups)} groups of >= {MIN_SUPPORT} commits with one abstract edit "
         f"(commits per group: {dict(sorted(sizes.items()))}); {len(shaped)} of one skeleton; "
-        f"{len(general)} generalized templates"
+        f"{len(general)} generalized templates; refused: {dict(why.most_common())}"
     )
     biggest = sorted(groups.items(), key=lambda item: -commits(item[1]))[:show]
     for (_, edit), fixes in biggest:

@@ -5,8 +5,10 @@ Candidates come from a lexical code lookup over windows of the document (see win
 embedding: fast); each candidate's before-code is then located token by token with the
 matching engine. Lookups, tokens and templates are cached; a pattern's template, withheld
 check and abstract edit (prepared.py) are stored with it, so that a new process reads them
-instead of working them out again. Protocol-free: places are offsets into the document; the
-language server converts them to LSP ranges at its edge.
+instead of working them out again. Candidates that made one edit in distinct commits are
+anti-unified into a generalized template (generalize.py), which flags the places none of its
+members matches. Protocol-free: places are offsets into the document; the language server
+converts them to LSP ranges at its edge.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..errors import Cancelled
 from ..languages import normalize_language
 from ..patterns import Pattern, ProblemType
 from ..settings import Settings
-from .generalize import Generalized, Member, anti_unify, skeleton
+from .generalize import MIN_SUPPORT, Generalized, Member, anti_unify, skeleton
 from .match import CodeMatch, DocumentTokens, find_matches
 from .prepared import (
     CorruptTemplate,
@@ -404,25 +406,29 @@ class FixFinder(Generic[C]):
         flagged grouped by abstract edit and skeleton, each group of MIN_SUPPORT distinct
         commits or more anti-unified (generalize.py). Its fix is the most recent member's,
         with the hole bindings; a place one of its members matches is that member's."""
-        groups: dict[tuple[object, ...], list[tuple[C, Prepared, FixTemplate]]] = {}
+        by_edit: dict[tuple[str, ...], list[tuple[C, FixTemplate]]] = {}
         for stored, ready, template in flaggable:
             if ready.edit:  # an empty edit changes names or literals only: no shape to share
-                groups.setdefault((ready.edit, skeleton(template)), []).append(
-                    (stored, ready, template)
-                )
+                by_edit.setdefault(ready.edit, []).append((stored, template))
+        # Skeletons only where an edit has the support (most candidates share no edit).
+        groups: dict[tuple[object, ...], list[tuple[C, FixTemplate]]] = {}
+        for edit, fixes in by_edit.items():
+            if _commits(fixes) >= MIN_SUPPORT:
+                for stored, template in fixes:
+                    groups.setdefault((edit, skeleton(template)), []).append((stored, template))
         found: list[_Located[C]] = []
         for group in groups.values():
-            if len({stored.pattern.commit for stored, _, _ in group}) < 2:
+            if _commits(group) < MIN_SUPPORT:
                 continue
             if cancel.is_set():
                 raise Cancelled
-            by_id = {stored.pattern.pattern_id: stored for stored, _, _ in group}
+            by_id = {stored.pattern.pattern_id: stored for stored, _ in group}
             # The members' ids, commits and dates decide it besides their code (the content
             # key): a team copy shares a pattern's code under another id.
             key = tuple(
                 sorted(
                     f"{s.pattern.pattern_id}:{s.pattern.commit}:{s.pattern.date}:{_key(s.pattern)}"
-                    for s, _, _ in group
+                    for s, _ in group
                 )
             )
             cached = self.generalized.get(key)
@@ -431,7 +437,7 @@ class FixFinder(Generic[C]):
                     anti_unify(
                         [
                             Member(s.pattern.pattern_id, s.pattern.commit, s.pattern.date, t)
-                            for s, _, t in group
+                            for s, t in group
                         ]
                     ),
                 )
@@ -457,6 +463,10 @@ class FixFinder(Generic[C]):
                 if not any(match.start < other.end and other.start < match.end for other in taken)
             )
         return found
+
+
+def _commits(fixes: Sequence[tuple[Candidate, FixTemplate]]) -> int:
+    return len({stored.pattern.commit for stored, _ in fixes})
 
 
 def same_file(document_path: str, learned_path: str) -> bool:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .template import FixTemplate
 from .tokens import Token, TokenKind
@@ -41,6 +42,17 @@ from .tokens import Token, TokenKind
 MIN_SUPPORT = 2
 
 _LITERALS = (TokenKind.STRING, TokenKind.NUMBER)
+
+
+class Refusal(StrEnum):
+    """Why a group of fixes gives no generalized template."""
+
+    SUPPORT = "fewer distinct commits than MIN_SUPPORT"
+    SKELETON = "other token counts, kinds, keywords or operators"
+    CHANGED = "members differ in a token their fix changes"
+    SAME = "no difference a hole would cover"
+    INCONSISTENT = "a hole's text also stands for something else"
+    UNBOUND = "members wrote different code that the before-code does not bind"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +99,24 @@ def anti_unify(members: Sequence[Member]) -> Generalized | None:
     """The generalized template of `members`, or None: fewer than MIN_SUPPORT distinct
     commits, other skeletons, a difference the rules above do not allow, or no difference
     at all (the members' own templates then match wherever it would)."""
+    made = _anti_unify(members)
+    return made if isinstance(made, Generalized) else None
+
+
+def refusal(members: Sequence[Member]) -> Refusal | None:
+    """Why `members` give no generalized template (None: they give one)."""
+    made = _anti_unify(members)
+    return None if isinstance(made, Generalized) else made
+
+
+def _anti_unify(members: Sequence[Member]) -> Generalized | Refusal:
     commits = {member.commit for member in members}
     if len(commits) < MIN_SUPPORT:
-        return None
+        return Refusal.SUPPORT
     templates = [member.template for member in members]
     first = skeleton(templates[0])
     if any(skeleton(template) != first for template in templates[1:]):
-        return None
+        return Refusal.SKELETON
     ordered = sorted(members, key=lambda m: (m.date, m.pattern_id), reverse=True)
     base = ordered[0].template
     before_columns = [
@@ -111,7 +134,7 @@ def anti_unify(members: Sequence[Member]) -> Generalized | None:
             continue
         token = base.before_tokens[index]
         if index in removed:
-            return None  # the fix changes it: the point of the fix, never a hole
+            return Refusal.CHANGED  # the point of the fix, never a hole
         if token.kind is TokenKind.NAME:
             if index in anchors:
                 anchors.discard(index)
@@ -121,9 +144,9 @@ def anti_unify(members: Sequence[Member]) -> Generalized | None:
                 holes.add(index)
                 generalized.add(index)
         else:
-            return None  # a keyword or operator (the skeleton makes this unreachable)
+            return Refusal.SKELETON  # a keyword or operator (unreachable: the skeleton)
     if not generalized:
-        return None
+        return Refusal.SAME
     # Bound names and hole literals are replaced by their text (match.py's binding): each
     # such text must stand for one column of member texts, wherever it occurs.
     bound: dict[str, tuple[str, ...]] = {}
@@ -134,18 +157,18 @@ def anti_unify(members: Sequence[Member]) -> Generalized | None:
         if not variable:
             fixed_texts.add(token.text)
         elif bound.setdefault(token.text, column) != column:
-            return None
+            return Refusal.INCONSISTENT
     if fixed_texts & {base.before_tokens[i].text for i in generalized}:
-        return None  # a hole's text also stands verbatim elsewhere: its renaming would leak
+        return Refusal.INCONSISTENT  # a hole's text also stands verbatim: its renaming leaks
     for index, column in enumerate(after_columns):
         token = base.after_tokens[index]
         renamed = token.kind is TokenKind.NAME or token.kind in _LITERALS
         known = bound.get(token.text) if renamed else None
         if known is not None:
             if known != column:
-                return None  # the after-code keeps a text the before-code's hole renames
+                return Refusal.INCONSISTENT  # the after-code keeps a text a hole renames
         elif len(set(column)) > 1:
-            return None  # a hole in the after-code that the before-code does not bind
+            return Refusal.UNBOUND  # an after-code hole the before-code does not bind
     template = dataclasses.replace(base, anchors=frozenset(anchors), holes=frozenset(holes))
     return Generalized(
         template=template,
