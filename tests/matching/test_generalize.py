@@ -5,11 +5,12 @@ a hole."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from pattern_memory.indexing import index_repository
 from pattern_memory.matching.finder import FixFinder, FoundFix
-from pattern_memory.matching.generalize import Member, anti_unify
+from pattern_memory.matching.generalize import Member, Refusal, anti_unify, refusal
 from pattern_memory.matching.template import build_template
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.types import StoredPattern
@@ -137,3 +138,45 @@ def test_anti_unify_opens_holes_only_where_members_differ() -> None:
     # One commit is no evidence; the same template twice has nothing to generalize.
     assert anti_unify([members[0], Member("b", "c1", "2024-02-01 00:00:00", second)]) is None
     assert anti_unify([members[0], Member("c", "c2", "2024-02-01 00:00:00", first)]) is None
+
+
+def _member(name: str, commit: str, before: str, after: str) -> Member:
+    template = build_template(before, after, "python")
+    assert template is not None
+    return Member(name, commit, "2024-01-01 00:00:00", template)
+
+
+def test_why_a_group_gives_no_template() -> None:
+    def call(keyword: str, added: str = "") -> str:
+        extra = f"        {added}=options.{added},\n" if added else ""
+        return (
+            f"def run(options):\n    return install(\n        {keyword}=options.{keyword},\n"
+            f"{extra}    )\n"
+        )
+
+    # Each fix passes one more option, another one each time: what the fix writes is in
+    # none of the before-codes, so no hole can say what to write (pip's commonest group).
+    added = [
+        _member("a", "c1", call("abi"), call("abi", "python_version")),
+        _member("b", "c2", call("implementation"), call("implementation", "user_supplied")),
+    ]
+    assert refusal(added) is Refusal.UNBOUND
+    # The same option added on two calls: the option is what they agree on, the hole is
+    # the call's other keyword, and the after-code is what both wrote.
+    same = [
+        _member("a", "c1", call("abi"), call("abi", "python_version")),
+        _member("b", "c2", call("implementation"), call("implementation", "python_version")),
+    ]
+    assert refusal(same) is None
+    general = anti_unify(same)
+    assert general is not None
+    assert {general.template.before_tokens[i].text for i in general.generalized} == {
+        "implementation"
+    }
+    # Other lengths, one commit, nothing that differs.
+    shorter = _member(
+        "c", "c3", "def run(o):\n    return install(o)\n", "def run(o):\n    return install(o, 1)\n"
+    )
+    assert refusal([added[0], shorter]) is Refusal.SKELETON
+    assert refusal([added[0], dataclasses.replace(added[1], commit="c1")]) is Refusal.SUPPORT
+    assert refusal([added[0], dataclasses.replace(added[0], commit="c2")]) is Refusal.SAME
