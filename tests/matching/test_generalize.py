@@ -21,14 +21,18 @@ from tests.matching.generalize_samples import SITE, build_history, closer, modul
 
 
 def _find(
-    builder: RepoBuilder, tmp_path: Path, embedder: HashEmbedder, text: str
+    builder: RepoBuilder,
+    tmp_path: Path,
+    embedder: HashEmbedder,
+    text: str,
+    path: str = "site.py",
 ) -> list[FoundFix[StoredPattern]]:
     settings = Settings(db_path=tmp_path / "data" / "patterns.db")
     memory = PatternMemory.open(settings, embedder)
     try:
         index_repository(memory, builder.path)
         return FixFinder.create().find(
-            memory, settings, text, language="python", path=str(tmp_path / "work" / "site.py")
+            memory, settings, text, language="python", path=str(tmp_path / "work" / path)
         )
     finally:
         memory.close()
@@ -63,6 +67,27 @@ def test_one_fix_alone_keeps_its_api_an_anchor(
     same_api = module(closer("stream", "close", "finishing", guarded=False))
     [found] = _find(repo_builder, tmp_path / "again", hash_embedder, same_api)
     assert found.support == 1 and found.members == ()
+
+
+def test_a_place_a_member_keeps_quiet_is_not_flagged_by_the_generalization(
+    repo_builder: RepoBuilder, tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    build_history(
+        repo_builder,
+        [
+            ("app/files.py", "handle", "close", "finishing"),
+            ("app/pool.py", "conn", "release", "done"),
+        ],
+    )
+    # files.py's guard is rewritten away later: in its own file the fix was undone, and
+    # its before-code there is no sign of the bug (finder.undone_here). The generalized
+    # template, whose newest member comes from pool.py, must not flag it instead.
+    undone = module(closer("handle", "close", "finishing", guarded=False))
+    repo_builder.commit("refactor: the handle is never None here", {"app/files.py": undone})
+    assert _find(repo_builder, tmp_path, hash_embedder, undone, "app/files.py") == []
+    # The third API is still flagged through the generalization.
+    [found] = _find(repo_builder, tmp_path / "again", hash_embedder, SITE)
+    assert found.support == 2
 
 
 def test_two_fixes_in_one_commit_are_no_evidence(

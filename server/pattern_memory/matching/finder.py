@@ -367,7 +367,7 @@ class FixFinder(Generic[C]):
             memory, [stored.pattern for stored in candidates.values()], cancel=cancel
         )
         located: list[_Located[C]] = []
-        flaggable: list[tuple[C, Prepared, FixTemplate]] = []
+        flaggable: list[_Flaggable[C]] = []
         for stored, ready in zip(candidates.values(), prepared, strict=True):
             if cancel.is_set():
                 raise Cancelled
@@ -379,23 +379,22 @@ class FixFinder(Generic[C]):
                 or self.is_mass_edit(memory, stored, ready)
             ):
                 continue
-            flaggable.append((stored, ready, template))
             matches = find_matches(
                 document, template, min_renamed_score=settings.renamed_match_score
             )
+            flaggable.append(_Flaggable(stored, ready, template, tuple(matches)))
             if matches and undone_here(template, stored.pattern.file_path, path, document, matches):
                 continue
             if len(matches) <= MAX_SITES_PER_PATTERN:
                 located.extend(_Located(stored, match) for match in matches)
         located += self.locate_generalized(
-            flaggable, located, document=document, settings=settings, path=path, cancel=cancel
+            flaggable, document=document, settings=settings, path=path, cancel=cancel
         )
         return _rank(located, DocumentSafety(text, language))
 
     def locate_generalized(
         self,
-        flaggable: Sequence[tuple[C, Prepared, FixTemplate]],
-        located: Sequence[_Located[C]],
+        flaggable: Sequence[_Flaggable[C]],
         *,
         document: DocumentTokens,
         settings: Settings,
@@ -405,42 +404,36 @@ class FixFinder(Generic[C]):
         """The places where only a generalized template matches: the candidates that may be
         flagged grouped by abstract edit and skeleton, each group of MIN_SUPPORT distinct
         commits or more anti-unified (generalize.py). Its fix is the most recent member's,
-        with the hole bindings; a place one of its members matches is that member's."""
-        by_edit: dict[tuple[str, ...], list[tuple[C, FixTemplate]]] = {}
-        for stored, ready, template in flaggable:
-            if ready.edit:  # an empty edit changes names or literals only: no shape to share
-                by_edit.setdefault(ready.edit, []).append((stored, template))
+        with the hole bindings. A place one of its members matches is that member's to flag
+        or not (its own rules may have kept it quiet there: undone, too many sites)."""
+        by_edit: dict[tuple[str, ...], list[_Flaggable[C]]] = {}
+        for entry in flaggable:
+            if entry.ready.edit:  # an empty edit changes names or literals only: no shape
+                by_edit.setdefault(entry.ready.edit, []).append(entry)
         # Skeletons only where an edit has the support (most candidates share no edit).
-        groups: dict[tuple[object, ...], list[tuple[C, FixTemplate]]] = {}
-        for edit, fixes in by_edit.items():
-            if _commits(fixes) >= MIN_SUPPORT:
-                for stored, template in fixes:
-                    groups.setdefault((edit, skeleton(template)), []).append((stored, template))
+        groups: dict[tuple[object, ...], list[_Flaggable[C]]] = {}
+        for edit, entries in by_edit.items():
+            if _commits(entries) >= MIN_SUPPORT:
+                for entry in entries:
+                    groups.setdefault((edit, skeleton(entry.template)), []).append(entry)
         found: list[_Located[C]] = []
         for group in groups.values():
             if _commits(group) < MIN_SUPPORT:
                 continue
             if cancel.is_set():
                 raise Cancelled
-            by_id = {stored.pattern.pattern_id: stored for stored, _ in group}
+            by_id = {entry.stored.pattern.pattern_id: entry.stored for entry in group}
+            patterns = [entry.stored.pattern for entry in group]
+            members = [
+                Member(pattern.pattern_id, pattern.commit, pattern.date, entry.template)
+                for pattern, entry in zip(patterns, group, strict=True)
+            ]
             # The members' ids, commits and dates decide it besides their code (the content
             # key): a team copy shares a pattern's code under another id.
-            key = tuple(
-                sorted(
-                    f"{s.pattern.pattern_id}:{s.pattern.commit}:{s.pattern.date}:{_key(s.pattern)}"
-                    for s, _ in group
-                )
-            )
+            key = tuple(sorted(f"{p.pattern_id}:{p.commit}:{p.date}:{_key(p)}" for p in patterns))
             cached = self.generalized.get(key)
             if cached is None:
-                cached = (
-                    anti_unify(
-                        [
-                            Member(s.pattern.pattern_id, s.pattern.commit, s.pattern.date, t)
-                            for s, t in group
-                        ]
-                    ),
-                )
+                cached = (anti_unify(members),)
                 self.generalized.put(key, cached)
             general = cached[0]
             if general is None:
@@ -455,8 +448,7 @@ class FixFinder(Generic[C]):
                 continue
             if len(matches) > MAX_SITES_PER_PATTERN:
                 continue
-            members = set(general.members)
-            taken = [entry.match for entry in located if entry.stored.pattern.pattern_id in members]
+            taken = [match for entry in group for match in entry.matches]
             found.extend(
                 _Located(newest, match, general.support, general.members)
                 for match in matches
@@ -465,8 +457,19 @@ class FixFinder(Generic[C]):
         return found
 
 
-def _commits(fixes: Sequence[tuple[Candidate, FixTemplate]]) -> int:
-    return len({stored.pattern.commit for stored, _ in fixes})
+@dataclass(frozen=True)
+class _Flaggable(Generic[C]):
+    """A candidate that may be flagged, with its template's matches in the document (all
+    of them: before the rules that keep some quiet)."""
+
+    stored: C
+    ready: Prepared
+    template: FixTemplate
+    matches: tuple[CodeMatch, ...]
+
+
+def _commits(entries: Sequence[_Flaggable[C]]) -> int:
+    return len({entry.stored.pattern.commit for entry in entries})
 
 
 def same_file(document_path: str, learned_path: str) -> bool:
