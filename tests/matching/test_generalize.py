@@ -6,6 +6,9 @@ a hole."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from pattern_memory.indexing import index_repository
@@ -205,3 +208,35 @@ def test_why_a_group_gives_no_template() -> None:
     assert refusal([added[0], shorter]) is Refusal.SKELETON
     assert refusal([added[0], dataclasses.replace(added[1], commit="c1")]) is Refusal.SUPPORT
     assert refusal([added[0], dataclasses.replace(added[0], commit="c2")]) is Refusal.SAME
+
+
+def test_check_reports_a_generalized_fix_with_its_support(
+    repo_builder: RepoBuilder, tmp_path: Path
+) -> None:
+    build_history(
+        repo_builder,
+        [
+            ("app/files.py", "handle", "close", "finishing"),
+            ("app/pool.py", "conn", "release", "done"),
+        ],
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATTERN_MEMORY_")}
+    db = tmp_path / "patterns.db"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "streams.py").write_text(SITE)
+
+    def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pattern_memory", *map(str, args)]
+        return subprocess.run(
+            command, capture_output=True, text=True, cwd=work, env=env, timeout=300, check=False
+        )
+
+    assert cli("index", repo_builder.path, "--db", db, "--no-progress").returncode == 0
+    result = cli("check", "streams.py", "--db", db)
+    assert result.returncode == 1, result.stderr
+    [line] = result.stdout.splitlines()
+    assert line.startswith(
+        "streams.py:4:1: fix: crash in app/pool.py when nothing was opened "
+        "(generalized from 2 fixes of the same shape) ["
+    )

@@ -117,6 +117,8 @@ def _language(path: Path) -> str:
 
 
 def _findings(path: str, text: str, found: list[FoundFix[StoredPattern]]) -> list[Finding]:
+    from ..matching.generalize import support_line  # the CLI imports matching lazily
+
     starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
 
     def line_column(offset: int) -> tuple[int, int]:
@@ -138,7 +140,8 @@ def _findings(path: str, text: str, found: list[FoundFix[StoredPattern]]) -> lis
                 end_line=end_line,
                 end_column=end_column,
                 pattern_id=fix.pattern_id,
-                message=commit_subject(fix.stored.pattern.commit_msg),
+                message=commit_subject(fix.stored.pattern.commit_msg)
+                + (f" ({support_line(fix.members)})" if fix.members else ""),
                 before=text[match.replace_start : match.replace_end],
                 after=match.replacement,
             )

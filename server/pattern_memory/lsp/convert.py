@@ -15,6 +15,7 @@ from pygls.workspace.position_codec import PositionCodec
 
 from ..languages import KNOWN_LANGUAGES, language_of, normalize_language
 from ..matching.finder import FoundFix
+from ..matching.generalize import support_line
 from ..matching.match import CodeMatch
 from ..memory.team_store import TeamOrigin
 from ..memory.types import StoredPattern
@@ -89,11 +90,6 @@ class LocatedFix:
     def members(self) -> tuple[str, ...]:
         """A generalized template's members (matching/generalize.py); () for one pattern."""
         return self.found.members
-
-
-def generalized_line(members: tuple[str, ...]) -> str:
-    """What backs a generalized fix: the fixes of one shape it was anti-unified from."""
-    return f"generalized from {len(members)} fixes of the same shape"
 
 
 def locate(
@@ -187,6 +183,6 @@ def pattern_markdown(
         details.append(f"- learned in: {escape_markdown(pattern.file_path)}")
     if members:
         ids = ", ".join(f"`{member}`" for member in members)
-        details.append(f"- {generalized_line(members)}: {ids}")
+        details.append(f"- {support_line(members)}: {ids}")
     details += ["", f"{fence}diff", diff, fence]
     return "\n".join(details)

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ..matching.generalize import support_line
 from ..patterns import commit_subject
-from .convert import SEVERITIES, generalized_line, team_line
+from .convert import SEVERITIES, team_line
 
 if TYPE_CHECKING:
     from ..memory.team_store import TeamOrigin
@@ -30,7 +31,7 @@ def to_diagnostic(
         message = message[:MAX_MESSAGE_CHARS] + "…"
     data: dict[str, object] = {"patternId": fix.pattern_id}
     if fix.members:
-        message += f" ({generalized_line(fix.members)})"
+        message += f" ({support_line(fix.members)})"
         data["members"] = list(fix.members)
     if origin is not None:
         message += f" ({team_line(origin)})"

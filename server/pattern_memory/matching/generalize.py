@@ -79,6 +79,12 @@ class Generalized:
     generalized: frozenset[int]
 
 
+def support_line(members: Sequence[str]) -> str:
+    """How a generalized fix's message and hover say what backs it (`members`: its fixes'
+    pattern ids)."""
+    return f"generalized from {len(members)} fixes of the same shape"
+
+
 def _shape(tokens: Sequence[Token]) -> tuple[tuple[str, str], ...]:
     return tuple(
         (
