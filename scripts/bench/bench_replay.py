@@ -1405,6 +1405,19 @@ def parse_option(text: str) -> tuple[str, Any]:
         return key, value
 
 
+def outputs_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments of a script that reads what a run of this bench left: its --work
+    folder and its --json results (`doc`: the script's docstring, first line the summary)."""
+    parser = argparse.ArgumentParser(
+        description=doc.split("\n", maxsplit=1)[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(doc.split("\n")[2:]),
+    )
+    parser.add_argument("--work", type=Path, required=True, help="bench_replay's --work")
+    parser.add_argument("--json", type=Path, required=True, help="bench_replay's --json")
+    return parser
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n")[0],

@@ -17,7 +17,6 @@ Usage: python scripts/bench/replay_groups.py --work DIR --json FILE [--show 3]
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -164,13 +163,7 @@ def examine(folder: Path, repository: dict[str, Any], show: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.split("\n")[2:]),
-    )
-    parser.add_argument("--work", type=Path, required=True, help="bench_replay's --work")
-    parser.add_argument("--json", type=Path, required=True, help="bench_replay's --json")
+    parser = replay.outputs_parser(__doc__ or "")
     parser.add_argument("--show", type=int, default=3, help="the largest groups to print")
     args = parser.parse_args()
     try:

@@ -134,13 +134,7 @@ def examine(work: Path, repository: dict[str, Any], args: argparse.Namespace) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.split("\n")[2:]),
-    )
-    parser.add_argument("--work", type=Path, required=True, help="bench_replay's --work")
-    parser.add_argument("--json", type=Path, required=True, help="bench_replay's --json")
+    parser = replay.outputs_parser(__doc__ or "")
     parser.add_argument("--repo", action="append", default=[], help="only these (names)")
     parser.add_argument("--score", type=float, default=0.6)
     parser.add_argument("--min-renamed", type=int, default=match_module.MIN_RENAMED_TOKENS)

@@ -12,6 +12,7 @@ from pytest_lsp import LanguageClient
 from tests.gitrepo import RepoBuilder
 from tests.lsp.lsphelp import (
     apply_edits,
+    code_actions,
     diagnostics_for,
     indexed,
     initialize,
@@ -53,15 +54,8 @@ async def test_a_third_api_is_flagged_by_the_generalized_template(
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert "generalized from 2 fixes of the same shape: " in hover.contents.value
 
-    actions = await lsp.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            range=diagnostic.range,
-            context=types.CodeActionContext(diagnostics=[diagnostic]),
-        )
-    )
-    assert actions is not None
-    apply = next(a for a in actions if isinstance(a, types.CodeAction) and a.edit is not None)
+    actions = await code_actions(lsp, uri, diagnostic)
+    apply = next(a for a in actions if a.edit is not None)
     assert apply.edit is not None
     if apply.edit.changes is not None:
         edits = list(apply.edit.changes[uri])

@@ -15,6 +15,7 @@ from tests.lsp.lsphelp import (
     RENAMED_FIXED,
     apply_edits,
     client_name,
+    code_actions,
     diagnostics_for,
     execute,
     indexed,
@@ -52,20 +53,6 @@ async def _ready(
     return uri, diagnostic
 
 
-async def _actions(
-    lsp: LanguageClient, uri: str, diagnostic: types.Diagnostic
-) -> list[types.CodeAction]:
-    result = await lsp.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            range=diagnostic.range,
-            context=types.CodeActionContext(diagnostics=[diagnostic]),
-        )
-    )
-    assert result is not None
-    return [action for action in result if isinstance(action, types.CodeAction)]
-
-
 async def test_hover_shows_the_learned_pattern(
     lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
 ) -> None:
@@ -100,7 +87,7 @@ async def test_code_action_adapts_renamed_identifiers_and_records_success(
     lsp: LanguageClient, request: pytest.FixtureRequest, fix_repo: Path
 ) -> None:
     uri, diagnostic = await _ready(lsp, request, fix_repo, RENAMED_DOC)
-    apply, not_helpful = await _actions(lsp, uri, diagnostic)
+    apply, not_helpful = await code_actions(lsp, uri, diagnostic)
     # The Conventional Commits type is left out: not "Apply learned fix: fix: ...".
     assert apply.title == f"Apply learned fix: {FIX_SUBJECT}"
     assert apply.kind == types.CodeActionKind.QuickFix
@@ -144,5 +131,5 @@ async def test_exact_and_whitespace_different_code_is_replaced_directly(
 ) -> None:
     document = "import os\n\n" + BEFORE.replace("db.get(uid)", "db.get( uid )")
     uri, diagnostic = await _ready(lsp, request, fix_repo, document)
-    apply, _ = await _actions(lsp, uri, diagnostic)
+    apply, _ = await code_actions(lsp, uri, diagnostic)
     assert apply_edits(document, _edits(apply, uri, 1, request)) == "import os\n\n" + AFTER

@@ -41,16 +41,17 @@ def _find(
         memory.close()
 
 
+# Two fixes of one shape, in two commits, on two APIs (file, name, method, message word).
+TWO_APIS = [
+    ("app/files.py", "handle", "close", "finishing"),
+    ("app/pool.py", "conn", "release", "done"),
+]
+
+
 def test_two_fixes_on_different_apis_flag_a_third_api(
     repo_builder: RepoBuilder, tmp_path: Path, hash_embedder: HashEmbedder
 ) -> None:
-    build_history(
-        repo_builder,
-        [
-            ("app/files.py", "handle", "close", "finishing"),
-            ("app/pool.py", "conn", "release", "done"),
-        ],
-    )
+    build_history(repo_builder, TWO_APIS)
     [found] = _find(repo_builder, tmp_path, hash_embedder, SITE)
     assert found.support == 2 and len(found.members) == 2 and found.shown
     # The most recent member's fix (pool.py's), with the site's names and literal put in.
@@ -75,13 +76,7 @@ def test_one_fix_alone_keeps_its_api_an_anchor(
 def test_a_place_a_member_keeps_quiet_is_not_flagged_by_the_generalization(
     repo_builder: RepoBuilder, tmp_path: Path, hash_embedder: HashEmbedder
 ) -> None:
-    build_history(
-        repo_builder,
-        [
-            ("app/files.py", "handle", "close", "finishing"),
-            ("app/pool.py", "conn", "release", "done"),
-        ],
-    )
+    build_history(repo_builder, TWO_APIS)
     # files.py's guard is rewritten away later: in its own file the fix was undone, and
     # its before-code there is no sign of the bug (finder.undone_here). The generalized
     # template, whose newest member comes from pool.py, must not flag it instead.
@@ -213,13 +208,7 @@ def test_why_a_group_gives_no_template() -> None:
 def test_check_reports_a_generalized_fix_with_its_support(
     repo_builder: RepoBuilder, tmp_path: Path
 ) -> None:
-    build_history(
-        repo_builder,
-        [
-            ("app/files.py", "handle", "close", "finishing"),
-            ("app/pool.py", "conn", "release", "done"),
-        ],
-    )
+    build_history(repo_builder, TWO_APIS)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATTERN_MEMORY_")}
     db = tmp_path / "patterns.db"
     work = tmp_path / "work"
