@@ -20,21 +20,29 @@ The stub's answer mentions a fix, so the learned forge detector embeds it after 
 between messages as a client would, `--no-forge` turns forging off. The lookup budget is
 off by default (`--budget-ms`): a lookup skipped for being late would look fast.
 
+With `--processes` the bench runs as the proxy is deployed: the stub upstream in a process
+of its own and the proxy as the real `pattern-memory proxy` command, the bench's client
+alone in this one (by default all three share this process, and its one GIL); the lookup
+figures then come from the proxy's `GET /metrics`.
+
 Usage: python scripts/bench/bench_proxy.py [--patterns 10000] [--requests 200] [--db PATH]
-       [--gap-ms 0] [--no-forge] [--budget-ms 60000]
+       [--gap-ms 0] [--no-forge] [--budget-ms 60000] [--processes]
 (--db keeps the built store between runs.)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -49,6 +57,8 @@ from pattern_memory.patterns import Pattern, ProblemType, make_pattern_id
 from pattern_memory.settings import Settings
 from tests.assist.proxy_harness import Stub, serve, stub_app
 
+ROOT = Path(__file__).resolve().parents[2]
+STUB_ANSWER = "Sure, here is an answer without any fix in it."
 SUBJECTS = ["timeout", "retry", "cache key", "null user", "off-by-one", "encoding", "lock", "path"]
 LONG_WORDS = 450
 Body = dict[str, object]
@@ -188,6 +198,107 @@ def run_pass(
     return result
 
 
+@dataclasses.dataclass(frozen=True)
+class ProxyCounts:
+    """What the proxy has counted so far: its lookups (count, total ms) and its counters."""
+
+    lookups: int
+    lookup_ms: float
+    counters: dict[str, int]
+
+
+Endpoints = tuple[str, str, Callable[[], ProxyCounts]]  # upstream, proxy, the proxy's counts
+
+
+@contextlib.contextmanager
+def in_process(memory: PatternMemory, budget_seconds: float) -> Iterator[Endpoints]:
+    """The stub and the proxy served by this process (with the bench's client)."""
+    with serve(stub_app(Stub(answer=STUB_ANSWER))) as upstream:
+        config = ProxyConfig(upstream, memory.settings, 30.0, budget_seconds)
+        app = create_app(config, memory, forge_model())  # as `pattern-memory proxy` runs it
+        metrics = app.state.proxy.metrics
+
+        def counts() -> ProxyCounts:
+            lookups = metrics.lookup_ms
+            return ProxyCounts(lookups.observed, lookups.total, dict(metrics.counters))
+
+        with serve(app) as proxy:
+            yield upstream, proxy, counts
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], name: str) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"{name} exited with status {process.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{name} did not answer {url} within 120 s")
+        time.sleep(0.1)
+
+
+def parse_metrics(text: str) -> ProxyCounts:
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    counters = {name: int(v) for name, v in values.items() if name.endswith("_total")}
+    return ProxyCounts(
+        int(values["patterns_lookup_ms_count"]), values["patterns_lookup_ms_sum"], counters
+    )
+
+
+@contextlib.contextmanager
+def in_processes(db: Path, forge: bool, budget_seconds: float) -> Iterator[Endpoints]:
+    """The stub in a process of its own, the proxy as the real `pattern-memory proxy`."""
+    stub_port, proxy_port = free_port(), free_port()
+    upstream, proxy = f"http://127.0.0.1:{stub_port}", f"http://127.0.0.1:{proxy_port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    stub = (
+        "import uvicorn\n"
+        "from tests.assist.proxy_harness import Stub, stub_app\n"
+        f"uvicorn.run(stub_app(Stub(answer={STUB_ANSWER!r})), host='127.0.0.1', "
+        f"port={stub_port}, log_level='warning', access_log=False)\n"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "proxy.yaml"
+        config.write_text(f"patterns:\n  forgeOnSuccess: {str(forge).lower()}\n")
+        log = (Path(scratch) / "proxy.log").open("wb")
+        command = [
+            *(sys.executable, "-m", "pattern_memory", "proxy", "--upstream", upstream),
+            *("--port", str(proxy_port), "--db", str(db), "--config", str(config)),
+            *("--lookup-budget-ms", str(budget_seconds * 1000)),
+        ]
+        children = [subprocess.Popen([sys.executable, "-c", stub], env=env, cwd=ROOT)]
+        try:
+            children.append(subprocess.Popen(command, env=env, stderr=log, cwd=ROOT))
+            wait_until_up(upstream + "/v1/models", children[0], "the stub upstream")
+            wait_until_up(proxy + "/health", children[1], "pattern-memory proxy")
+
+            def counts() -> ProxyCounts:
+                return parse_metrics(httpx.get(proxy + "/metrics", timeout=10).text)
+
+            yield upstream, proxy, counts
+        finally:
+            for child in children:
+                child.terminate()
+            for child in children:
+                try:
+                    child.wait(30)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            log.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patterns", type=int, default=10_000)
@@ -196,6 +307,9 @@ def main() -> int:
     parser.add_argument("--gap-ms", type=float, default=0.0, help="pause between messages")
     parser.add_argument("--no-forge", action="store_true", help="forgeOnSuccess: false")
     parser.add_argument("--budget-ms", type=float, default=60_000.0, help="lookup budget")
+    parser.add_argument(
+        "--processes", action="store_true", help="stub and proxy in processes of their own"
+    )
     args = parser.parse_args()
     db = args.db or Path(tempfile.mkdtemp()) / "bench.db"
     started = time.perf_counter()
@@ -204,31 +318,33 @@ def main() -> int:
         memory.settings = dataclasses.replace(memory.settings, forge_on_success=False)
     print(f"store: {memory.stats().patterns} patterns ({time.perf_counter() - started:.1f} s)")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    stub = Stub(answer="Sure, here is an answer without any fix in it.")
     headers = {"Authorization": "Bearer bench", "X-Pattern-Memory-User": "bench"}
-    count, gap = args.requests, args.gap_ms / 1000
-    with serve(stub_app(stub)) as upstream:
-        config = ProxyConfig(upstream, memory.settings, 30.0, args.budget_ms / 1000)
-        app = create_app(config, memory, forge_model())  # as `pattern-memory proxy` runs it
-        state = app.state.proxy
-        with serve(app) as proxy, httpx.Client(headers=headers, timeout=30) as client:
-            urls = (upstream + "/v1/chat/completions", proxy + "/v1/chat/completions")
-            run_pass(client, urls, short_messages("warm", 10), plain, gap)
-            lookups_before = state.metrics.lookup_ms.observed, state.metrics.lookup_ms.total
-            plain_bodies = short_messages("plain", count)
-            passes = {
-                "plain": run_pass(client, urls, plain_bodies, plain, gap),
-                "stream": run_pass(client, urls, short_messages("stream", count), first_byte, gap),
-            }
-            observed = state.metrics.lookup_ms.observed - lookups_before[0]
-            lookup_mean = (state.metrics.lookup_ms.total - lookups_before[1]) / max(1, observed)
-            repeated = short_messages("repeated", count)
-            passes["repeated"] = run_pass(client, urls, repeated, plain, gap, retry=True)
-            passes["long"] = run_pass(client, urls, long_messages(max(10, count // 4)), plain, gap)
-        counters = state.metrics.counters
+    count, gap, budget = args.requests, args.gap_ms / 1000, args.budget_ms / 1000
+    endpoints = (
+        in_processes(db, not args.no_forge, budget)
+        if args.processes
+        else in_process(memory, budget)
+    )
+    client = httpx.Client(headers=headers, timeout=30)
+    with endpoints as (upstream, proxy, counts), client:
+        urls = (upstream + "/v1/chat/completions", proxy + "/v1/chat/completions")
+        run_pass(client, urls, short_messages("warm", 10), plain, gap)
+        before = counts()
+        plain_bodies = short_messages("plain", count)
+        passes = {
+            "plain": run_pass(client, urls, plain_bodies, plain, gap),
+            "stream": run_pass(client, urls, short_messages("stream", count), first_byte, gap),
+        }
+        after = counts()
+        lookup_mean = (after.lookup_ms - before.lookup_ms) / max(1, after.lookups - before.lookups)
+        repeated = short_messages("repeated", count)
+        passes["repeated"] = run_pass(client, urls, repeated, plain, gap, retry=True)
+        passes["long"] = run_pass(client, urls, long_messages(max(10, count // 4)), plain, gap)
+        counters = counts().counters
     model_short = model_p50(memory, short_messages("model", count))
     model_long = model_p50(memory, long_messages(max(10, count // 4)))
     memory.close()
+    print(f"stub and proxy: {'processes of their own' if args.processes else 'this process'}")
     print(passes["plain"].line("plain", 10))
     print(passes["stream"].line("stream first byte", 5))
     print(passes["repeated"].line("repeated messages", None))
