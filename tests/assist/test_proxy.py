@@ -186,14 +186,17 @@ def test_anthropic_plain_system_blocks_and_forging(
 
 
 class ReadingModel:
-    """The real model, noting what it is asked to read."""
+    """The real model, noting what it is asked to read; `delay`: seconds it takes longer
+    (a loaded machine)."""
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: Embedder, delay: float = 0.0) -> None:
         self.inner, self.model_id, self.dim = inner, inner.model_id, inner.dim
         self.read: list[str] = []
+        self.delay = delay
 
     def embed(self, texts: Sequence[str]) -> Any:
         self.read.extend(texts)
+        time.sleep(self.delay)
         return self.inner.embed(texts)
 
 
@@ -201,8 +204,10 @@ def test_the_forge_hook_reads_answers_with_its_own_model(
     memory: PatternMemory, proxy_for: Callable[..., Proxy]
 ) -> None:
     """The proxy's forge hook embeds every sentence of an answer (hundreds of ms): on
-    another instance of the model, so that the next lookup does not wait behind it."""
-    forge_model = ReadingModel(memory.embedder)
+    another instance of the model, so that the next lookup does not wait behind it. A slow
+    forge after a plain answer is still one of the post-hooks the proxy counts as pending
+    (it once ran as a response's background task that nobody could wait for)."""
+    forge_model = ReadingModel(memory.embedder, delay=0.2)
     proxy = proxy_for(forge_embedder=forge_model)
     # A phrasing the regex detector does not read: the learned one embeds it.
     proxy.stub.answer = (

@@ -30,8 +30,6 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -428,14 +426,15 @@ async def _forward(
             )
         finally:
             await response.aclose()
-        task = None
         if ok and context is not None:
             try:
                 answer = answer_text(context.shape, json.loads(content))
             except ValueError:
                 answer = ""
-            task = BackgroundTask(run_in_threadpool, _forge, state, context, answer)
-        return Response(content, status_code=response.status_code, headers=headers, background=task)
+            # Beside the response, and counted in `pending` from now on (as a streamed
+            # answer's), so that whoever waits for the post-hooks also waits for this one.
+            state.spawn(_forge, state, context, answer)
+        return Response(content, status_code=response.status_code, headers=headers)
     return StreamingResponse(
         _plain_relay(response), status_code=response.status_code, headers=headers
     )
