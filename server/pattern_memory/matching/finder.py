@@ -42,7 +42,7 @@ from .safety import DocumentSafety
 from .template import FixTemplate
 from .tokens import Token, tokenize
 from .windows import Window, split_windows
-from .withheld import is_test_path, repeated_edits
+from .withheld import CommitEdits, is_test_path
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +168,9 @@ class FixFinder(Generic[C]):
     store_version: int | None = None  # the store's change token when last looked at
     # Patterns whose counts changed since they were looked up (feedback): these win.
     updated: dict[str, C] = field(default_factory=dict)
-    # Per commit, the abstract edits it made in many files (a codemod); kept across store
-    # changes: a commit's patterns do not change once mined.
-    commit_mass_edits: LruCache[str, frozenset[tuple[str, ...]]] = field(
-        default_factory=lambda: LruCache(4096)
-    )
+    # Per commit, its abstract edits (a codemod's, the sites of each file); kept across
+    # store changes: a commit's patterns do not change once mined.
+    commit_edits: LruCache[str, CommitEdits] = field(default_factory=lambda: LruCache(4096))
     mass_edit_patterns: LruCache[str, bool] = field(default_factory=lambda: LruCache(20_000))
     # Anti-unified templates by their members (ids, commits, dates and content keys).
     # A 1-tuple, so that a group with no generalization is cached too.
@@ -317,20 +315,36 @@ class FixFinder(Generic[C]):
             return False
         known = self.mass_edit_patterns.get(pattern.pattern_id)
         if known is None:
-            edits = self.commit_mass_edits.get(pattern.commit)
-            if edits is None:
-                siblings = memory.commit_patterns(pattern.commit)
-                sibling_edits = self.prepared(memory, siblings, checked=False)
-                edits = frozenset(
-                    repeated_edits(
-                        (ready.edit, sibling.file_path)
-                        for sibling, ready in zip(siblings, sibling_edits, strict=True)
-                    )
-                )
-                self.commit_mass_edits.put(pattern.commit, edits)
-            known = bool(edits) and prepared.edit in edits
+            edits = self.edits_of_commit(memory, pattern.commit)
+            known = bool(edits.mass) and prepared.edit in edits.mass
             self.mass_edit_patterns.put(pattern.pattern_id, known)
         return known
+
+    def surveyed_here(
+        self, memory: CodeLookup[C], stored: C, prepared: Prepared, path: str
+    ) -> bool:
+        """Whether the document at `path` is the file the pattern was learned from and its
+        commit made the same edit at several sites of it (CommitEdits.surveyed)."""
+        pattern = stored.pattern
+        return (
+            bool(pattern.commit)
+            and same_file(path, pattern.file_path)
+            and self.edits_of_commit(memory, pattern.commit).surveyed(
+                prepared.edit, pattern.file_path
+            )
+        )
+
+    def edits_of_commit(self, memory: CodeLookup[C], commit: str) -> CommitEdits:
+        edits = self.commit_edits.get(commit)
+        if edits is None:
+            siblings = memory.commit_patterns(commit)
+            sibling_edits = self.prepared(memory, siblings, checked=False)
+            edits = CommitEdits.of(
+                (ready.edit, sibling.file_path)
+                for sibling, ready in zip(siblings, sibling_edits, strict=True)
+            )
+            self.commit_edits.put(commit, edits)
+        return edits
 
     def find(
         self,
@@ -383,7 +397,10 @@ class FixFinder(Generic[C]):
                 document, template, min_renamed_score=settings.renamed_match_score
             )
             flaggable.append(_Flaggable(stored, ready, template, tuple(matches)))
-            if matches and undone_here(template, stored.pattern.file_path, path, document, matches):
+            if matches and (
+                undone_here(template, stored.pattern.file_path, path, document, matches)
+                or self.surveyed_here(memory, stored, ready, path)
+            ):
                 continue
             if len(matches) <= MAX_SITES_PER_PATTERN:
                 located.extend(_Located(stored, match) for match in matches)

@@ -20,15 +20,16 @@ import json
 import sys
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from .. import languages, patterns, syntax
-from . import roles, template, tokens, withheld
-from .template import FixTemplate, build_template
+from . import match, roles, template, tokens, withheld
+from .match import DocumentTokens, find_matches
+from .template import FixTemplate, build_template, unchanged_after
 from .tokens import Token, TokenKind
 from .withheld import Withheld, abstract_edit, withheld_reason
 
@@ -65,8 +66,22 @@ def prepare(before_code: str, after_code: str, language: str, commit_msg: str) -
         edit=tuple(abstract_edit(before_code, after_code, language)),
         checked=True,
         withheld=withheld_reason(before_code, after_code, language, commit_msg),
-        template=build_template(before_code, after_code, language),
+        template=_standing_template(before_code, after_code, language),
     )
+
+
+def _standing_template(before_code: str, after_code: str, language: str) -> FixTemplate | None:
+    """build_template, left standing (FixTemplate.left_standing) also when a look-alike of
+    its before-code up to renaming stands in the change's unchanged lines: one the finder
+    would flag in a document. Whether the fix's new names are there does not matter here."""
+    built = build_template(before_code, after_code, language)
+    if built is None or built.left_standing or not built.written:
+        return built
+    probe = replace(built, free_names=frozenset())
+    for text in unchanged_after(before_code, after_code):
+        if text.strip() and find_matches(DocumentTokens.from_text(text, language), probe):
+            return replace(built, left_standing=True)
+    return built
 
 
 def prepare_edit(before_code: str, after_code: str, language: str) -> Prepared:
@@ -84,7 +99,7 @@ def complete(
         edit=known.edit,
         checked=True,
         withheld=withheld_reason(before_code, after_code, language, commit_msg),
-        template=build_template(before_code, after_code, language),
+        template=_standing_template(before_code, after_code, language),
     )
 
 
@@ -102,6 +117,7 @@ def prepared_key(before_code: str, after_code: str, language: str, commit_msg: s
 _RULE_MODULES: tuple[ModuleType, ...] = (
     sys.modules[__name__],
     template,
+    match,
     roles,
     tokens,
     withheld,

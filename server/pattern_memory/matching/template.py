@@ -54,9 +54,11 @@ class FixTemplate:
     written: tuple[str, ...] = ()
     # The fix changed its before-code but left the same code standing in the unchanged rest
     # of its hunk (cobra fixed `p.PersistentPostRunE(...)` in the pre-run loop and kept it in
-    # the post-run loop): what made it a bug lies outside the template, so the text alone
-    # cannot tell another site. Not for a deletion: removing one of two identical lines is
-    # the fix (express's duplicate route registration).
+    # the post-run loop), or a look-alike of it up to renaming (prepared.py: black hashed a
+    # long `features_and_magics` unconditionally and kept `if len(version_str) > ...`): what
+    # made it a bug lies outside the template, so the text alone cannot tell another site.
+    # Not for a deletion: removing one of two identical lines is the fix (express's
+    # duplicate route registration).
     left_standing: bool = False
     # Indices into before_tokens of the tokens the fix removed or replaced (a token-level
     # diff of the changed lines): where they are all names a document calls otherwise, the
@@ -119,6 +121,23 @@ def _common_prefix(a: list[str], b: list[str]) -> int:
     return count
 
 
+def _code_lines_of(code: str) -> list[str]:
+    return normalize_code(code).split("\n") if code.strip() else []
+
+
+def _unchanged_ends(before: list[str], after: list[str]) -> tuple[int, int]:
+    """How many lines at the start and at the end of the change are the same on both sides."""
+    prefix = _common_prefix(before, after)
+    return prefix, _common_prefix(before[prefix:][::-1], after[prefix:][::-1])
+
+
+def unchanged_after(before_code: str, after_code: str) -> tuple[str, str]:
+    """The after-code's unchanged lines above and below the lines the change wrote."""
+    before, after = _code_lines_of(before_code), _code_lines_of(after_code)
+    prefix, suffix = _unchanged_ends(before, after)
+    return "\n".join(after[:prefix]), "\n".join(after[len(after) - suffix :] if suffix else [])
+
+
 def _locatable_insertion(before: list[str], language: str) -> bool:
     """Whether a pure insertion has context enough to be located by: one line of code
     (`logger = logging.getLogger(__name__)`) stands in every module of a code base and
@@ -139,10 +158,8 @@ def _core_offsets(before: list[str], lo: int, hi: int, prefix: int, suffix: int)
 def build_template(before_code: str, after_code: str, language: str) -> FixTemplate | None:
     """The template of one change, or None when there is nothing to locate (the change only
     touches white space, or too little code is left to be found with any specificity)."""
-    before = normalize_code(before_code).split("\n") if before_code.strip() else []
-    after = normalize_code(after_code).split("\n") if after_code.strip() else []
-    prefix = _common_prefix(before, after)
-    suffix = _common_prefix(before[prefix:][::-1], after[prefix:][::-1])
+    before, after = _code_lines_of(before_code), _code_lines_of(after_code)
+    prefix, suffix = _unchanged_ends(before, after)
     if prefix == len(before) and prefix == len(after):
         return None  # no change beyond white space
     lo, before_hi, after_hi = prefix, len(before) - suffix, len(after) - suffix

@@ -14,7 +14,9 @@ import ast
 import difflib
 import re
 import textwrap
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 from ..patterns import normalize_code
@@ -209,6 +211,9 @@ def _only_a_definition(before: str, after: str, language: str, *, inserted: bool
 
 # The same abstract edit in this many files of one commit is a codemod, not a bug fix.
 MASS_EDIT_FILES = 3
+# The same abstract edit at this many sites of one file of one commit: its look-alikes left
+# in that file were left on purpose (CommitEdits.surveyed).
+SURVEYED_SITES = 3
 
 
 def abstract_edit(before_code: str, after_code: str, language: str) -> tuple[str, ...]:
@@ -244,10 +249,33 @@ def mass_edits(patterns: list[tuple[str, str, str, str]]) -> set[tuple[str, ...]
 
 def repeated_edits(edits: Iterable[tuple[tuple[str, ...], str]]) -> set[tuple[str, ...]]:
     """mass_edits of one commit's abstract edits already made, each with its file path."""
-    files: dict[tuple[str, ...], set[str]] = {}
-    for edit, path in edits:
-        files.setdefault(edit, set()).add(path)
-    return {edit for edit, paths in files.items() if len(paths) >= MASS_EDIT_FILES}
+    return set(CommitEdits.of(edits).mass)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitEdits:
+    """One commit's abstract edits: the codemods among them (made in MASS_EDIT_FILES files
+    or more) and at how many sites of each file each edit was made."""
+
+    mass: frozenset[tuple[str, ...]]
+    sites: Mapping[tuple[tuple[str, ...], str], int]
+
+    @classmethod
+    def of(cls, edits: Iterable[tuple[tuple[str, ...], str]]) -> CommitEdits:
+        """From the commit's abstract edits, each with the file path it was made in."""
+        sites = Counter(edits)
+        files: dict[tuple[str, ...], set[str]] = {}
+        for edit, path in sites:
+            files.setdefault(edit, set()).add(path)
+        mass = frozenset(edit for edit, paths in files.items() if len(paths) >= MASS_EDIT_FILES)
+        return cls(mass, dict(sites))
+
+    def surveyed(self, edit: tuple[str, ...], path: str) -> bool:
+        """Whether the commit made `edit` at SURVEYED_SITES sites or more of the file at
+        `path`: it went through that file's look-alikes one by one, so the ones it left
+        are no twins it missed (black added a feature to the tables of Python 3.8 to 3.11
+        of mode.py and, on purpose, not to those of 3.6 and 3.7)."""
+        return self.sites.get((edit, path), 0) >= SURVEYED_SITES
 
 
 _TEST_PATH = re.compile(
