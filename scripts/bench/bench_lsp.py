@@ -36,10 +36,10 @@ from pygls.lsp.client import LanguageClient
 from pattern_memory.matching import (
     DocumentTokens,
     TokenKind,
-    build_template,
     find_matches,
     tokenize,
 )
+from pattern_memory.matching.prepared import prepare
 from pattern_memory.matching.roles import anchored_names, pattern_scope
 from pattern_memory.memory.service import PatternMemory
 from pattern_memory.memory.text import lookup_text
@@ -172,8 +172,11 @@ def rename_all(code: str, prefix: str) -> str:
 def locatable(pattern: Pattern, code: str) -> bool:
     """Whether the matcher, on its own, locates the pattern in `code` as the server would
     (renamed matches need `similarity`): a planted bug it cannot is no test of retrieval."""
-    template = build_template(pattern.before_code, pattern.after_code, "python")
-    if template is None:
+    # The finder's own template: None for a change it never flags, and one whose fix left
+    # a look-alike standing is not located either.
+    ready = prepare(pattern.before_code, pattern.after_code, "python", pattern.commit_msg)
+    template = ready.flaggable
+    if template is None or template.left_standing:
         return False
     document = DocumentTokens.from_text(code, "python")
     return bool(find_matches(document, template, min_renamed_score=Settings().similarity))
