@@ -432,3 +432,42 @@ def test_look_alikes_a_fix_went_past_in_its_own_file_are_not_flagged(tmp_path: P
     assert len(_find(tmp_path / "b", sites(3), document, "/w/app/other.py")) == 1
     # Two sites are no survey: the one left in the fix's own file is a twin it missed.
     assert len(_find(tmp_path / "c", sites(2), document, "/w/app/mode.py")) == 1
+
+
+SETSTATE_BEFORE = textwrap.dedent(
+    """\
+    def __setstate__(self, state):
+        for attr, value in state.items():
+            setattr(self, attr, value)
+
+        self.init_poolmanager(self._pool_connections, self._pool_maxsize)
+    """
+)
+# requests' "Prevent error when using proxies after picking an Adapter".
+SETSTATE_AFTER = SETSTATE_BEFORE.replace(
+    "    for attr", "    self.proxy_manager = {}\n    self.config = {}\n\n    for attr"
+)
+
+
+def test_a_fix_about_its_objects_own_state_needs_that_state(tmp_path: Path) -> None:
+    learned = _pattern("reset proxies", SETSTATE_BEFORE, SETSTATE_AFTER, path="app/adapters.py")
+    response = textwrap.dedent(
+        """\
+        class Response:
+            def __setstate__(self, state):
+                for name, value in state.items():
+                    setattr(self, name, value)
+
+                setattr(self, "raw", None)
+        """
+    )
+    # A Response has no proxy manager nor config to reset.
+    assert _find(tmp_path / "a", [learned], response) == []
+    adapter = response.replace("class Response:", "class Adapter:") + textwrap.dedent(
+        """\
+
+            def proxy_for(self, url):
+                return self.proxy_manager.get(url, self.config)
+        """
+    )
+    assert len(_find(tmp_path / "b", [learned], adapter)) == 1

@@ -8,6 +8,7 @@ the same bug in a function shaped differently. The template keeps the changed li
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,9 @@ class FixTemplate:
     before_tokens: tuple[Token, ...]
     after_tokens: tuple[Token, ...]
     # Names the after-code refers to that neither the before-code nor the fix defines
-    # (a module, a helper): the document must have them too.
+    # (a module, a helper), and the attributes of its own object (`self.proxy_manager`)
+    # that the before-code never touches: the document must have them too (an adapter's
+    # `__setstate__` fix that resets its `proxy_manager` says nothing to a Response's).
     free_names: frozenset[str] = frozenset()
     # Names the fix itself introduces (a new local): they must not clash with a name the
     # document already uses for something the before-code calls otherwise.
@@ -76,6 +79,23 @@ def _variables(tokens: Sequence[Token]) -> set[str]:
         token.text
         for index, token in enumerate(tokens)
         if token.kind is TokenKind.NAME and (index == 0 or tokens[index - 1].text != ".")
+    }
+
+
+# The names by which a method refers to its own object, per language.
+_OWN_OBJECT = {"python": frozenset({"self", "cls"}), "javascript": frozenset({"this"})}
+_OWN_OBJECT["typescript"] = _OWN_OBJECT["javascript"]
+
+
+def _own_attributes(tokens: Sequence[Token], language: str) -> set[str]:
+    """Attribute names the code reads or writes on its own object (`self.name`)."""
+    own = _OWN_OBJECT.get(language, frozenset())
+    return {
+        tokens[index + 2].text
+        for index in range(len(tokens) - 2)
+        if tokens[index].text in own
+        and tokens[index + 1].text == "."
+        and tokens[index + 2].kind is TokenKind.NAME
     }
 
 
@@ -223,7 +243,15 @@ def build_template(before_code: str, after_code: str, language: str) -> FixTempl
         indent=_leading_ws(first_line),
         before_tokens=before_tokens,
         after_tokens=after_tokens,
-        free_names=frozenset(_variables(after_tokens) - before_names - introduced),
+        free_names=frozenset(
+            (_variables(after_tokens) - before_names - introduced)
+            | {
+                name
+                for name in _own_attributes(after_tokens, language)
+                # Inside a string too (an f-string's `{self.name}` is one token).
+                if not re.search(rf"\b{re.escape(name)}\b", before_text)
+            }
+        ),
         new_names=frozenset(introduced),
         anchors=_anchors(before, lo, before_text, before_tokens, language),
         holes=frozenset(literal_holes(before_tokens, after_core, core=core)),
