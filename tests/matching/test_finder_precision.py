@@ -130,6 +130,20 @@ def test_one_site_of_a_mass_edit_is_not_flagged(tmp_path: Path) -> None:
     assert _find(tmp_path / "a", sites, DOCUMENT) == []
     # Two files are not a mass edit.
     assert len(_find(tmp_path / "b", sites[:2], DOCUMENT)) == 1
+    # Five sites of one file are (axios added `.catch(done)` to 35 tests of one file).
+    one_file = [dataclasses.replace(site, file_path="app/m.py") for site in sites]
+    more = [
+        dataclasses.replace(
+            site,
+            pattern_id=make_pattern_id(f"more {n}"),
+            before_code=site.before_code.replace("load", "read"),
+            after_code=site.after_code.replace("load", "read"),
+            solution_hash="",  # worked out again from the new code
+        )
+        for n, site in enumerate(one_file[:1])
+    ]
+    assert _find(tmp_path / "c", one_file + more, DOCUMENT) == []
+    assert len(_find(tmp_path / "d", one_file, DOCUMENT)) == 1
 
 
 def test_a_stale_fix_is_still_offered_in_the_editor(tmp_path: Path) -> None:

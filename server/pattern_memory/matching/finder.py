@@ -308,8 +308,8 @@ class FixFinder(Generic[C]):
 
     def is_mass_edit(self, memory: CodeLookup[C], stored: C, prepared: Prepared) -> bool:
         """Whether the pattern (whose Prepared is given) is one site of a codemod: its
-        commit made the same abstract edit in many files. Learned once and searchable,
-        never a per-site diagnostic."""
+        commit made the same abstract edit in many files or at many sites. Learned once
+        and searchable, never a per-site diagnostic."""
         pattern = stored.pattern
         if not pattern.commit:
             return False

@@ -24,7 +24,7 @@ from .tokens import Token, TokenKind, tokenize
 
 
 class Withheld(StrEnum):
-    MASS_EDIT = "the same edit across many files of one commit"
+    MASS_EDIT = "the same edit across many files or sites of one commit"
     FORMATTING = "formatting or comments only"
     IMPORTS = "imports only"
     TYPES = "type annotations only"
@@ -211,6 +211,9 @@ def _only_a_definition(before: str, after: str, language: str, *, inserted: bool
 
 # The same abstract edit in this many files of one commit is a codemod, not a bug fix.
 MASS_EDIT_FILES = 3
+# ... or at this many sites, in one file or more (axios "Fixing http tests to avoid hanging":
+# `.catch(done)` after 35 `.then(...)` calls of one test file).
+MASS_EDIT_SITES = 5
 # The same abstract edit at this many sites of one file of one commit: its look-alikes left
 # in that file were left on purpose (CommitEdits.surveyed).
 SURVEYED_SITES = 3
@@ -241,7 +244,7 @@ def abstract_edit(before_code: str, after_code: str, language: str) -> tuple[str
 
 def mass_edits(patterns: list[tuple[str, str, str, str]]) -> set[tuple[str, ...]]:
     """Of one commit's patterns (before, after, language, file path), the abstract edits
-    made in MASS_EDIT_FILES files or more."""
+    made in MASS_EDIT_FILES files or at MASS_EDIT_SITES sites or more."""
     return repeated_edits(
         (abstract_edit(before, after, language), path) for before, after, language, path in patterns
     )
@@ -255,7 +258,8 @@ def repeated_edits(edits: Iterable[tuple[tuple[str, ...], str]]) -> set[tuple[st
 @dataclass(frozen=True, slots=True)
 class CommitEdits:
     """One commit's abstract edits: the codemods among them (made in MASS_EDIT_FILES files
-    or more) and at how many sites of each file each edit was made."""
+    or at MASS_EDIT_SITES sites or more) and at how many sites of each file each edit was
+    made."""
 
     mass: frozenset[tuple[str, ...]]
     sites: Mapping[tuple[tuple[str, ...], str], int]
@@ -265,9 +269,15 @@ class CommitEdits:
         """From the commit's abstract edits, each with the file path it was made in."""
         sites = Counter(edits)
         files: dict[tuple[str, ...], set[str]] = {}
-        for edit, path in sites:
+        count: Counter[tuple[str, ...]] = Counter()
+        for (edit, path), at in sites.items():
             files.setdefault(edit, set()).add(path)
-        mass = frozenset(edit for edit, paths in files.items() if len(paths) >= MASS_EDIT_FILES)
+            count[edit] += at
+        mass = frozenset(
+            edit
+            for edit, paths in files.items()
+            if len(paths) >= MASS_EDIT_FILES or count[edit] >= MASS_EDIT_SITES
+        )
         return cls(mass, dict(sites))
 
     def surveyed(self, edit: tuple[str, ...], path: str) -> bool:
