@@ -42,7 +42,7 @@ from pattern_memory.matching.generalize import (
 from pattern_memory.matching.generalize import skeleton as template_skeleton
 from pattern_memory.matching.prepared import prepare, prepare_edit
 from pattern_memory.matching.template import FixTemplate
-from pattern_memory.matching.withheld import abstract_edit, is_test_path, repeated_edits
+from pattern_memory.matching.withheld import CommitEdits, abstract_edit, is_test_path
 
 Edit = tuple[str, tuple[str, ...]]  # (language, abstract edit)
 
@@ -72,7 +72,7 @@ def flaggable_fixes(db: Path) -> tuple[int, dict[Edit, list[Fix]]]:
         before, after, language, path, commit = row[1], row[2], row[3], row[5], row[6]
         edit = prepare_edit(before, after, normalize_language(language)).edit
         by_commit[commit].append((edit, path))
-    mass = {commit: repeated_edits(edits) for commit, edits in by_commit.items()}
+    mass = {commit: CommitEdits.of(edits) for commit, edits in by_commit.items()}
     groups: dict[Edit, list[Fix]] = defaultdict(list)
     for pid, before, after, raw, message, path, commit, date, kind, retired, reverted in rows:
         if kind != "bug_fix" or retired or reverted or is_test_path(path):
@@ -80,7 +80,7 @@ def flaggable_fixes(db: Path) -> tuple[int, dict[Edit, list[Fix]]]:
         language = normalize_language(raw)
         ready = prepare(before, after, language, message)
         template = ready.flaggable
-        if template is None or template.left_standing or ready.edit in mass[commit]:
+        if template is None or template.left_standing or mass[commit].is_mass(ready.edit):
             continue
         subject = message.strip().split("\n", 1)[0][:70]
         groups[(language, ready.edit)].append(Fix(pid, commit, date, path, subject, template))

@@ -8,6 +8,7 @@ import pytest
 
 from pattern_memory.matching import Withheld, edit_harm, is_test_path, withheld_reason
 from pattern_memory.matching.safety import DocumentSafety
+from pattern_memory.matching.withheld import MASS_EDIT_SITES, CommitEdits, abstract_edit
 
 CODE = "def area(w, h):\n    return w * h\n"
 
@@ -288,3 +289,23 @@ def test_removing_a_line_written_twice_is_fine() -> None:
     # express's duplicate route: the fix deletes the second copy.
     document = "app.get('/', index);\napp.get('/', index);\napp.listen(3000);\n"
     assert _harm(document, "app.get('/', index);\n", "", "javascript") is None
+
+
+def test_the_sites_of_a_codemod_may_differ_in_a_separator() -> None:
+    # axios' "Fixing http tests to avoid hanging" added `.catch(done)` to 27 tests of one
+    # file, three times as `.catch(done);;`: those three are sites of the same codemod.
+    def site(name: str, end: str) -> tuple[tuple[str, ...], str]:
+        before = (
+            f"it('{name}', function (done) {{\n"
+            "  get().then(function () {\n    done();\n  });\n});\n"
+        )
+        after = before.replace("  });\n}", f"  }}).catch(done){end}\n}}")
+        return abstract_edit(before, after, "javascript"), "test/unit/adapters/http.js"
+
+    plain = [site(f"case {n}", ";") for n in range(MASS_EDIT_SITES - 1)]
+    odd = site("odd", ";;")
+    assert odd[0] != plain[0][0]
+    edits = CommitEdits.of([*plain, odd])
+    assert edits.is_mass(odd[0]) and edits.is_mass(plain[0][0])
+    # One site fewer is no codemod.
+    assert not CommitEdits.of(plain).is_mass(odd[0])

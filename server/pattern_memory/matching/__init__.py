@@ -7,7 +7,7 @@ from .match import CodeMatch, DocumentTokens, MatchKind, find_matches
 from .safety import edit_harm
 from .template import FixTemplate, build_template
 from .tokens import Token, TokenKind, tokenize
-from .withheld import Withheld, abstract_edit, is_test_path, mass_edits, withheld_reason
+from .withheld import Withheld, abstract_edit, is_test_path, withheld_reason
 
 __all__ = [
     "CodeMatch",
@@ -22,7 +22,6 @@ __all__ = [
     "edit_harm",
     "find_matches",
     "is_test_path",
-    "mass_edits",
     "normalize_language",
     "tokenize",
     "withheld_reason",

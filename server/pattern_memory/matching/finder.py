@@ -315,8 +315,7 @@ class FixFinder(Generic[C]):
             return False
         known = self.mass_edit_patterns.get(pattern.pattern_id)
         if known is None:
-            edits = self.edits_of_commit(memory, pattern.commit)
-            known = bool(edits.mass) and prepared.edit in edits.mass
+            known = self.edits_of_commit(memory, pattern.commit).is_mass(prepared.edit)
             self.mass_edit_patterns.put(pattern.pattern_id, known)
         return known
 
