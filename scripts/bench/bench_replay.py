@@ -235,6 +235,11 @@ def abstract(lines: Iterable[str], language: str) -> tuple[str, ...]:
 # --- git -----------------------------------------------------------------------------------
 
 
+class RepositoryFailed(Exception):
+    """One repository cannot be replayed (a broken clone, no history before the split, a
+    failed index): reported, and the run goes on with the next one."""
+
+
 def git(repo: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-C", str(repo), "-c", "core.quotePath=false", *args],
@@ -377,7 +382,7 @@ def split_point(repo: Path) -> tuple[int, str]:
             candidate = line.split()[1]
         elif int(line) <= split_time:
             return split_time, candidate
-    raise SystemExit(f"bench_replay: {repo}: no commit before the split")
+    raise RepositoryFailed(f"{repo}: no commit before the split")
 
 
 # --- the test fixes ---------------------------------------------------------------------------
@@ -1028,7 +1033,10 @@ def index(clone: Path, db: Path, env: dict[str, str]) -> str:
         check=False,
     )
     if done.returncode != 0:
-        raise SystemExit(f"bench_replay: index failed on {clone}:\n{done.stderr[-2000:]}")
+        # What a failed index left is no memory to --reuse-index later.
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        raise RepositoryFailed(f"index failed on {clone}:\n{done.stderr[-2000:]}")
     return done.stdout.strip().split("\n", 1)[0]
 
 
@@ -1465,19 +1473,8 @@ def main() -> None:
         flush=True,
     )
     started = time.perf_counter()
-    results = []
     try:
-        for repo in args.repos:
-            repo_started = time.perf_counter()
-            results.append(asyncio.run(run_repository(repo, args, code)))
-            describe(results[-1])
-            if args.json:
-                write_json(args.json, results)
-            print(
-                f"  {results[-1].name}: done in {time.perf_counter() - repo_started:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+        results, failed = replay_all(args, code)
     finally:
         if temporary and not args.keep:
             shutil.rmtree(args.work, ignore_errors=True)
@@ -1490,6 +1487,39 @@ def main() -> None:
     if args.json:
         write_json(args.json, results)
         print(f"raw results: {args.json}")
+    if failed:
+        raise SystemExit("bench_replay: not replayed:\n" + "\n".join(failed))
+
+
+def replay_all(args: argparse.Namespace, code: Path | None) -> tuple[list[RepoResult], list[str]]:
+    """Each repository in turn: (the results, what could not be replayed and why)."""
+    results: list[RepoResult] = []
+    failed: list[str] = []
+    for repo in args.repos:
+        repo_started = time.perf_counter()
+        try:
+            results.append(asyncio.run(run_repository(repo, args, code)))
+        except (RepositoryFailed, subprocess.CalledProcessError) as error:
+            failed.append(f"{repo}: {failure_text(error)}")
+            print(f"\n{failed[-1]}\n  skipped", flush=True)
+            continue
+        describe(results[-1])
+        if args.json:
+            write_json(args.json, results)
+        print(
+            f"  {results[-1].name}: done in {time.perf_counter() - repo_started:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    return results, failed
+
+
+def failure_text(error: RepositoryFailed | subprocess.CalledProcessError) -> str:
+    if isinstance(error, RepositoryFailed):
+        return str(error)
+    detail = error.stderr if isinstance(error.stderr, str) else ""
+    lines = [line for line in detail.splitlines() if line.strip()]
+    return f"{' '.join(map(str, error.cmd[:4]))} failed" + (f": {lines[-1]}" if lines else "")
 
 
 def write_json(path: Path, results: list[RepoResult]) -> None:
