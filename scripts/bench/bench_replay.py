@@ -904,6 +904,42 @@ class DocumentResult:
     offered: list[Offered] = field(default_factory=list)
 
 
+def function_names(text: str) -> dict[tuple[str, ...], tuple[set[str], set[str]]] | None:
+    """(names bound, names read) in each Python function defined once, by its qualified
+    name: the document-wide sets cannot see a function losing a binding another keeps."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    found: dict[tuple[str, ...], tuple[set[str], set[str]]] = {}
+    twice: set[tuple[str, ...]] = set()
+
+    def visit(node: ast.AST, path: tuple[str, ...]) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = path
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                inner = (*path, child.name)
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                    if inner in found:
+                        twice.add(inner)
+                    found[inner] = Checker.names(ast.unparse(child), "python") or (set(), set())
+            visit(child, inner)
+
+    visit(tree, ())
+    return {path: names for path, names in found.items() if path not in twice}
+
+
+def lost_in_functions(before: str, after: str) -> list[str]:
+    """Names a function of `before` binds that the same function of `after` reads unbound."""
+    old, new = function_names(before), function_names(after)
+    if old is None or new is None:
+        return []
+    lost: set[str] = set()
+    for path in old.keys() & new.keys():
+        lost |= (old[path][0] - new[path][0]) & new[path][1]
+    return sorted(lost)
+
+
 def check_edit(checker: Checker, before: str, after: str, language: str, suffix: str) -> Offered:
     original = checker.parses(before, language, suffix)
     parses = checker.parses(after, language, suffix) if original else None
@@ -912,6 +948,8 @@ def check_edit(checker: Checker, before: str, after: str, language: str, suffix:
     if names_before is not None and names_after is not None:
         gone = names_before[0] - names_after[0]
         removed = sorted(gone & names_after[1])
+    if language == "python" and not removed:
+        removed = lost_in_functions(before, after)
     harmful = parses is False or bool(removed)
     return Offered(-1, "", False, parses, removed, harmful)
 

@@ -291,6 +291,43 @@ def test_removing_a_line_written_twice_is_fine() -> None:
     assert _harm(document, "app.get('/', index);\n", "", "javascript") is None
 
 
+RESPONSES = textwrap.dedent(
+    """\
+    def test_ok(client):
+        response = client.get("/")
+        assert response.status_code == 200
+
+
+    class TestErrors:
+        def test_missing(self, client):
+            response = client.get("/missing")
+            assert response.status_code == 404
+
+        def test_quiet(self, client):
+            response = client.get("/quiet")
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "harmful"),
+    [
+        # flask's "Various pyflakes fixes" dropped an unused `rv = ...`; where the binding
+        # is read on the next line, dropping it breaks the function, even though other
+        # functions of the file still bind the same name.
+        ('response = client.get("/")', True),
+        ('response = client.get("/missing")', True),  # in a method, the class has others
+        ('response = client.get("/quiet")', False),  # unused there: the pyflakes fix itself
+    ],
+)
+def test_a_fix_must_not_drop_a_binding_its_function_still_reads(old: str, harmful: bool) -> None:
+    harm = _harm(RESPONSES, old, old.replace("response = ", ""))
+    if harmful:
+        assert harm == "the fix removes `response`, which the document still uses"
+    else:
+        assert harm is None
+
+
 def test_the_sites_of_a_codemod_may_differ_in_a_separator() -> None:
     # axios' "Fixing http tests to avoid hanging" added `.catch(done)` to 27 tests of one
     # file, three times as `.catch(done);;`: those three are sites of the same codemod.

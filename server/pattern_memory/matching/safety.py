@@ -166,6 +166,50 @@ def _changed_signature(before: Sequence[ast.AST], after: Sequence[ast.AST]) -> s
     return None
 
 
+_Path = tuple[str, ...]
+
+
+def _functions(nodes: Sequence[ast.AST], path: _Path = ()) -> list[tuple[_Path, ast.AST]]:
+    """The functions defined in the nodes (nested ones too), each with the names of the
+    classes and functions it is defined in and its own."""
+    found: list[tuple[_Path, ast.AST]] = []
+    for node in nodes:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            inner = (*path, node.name)
+            if not isinstance(node, ast.ClassDef):
+                found.append((inner, node))
+            found += _functions(list(ast.iter_child_nodes(node)), inner)
+        else:
+            found += _functions(list(ast.iter_child_nodes(node)), path)
+    return found
+
+
+def _lost_in_function(
+    before: Sequence[ast.AST], after: Sequence[ast.AST], lines: tuple[int, int]
+) -> str | None:
+    """A name that the innermost function around the edit's lines binds and then reads but,
+    after the edit, reads without binding (the document-wide fold cannot see it when another
+    function binds the same name: flask's `response = client.get(...)` in every test, whose
+    assignment a pyflakes fix deleted where it was unused). `after` was parsed from the
+    edited statements alone (other line numbers): functions are matched by their names."""
+    first, last = lines
+    functions = _functions(before)
+    around = [
+        (path, node)
+        for path, node in functions
+        if node.lineno <= first and last <= (node.end_lineno or node.lineno)
+    ]
+    if not around:
+        return None
+    path, function = max(around, key=lambda found: len(found[0]))
+    edited = [node for found, node in _functions(after) if found == path]
+    if len(edited) != 1 or sum(found == path for found, _ in functions) != 1:
+        return None  # renamed by the edit, or defined twice: the document-wide fold decides
+    names, names_after = _python_names(function), _python_names(edited[0])
+    lost = sorted((set(names.bound) - set(names_after.bound)) & set(names_after.loaded))
+    return lost[0] if lost else None
+
+
 # A line repeated right after itself counts only when it holds this much code (a closing
 # bracket or `else:` twice in a row is normal).
 _REPEATED_LINE_MIN_TOKENS = 3
@@ -227,6 +271,15 @@ class DocumentSafety:
         changed = _changed_signature([st.node for st in touched], tree.body)
         if changed is not None:
             return changed
+        first_line = self.text.count("\n", 0, start) + 1
+        last_line = first_line + self.text.count("\n", start, max(start, end - 1))
+        lost = _lost_in_function(
+            [st.node for st in touched],
+            tree.body,
+            (first_line, last_line),
+        )
+        if lost is not None:
+            return f"the fix removes `{lost}`, which the document still uses"
         removed = _Names()
         for statement in touched:
             removed = removed + statement.names
