@@ -167,16 +167,17 @@ def _changed_signature(before: Sequence[ast.AST], after: Sequence[ast.AST]) -> s
 
 
 _Path = tuple[str, ...]
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def _functions(nodes: Sequence[ast.AST], path: _Path = ()) -> list[tuple[_Path, ast.AST]]:
+def _functions(nodes: Sequence[ast.AST], path: _Path = ()) -> list[tuple[_Path, _Function]]:
     """The functions defined in the nodes (nested ones too), each with the names of the
     classes and functions it is defined in and its own."""
-    found: list[tuple[_Path, ast.AST]] = []
+    found: list[tuple[_Path, _Function]] = []
     for node in nodes:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             inner = (*path, node.name)
-            if not isinstance(node, ast.ClassDef):
+            if isinstance(node, _Function):
                 found.append((inner, node))
             found += _functions(list(ast.iter_child_nodes(node)), inner)
         else:
