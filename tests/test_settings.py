@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pattern_memory.errors import SettingsError
-from pattern_memory.settings import DiagnosticSeverity, Settings, load_settings
+from pattern_memory.settings import DiagnosticSeverity, ForgeDetector, Settings, load_settings
 
 
 def test_defaults_are_the_seeds() -> None:
@@ -62,6 +62,48 @@ def test_bad_yaml_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("other: 1\n")
     with pytest.raises(SettingsError, match="patterns"):
         Settings().with_file(bad)
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        # cattrs alone would coerce each of these into the field's type.
+        ({"maxInjected": 1.5}, "must be a whole number"),
+        ({"maxInjected": True}, "must be a whole number"),
+        ({"userId": 3}, "must be a string"),
+        ({"diagnostics": 1}, "must be true or false"),
+        ({"similarity": [0.5]}, "must be a number"),
+        # The constraints in the fields' Annotated types.
+        ({"maxInjected": "51"}, "must be between 1 and 50, got 51"),
+        ({"userId": "  "}, "must be a non-empty string"),
+        ({"teamUrl": "ftp://x"}, "must be an http:// or https:// URL, or empty"),
+        ({"forgeDetector": "gpt"}, "must be one of learned, regex, llm"),
+    ],
+)
+def test_values_are_checked_not_coerced(options: dict[str, object], problem: str) -> None:
+    merged, errors = Settings().merge(options, "lsp", strict=False)
+    assert merged == Settings()
+    assert [str(error) for error in errors] == [
+        f"setting {next(iter(options))!r} (in lsp): {problem}"
+    ]
+
+
+def test_environment_strings_become_typed_values() -> None:
+    merged = Settings().with_env(
+        {
+            "PATTERN_MEMORY_MAX_INJECTED": " 3 ",
+            "PATTERN_MEMORY_SIMILARITY": "0.75",
+            "PATTERN_MEMORY_DIAGNOSTICS": "off",
+            "PATTERN_MEMORY_DIAGNOSTIC_SEVERITY": "Warning",
+            "PATTERN_MEMORY_FORGE_DETECTOR": "REGEX",
+            "PATTERN_MEMORY_TEAM_URL": "https://team.example/",
+            "PATTERN_MEMORY_USER_ID": " alice ",
+        }
+    )
+    assert (merged.max_injected, merged.similarity, merged.diagnostics) == (3, 0.75, False)
+    assert merged.diagnostic_severity is DiagnosticSeverity.WARNING
+    assert merged.forge_detector is ForgeDetector.REGEX
+    assert (merged.team_url, merged.user_id) == ("https://team.example", "alice")
 
 
 def test_options_round_trip() -> None:

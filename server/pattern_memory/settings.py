@@ -22,9 +22,11 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_type_hints
 
+import cattrs
 import yaml
 
 from .errors import SettingsError
@@ -75,10 +77,47 @@ def _default_db_path() -> Path:
     return default_data_dir() / "patterns.db"
 
 
-# --- value parsers: each takes a raw value (from YAML, JSON or an env string) ---------------
+# --- how a raw value (from YAML, JSON or an environment string) becomes an option -----------
+# One cattrs converter structures every option into its field's type; a constraint beyond
+# the type (bounds, a URL) rides in the field's `Annotated` metadata. Its hooks are strict
+# where cattrs would coerce (cattrs makes 1.5 an int 1 and 7 the string "7") and lenient
+# where an option may come from an environment variable (the string "3" is the number 3).
 
 
-def _parse_bool(raw: Any) -> bool:
+@dataclass(frozen=True)
+class Between:
+    """An option's inclusive bounds."""
+
+    low: float
+    high: float
+
+    def check(self, value: Any) -> Any:
+        if not self.low <= value <= self.high:
+            raise ValueError(f"must be between {self.low} and {self.high}, got {value}")
+        return value
+
+
+class NonEmpty:
+    """A text option that must hold something (kept stripped)."""
+
+    def check(self, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a non-empty string")
+        return value.strip()
+
+
+class HttpUrl:
+    """An http(s) URL kept without its trailing slash; empty means none."""
+
+    def check(self, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, or empty")
+        return value.rstrip("/")
+
+
+def _structure_bool(raw: Any, _: type) -> bool:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str) and raw.strip().lower() in {"true", "1", "yes", "on"}:
@@ -88,123 +127,125 @@ def _parse_bool(raw: Any) -> bool:
     raise ValueError("must be true or false")
 
 
-def _int_in(low: int, high: int) -> Callable[[Any], int]:
-    def parse(raw: Any) -> int:
-        if isinstance(raw, bool):
-            raise ValueError("must be a whole number")
-        if isinstance(raw, str):
-            try:
-                raw = int(raw.strip())
-            except ValueError:
-                raise ValueError("must be a whole number") from None
-        if isinstance(raw, float) and raw.is_integer():
-            raw = int(raw)
-        if not isinstance(raw, int):
-            raise ValueError("must be a whole number")
-        if not low <= raw <= high:
-            raise ValueError(f"must be between {low} and {high}, got {raw}")
-        return raw
-
-    return parse
+def _structure_int(raw: Any, _: type) -> int:
+    if isinstance(raw, str):
+        try:
+            raw = int(raw.strip())
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError("must be a whole number")
+    return raw
 
 
-def _float_in(low: float, high: float) -> Callable[[Any], float]:
-    def parse(raw: Any) -> float:
-        if isinstance(raw, bool):
-            raise ValueError("must be a number")
-        if isinstance(raw, str):
-            try:
-                raw = float(raw.strip())
-            except ValueError:
-                raise ValueError("must be a number") from None
-        if not isinstance(raw, int | float):
-            raise ValueError("must be a number")
-        value = float(raw)
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}, got {value}")
-        return value
-
-    return parse
+def _structure_float(raw: Any, _: type) -> float:
+    if isinstance(raw, str):
+        try:
+            raw = float(raw.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ValueError("must be a number")
+    return float(raw)
 
 
-def _parse_path(raw: Any) -> Path:
+def _structure_str(raw: Any, _: type) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("must be a string")
+    return raw
+
+
+def _structure_path(raw: Any, _: type) -> Path:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError("must be a file path")
     return Path(os.path.expandvars(raw.strip())).expanduser()
 
 
-def _parse_optional_url(raw: Any) -> str | None:
-    if raw is None or raw == "":
-        return None
-    if not isinstance(raw, str) or not raw.startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// URL, or empty")
-    return raw.rstrip("/")
+def _enum_hook(choice: type[StrEnum]) -> Callable[[Any, type], StrEnum]:
+    def structure(raw: Any, _: type) -> StrEnum:
+        try:
+            return choice(str(raw).strip().lower())
+        except ValueError:
+            choices = ", ".join(member.value for member in choice)
+            raise ValueError(f"must be one of {choices}") from None
+
+    return structure
 
 
-def _parse_text(raw: Any) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise ValueError("must be a non-empty string")
-    return raw.strip()
+def _constrained_hook(annotated: Any, converter: cattrs.Converter) -> Callable[[Any, type], Any]:
+    base, *constraints = get_args(annotated)
+    structure_base = converter.get_structure_hook(base)
+
+    def structure(raw: Any, _: type) -> Any:
+        value = structure_base(raw, base)
+        for constraint in constraints:
+            value = constraint.check(value)
+        return value
+
+    return structure
 
 
-def _parse_severity(raw: Any) -> DiagnosticSeverity:
-    try:
-        return DiagnosticSeverity(str(raw).strip().lower())
-    except ValueError:
-        choices = ", ".join(s.value for s in DiagnosticSeverity)
-        raise ValueError(f"must be one of {choices}") from None
+def _option_converter() -> cattrs.Converter:
+    converter = cattrs.Converter()
+    for kind, hook in (
+        (bool, _structure_bool),
+        (int, _structure_int),
+        (float, _structure_float),
+        (str, _structure_str),
+        (Path, _structure_path),
+    ):
+        converter.register_structure_hook(kind, hook)
+    for choice in (ForgeDetector, DiagnosticSeverity):  # more specific than str: they win
+        converter.register_structure_hook(choice, _enum_hook(choice))
+    is_annotated = lambda kind: hasattr(kind, "__metadata__")  # noqa: E731  Annotated[...]
+    converter.register_structure_hook_factory(is_annotated, _constrained_hook)
+    return converter
 
 
-def _parse_forge_detector(raw: Any) -> ForgeDetector:
-    try:
-        return ForgeDetector(str(raw).strip().lower())
-    except ValueError:
-        choices = ", ".join(d.value for d in ForgeDetector)
-        raise ValueError(f"must be one of {choices}") from None
+_converter = _option_converter()
 
 
-def _setting(key: str, parse: Callable[[Any], Any], default: Any = None, **kw: Any) -> Any:
-    """A dataclass field with its camelCase key and parser in the metadata."""
-    meta = {"key": key, "parse": parse}
+def _setting(key: str, default: Any = None, **kw: Any) -> Any:
+    """A dataclass field with its camelCase key in the metadata."""
     if "default_factory" in kw:
-        return field(default_factory=kw["default_factory"], metadata=meta)
-    return field(default=default, metadata=meta)
+        return field(default_factory=kw["default_factory"], metadata={"key": key})
+    return field(default=default, metadata={"key": key})
 
 
 @dataclass(frozen=True)
 class Settings:
     # The seed's options (names and defaults as in the seed).
-    max_injected: int = _setting("maxInjected", _int_in(1, 50), 5)
-    min_success_rate: float = _setting("minSuccessRate", _float_in(0.0, 1.0), 0.6)
-    forge_on_success: bool = _setting("forgeOnSuccess", _parse_bool, True)
-    decay_after_days: int = _setting("decayAfterDays", _int_in(0, 36500), 90)  # 0: never
-    similarity: float = _setting("similarity", _float_in(0.0, 1.0), 0.6)
-    forge_detector: ForgeDetector = _setting(
-        "forgeDetector", _parse_forge_detector, ForgeDetector.LEARNED
-    )
+    max_injected: Annotated[int, Between(1, 50)] = _setting("maxInjected", 5)
+    min_success_rate: Annotated[float, Between(0.0, 1.0)] = _setting("minSuccessRate", 0.6)
+    forge_on_success: bool = _setting("forgeOnSuccess", True)
+    decay_after_days: Annotated[int, Between(0, 36500)] = _setting("decayAfterDays", 90)  # 0: never
+    similarity: Annotated[float, Between(0.0, 1.0)] = _setting("similarity", 0.6)
+    forge_detector: ForgeDetector = _setting("forgeDetector", ForgeDetector.LEARNED)
     # Where patterns live and whose they are.
-    db_path: Path = _setting("dbPath", _parse_path, default_factory=_default_db_path)
-    user_id: str = _setting("userId", _parse_text, "local")
-    include_team: bool = _setting("includeTeam", _parse_bool, False)
-    team_url: str | None = _setting("teamUrl", _parse_optional_url, None)
+    db_path: Path = _setting("dbPath", default_factory=_default_db_path)
+    user_id: Annotated[str, NonEmpty()] = _setting("userId", "local")
+    include_team: bool = _setting("includeTeam", False)
+    team_url: Annotated[str | None, HttpUrl()] = _setting("teamUrl", None)
     # The language server syncs with teamUrl this often (team/sync.py); 0: only on request.
-    sync_interval_minutes: int = _setting("syncIntervalMinutes", _int_in(0, 10_080), 15)
+    sync_interval_minutes: Annotated[int, Between(0, 10_080)] = _setting("syncIntervalMinutes", 15)
     # Mining.
-    max_hunk_lines: int = _setting("maxHunkLines", _int_in(1, 100_000), 200)
-    anonymize_authors: bool = _setting("anonymizeAuthors", _parse_bool, False)
+    max_hunk_lines: Annotated[int, Between(1, 100_000)] = _setting("maxHunkLines", 200)
+    anonymize_authors: bool = _setting("anonymizeAuthors", False)
     # The seed's v1.1 opt-in: what `sync` shares is anonymized and marked collective (no
     # author, commit or repository; relative paths): assist/privacy.anonymize.
-    collective: bool = _setting("collective", _parse_bool, False)
+    collective: bool = _setting("collective", False)
     # Editor.
-    diagnostics: bool = _setting("diagnostics", _parse_bool, True)
+    diagnostics: bool = _setting("diagnostics", True)
     diagnostic_severity: DiagnosticSeverity = _setting(
-        "diagnosticSeverity", _parse_severity, DiagnosticSeverity.HINT
+        "diagnosticSeverity", DiagnosticSeverity.HINT
     )
-    index_on_start: bool = _setting("indexOnStart", _parse_bool, True)
+    index_on_start: bool = _setting("indexOnStart", True)
     # How much of a generalized match (renamed names, other literals) must be verbatim for
     # the editor to flag it. Separate from `similarity` (text search and injection) so that
     # neither tunes the other.
-    renamed_match_score: float = _setting("renamedMatchScore", _float_in(0.0, 1.0), 0.6)
+    renamed_match_score: Annotated[float, Between(0.0, 1.0)] = _setting("renamedMatchScore", 0.6)
 
     @classmethod
     def keys(cls) -> dict[str, str]:
@@ -233,7 +274,7 @@ class Settings:
                 error = SettingsError(str(key), "unknown setting", source)
             else:
                 try:
-                    changes[spec.name] = spec.metadata["parse"](raw)
+                    changes[spec.name] = _converter.structure(raw, _option_types()[spec.name])
                     continue
                 except ValueError as exc:
                     error = SettingsError(key, str(exc), source)
@@ -282,6 +323,12 @@ class Settings:
                 if getattr(self, Settings.keys()[key]) is True:
                     del options[key]  # already on: the repository may not turn it off
         return self.merge(options, str(path))[0]
+
+
+@cache
+def _option_types() -> dict[str, Any]:
+    """Each option's attribute name -> its type, constraints included."""
+    return get_type_hints(Settings, include_extras=True)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
