@@ -127,12 +127,18 @@ def _structure_bool(raw: Any, _: type) -> bool:
     raise ValueError("must be true or false")
 
 
+def _read_text(raw: Any, convert: Callable[[str], Any], problem: str) -> Any:
+    """An environment's or a file's number as written ("3"); any other value as it is."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return convert(raw.strip())
+    except ValueError:
+        raise ValueError(problem) from None
+
+
 def _structure_int(raw: Any, _: type) -> int:
-    if isinstance(raw, str):
-        try:
-            raw = int(raw.strip())
-        except ValueError:
-            raise ValueError("must be a whole number") from None
+    raw = _read_text(raw, int, "must be a whole number")
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int):
@@ -141,11 +147,7 @@ def _structure_int(raw: Any, _: type) -> int:
 
 
 def _structure_float(raw: Any, _: type) -> float:
-    if isinstance(raw, str):
-        try:
-            raw = float(raw.strip())
-        except ValueError:
-            raise ValueError("must be a number") from None
+    raw = _read_text(raw, float, "must be a number")
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise ValueError("must be a number")
     return float(raw)
