@@ -904,6 +904,47 @@ class DocumentResult:
     offered: list[Offered] = field(default_factory=list)
 
 
+NESTED_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+def own_scope_names(scope: ast.AST) -> tuple[set[str], set[str]]:
+    """(names bound, names read) in a function's own scope: a nested function's or
+    comprehension's parameters and locals are its own; what it reads from outside itself
+    is read here."""
+    bound: set[str] = set()
+    used: set[str] = set()
+    for child in ast.iter_child_nodes(scope):
+        if isinstance(child, NESTED_SCOPES):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                bound.add(child.name)
+            inner_bound, inner_used = own_scope_names(child)
+            used |= inner_used - inner_bound
+            continue
+        if isinstance(child, ast.Name):
+            (used if isinstance(child.ctx, ast.Load) else bound).add(child.id)
+        elif isinstance(child, ast.alias):
+            bound.add((child.asname or child.name).split(".")[0])
+        elif isinstance(child, ast.arg):
+            bound.add(child.arg)
+        elif isinstance(child, ast.ExceptHandler) and child.name:
+            bound.add(child.name)
+        elif isinstance(child, ast.Global | ast.Nonlocal):
+            bound |= set(child.names)
+        inner_bound, inner_used = own_scope_names(child)
+        bound |= inner_bound
+        used |= inner_used
+    return bound, used - set(dir(builtins))
+
+
 def function_names(text: str) -> dict[tuple[str, ...], tuple[set[str], set[str]]] | None:
     """(names bound, names read) in each Python function defined once, by its qualified
     name: the document-wide sets cannot see a function losing a binding another keeps."""
@@ -922,7 +963,7 @@ def function_names(text: str) -> dict[tuple[str, ...], tuple[set[str], set[str]]
                 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                     if inner in found:
                         twice.add(inner)
-                    found[inner] = Checker.names(ast.unparse(child), "python") or (set(), set())
+                    found[inner] = own_scope_names(child)
             visit(child, inner)
 
     visit(tree, ())

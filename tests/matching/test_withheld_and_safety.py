@@ -328,6 +328,34 @@ def test_a_fix_must_not_drop_a_binding_its_function_still_reads(old: str, harmfu
         assert harm is None
 
 
+NESTED = textwrap.dedent(
+    """\
+    def test_open_session_with_endpoint():
+        class MySessionInterface(SessionInterface):
+            def save_session(self, app, session, response):
+                pass
+
+        app = flask.Flask(__name__)
+        app.session_interface = MySessionInterface()
+        response = app.test_client().get("/")
+        assert response.status_code == 200
+        assert [response for response in ()] == []
+    """
+)
+
+
+def test_a_nested_functions_parameter_is_not_the_outer_functions_binding() -> None:
+    # flask's tests/test_session_interface.py: the nested `save_session` has a `response`
+    # parameter; the test's own `response = ...`, read on the next line, must stay.
+    old = 'response = app.test_client().get("/")'
+    harm = _harm(NESTED, old, old.replace("response = ", ""))
+    assert harm == "the fix removes `response`, which the document still uses"
+    # A name the nested function reads from outside itself is read by the outer one.
+    closure = NESTED.replace("                pass", "                return app, response")
+    closure = closure.replace("session, response", "session")
+    assert _harm(closure, old, old.replace("response = ", "")) is not None
+
+
 def test_the_sites_of_a_codemod_may_differ_in_a_separator() -> None:
     # axios' "Fixing http tests to avoid hanging" added `.catch(done)` to 27 tests of one
     # file, three times as `.catch(done);;`: those three are sites of the same codemod.

@@ -52,29 +52,69 @@ class _Names:
         )
 
 
+def _count(node: ast.AST, names: _Names) -> None:
+    """The names one node binds or reads (not its children's)."""
+    if isinstance(node, ast.Name):
+        (names.loaded if isinstance(node.ctx, ast.Load) else names.bound)[node.id] += 1
+    elif isinstance(node, ast.arg):
+        names.bound[node.arg] += 1
+    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        names.bound[node.name] += 1
+    elif isinstance(node, ast.Import | ast.ImportFrom):
+        for alias in node.names:
+            if alias.name == "*":
+                names.star_imports += 1
+            else:
+                names.bound[alias.asname or alias.name.split(".")[0]] += 1
+    elif isinstance(node, ast.ExceptHandler) and node.name:
+        names.bound[node.name] += 1
+    elif isinstance(node, ast.Global | ast.Nonlocal):
+        names.bound.update(node.names)
+    elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+        names.bound[node.name] += 1
+    elif isinstance(node, ast.MatchMapping) and node.rest:
+        names.bound[node.rest] += 1
+
+
 def _python_names(tree: ast.AST) -> _Names:
     names = _Names()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (names.loaded if isinstance(node.ctx, ast.Load) else names.bound)[node.id] += 1
-        elif isinstance(node, ast.arg):
-            names.bound[node.arg] += 1
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.bound[node.name] += 1
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                if alias.name == "*":
-                    names.star_imports += 1
-                else:
-                    names.bound[alias.asname or alias.name.split(".")[0]] += 1
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.bound[node.name] += 1
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            names.bound.update(node.names)
-        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
-            names.bound[node.name] += 1
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            names.bound[node.rest] += 1
+        _count(node, names)
+    return names
+
+
+# What opens a scope of its own inside a function (comprehensions too, since Python 3).
+_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+def _scope_names(scope: ast.AST) -> _Names:
+    """What a function or class binds in its own scope, and what it reads there or what its
+    nested functions read from outside themselves: a nested function's parameters and
+    locals are its own (flask's `save_session(self, app, session, response)` inside a test
+    whose `response = ...` a pyflakes fix removed, used on the next line)."""
+    names = _Names()
+    pending = list(ast.iter_child_nodes(scope))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, _SCOPES):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.bound[node.name] += 1
+            inner = _scope_names(node)
+            names.loaded.update(
+                {name: count for name, count in inner.loaded.items() if name not in inner.bound}
+            )
+            continue
+        _count(node, names)
+        pending.extend(ast.iter_child_nodes(node))
     return names
 
 
@@ -206,7 +246,7 @@ def _lost_in_function(
     edited = [node for found, node in _functions(after) if found == path]
     if len(edited) != 1 or sum(found == path for found, _ in functions) != 1:
         return None  # renamed by the edit, or defined twice: the document-wide fold decides
-    names, names_after = _python_names(function), _python_names(edited[0])
+    names, names_after = _scope_names(function), _scope_names(edited[0])
     lost = sorted((set(names.bound) - set(names_after.bound)) & set(names_after.loaded))
     return lost[0] if lost else None
 
