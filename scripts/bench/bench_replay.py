@@ -78,6 +78,7 @@ import random
 import re
 import shutil
 import subprocess
+import symtable
 import sys
 import tempfile
 import time
@@ -904,70 +905,48 @@ class DocumentResult:
     offered: list[Offered] = field(default_factory=list)
 
 
-NESTED_SCOPES = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.Lambda,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-)
-
-
-def own_scope_names(scope: ast.AST) -> tuple[set[str], set[str]]:
-    """(names bound, names read) in a function's own scope: a nested function's or
-    comprehension's parameters and locals are its own; what it reads from outside itself
-    is read here."""
-    bound: set[str] = set()
-    used: set[str] = set()
-    for child in ast.iter_child_nodes(scope):
-        if isinstance(child, NESTED_SCOPES):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                bound.add(child.name)
-            inner_bound, inner_used = own_scope_names(child)
-            used |= inner_used - inner_bound
-            continue
-        if isinstance(child, ast.Name):
-            (used if isinstance(child.ctx, ast.Load) else bound).add(child.id)
-        elif isinstance(child, ast.alias):
-            bound.add((child.asname or child.name).split(".")[0])
-        elif isinstance(child, ast.arg):
-            bound.add(child.arg)
-        elif isinstance(child, ast.ExceptHandler) and child.name:
-            bound.add(child.name)
-        elif isinstance(child, ast.Global | ast.Nonlocal):
-            bound |= set(child.names)
-        inner_bound, inner_used = own_scope_names(child)
-        bound |= inner_bound
-        used |= inner_used
-    return bound, used - set(dir(builtins))
-
-
 def function_names(text: str) -> dict[tuple[str, ...], tuple[set[str], set[str]]] | None:
     """(names bound, names read) in each Python function defined once, by its qualified
-    name: the document-wide sets cannot see a function losing a binding another keeps."""
+    name, from the compiler's own symbol tables (written apart from the server's check,
+    which this bench judges): the document-wide sets cannot see a function losing a
+    binding that another function, or a function nested in it, keeps."""
     try:
         tree = ast.parse(text)
+        top = symtable.symtable(text, "<document>", "exec")
     except (SyntaxError, ValueError):
         return None
+    # symtable names comprehensions and lambdas like functions: keep the `def`s.
+    defs = {
+        (node.name, node.lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
     found: dict[tuple[str, ...], tuple[set[str], set[str]]] = {}
     twice: set[tuple[str, ...]] = set()
 
-    def visit(node: ast.AST, path: tuple[str, ...]) -> None:
-        for child in ast.iter_child_nodes(node):
-            inner = path
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                inner = (*path, child.name)
-                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                    if inner in found:
-                        twice.add(inner)
-                    found[inner] = own_scope_names(child)
+    def visit(table: symtable.SymbolTable, path: tuple[str, ...]) -> None:
+        for child in table.get_children():
+            inner = (*path, child.get_name())
+            if child.get_type() == "function" and (child.get_name(), child.get_lineno()) in defs:
+                if inner in found:
+                    twice.add(inner)
+                bound = {s.get_name() for s in child.get_symbols() if s.is_local()}
+                read = {s.get_name() for s in child.get_symbols() if s.is_referenced()}
+                found[inner] = (bound, (read | read_from_outside(child)) - set(dir(builtins)))
             visit(child, inner)
 
-    visit(tree, ())
+    visit(top, ())
     return {path: names for path, names in found.items() if path not in twice}
+
+
+def read_from_outside(table: symtable.SymbolTable) -> set[str]:
+    """Names that the scopes nested in `table` read without binding them themselves."""
+    read: set[str] = set()
+    for child in table.get_children():
+        own = {s.get_name() for s in child.get_symbols() if s.is_local()}
+        referenced = {s.get_name() for s in child.get_symbols() if s.is_referenced()}
+        read |= (referenced | read_from_outside(child)) - own
+    return read
 
 
 def lost_in_functions(before: str, after: str) -> list[str]:
