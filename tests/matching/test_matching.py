@@ -348,3 +348,36 @@ def test_the_renamed_score_threshold_is_respected() -> None:
     [match] = find_matches(document, template, min_renamed_score=0.6)
     assert match.kind is MatchKind.RENAMED and 0.6 <= match.score < 0.9
     assert find_matches(document, template, min_renamed_score=0.9) == []
+
+
+def test_a_line_less_indented_than_the_first_keeps_its_depth() -> None:
+    # axios' mergeConfig guard, learned two columns deeper than its closing `});`, matched
+    # in fetch.js eight columns deep: the `});` goes to six, not eight.
+    before = "    config[prop] = config2[prop];\n  });\n"
+    after = (
+        "    if (typeof config2[prop] !== 'undefined') {\n"
+        "      config[prop] = config2[prop];\n"
+        "    }\n"
+        "  });\n"
+    )
+    document = "      names.forEach(prop => {\n        options[prop] = response[prop];\n      });\n"
+    template = build_template(before, after, "javascript")
+    assert template is not None
+    fixed, [_match] = apply(document, template.before, template.after, "javascript")
+    assert fixed.endswith("        }\n      });\n")
+    # In Python the depth is the block a line belongs to: the `return` must stay out of
+    # the loop.
+    before = "        for user in users:\n            send(user)\n    return count\n"
+    after = "        for user in users:\n            send(user, retry=True)\n    return count\n"
+    document = textwrap.dedent(
+        """\
+        class Mailer:
+            def notify(self, users, count):
+                if users:
+                    for user in users:
+                        send(user)
+                return count
+        """
+    )
+    fixed, [_match] = apply(document, before, after)
+    assert fixed.endswith("                send(user, retry=True)\n        return count\n")

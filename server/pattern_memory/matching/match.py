@@ -173,9 +173,23 @@ def _reindent(code: str, pattern_indent: str, document_indent: str) -> list[str]
             lines.append("")
         elif line.startswith(pattern_indent):
             lines.append(document_indent + line[len(pattern_indent) :])
-        else:  # less indented than the first line: keep its depth relative to the margin
-            lines.append(document_indent + line.lstrip())
+        else:  # less indented than the first line: as much less here
+            lines.append(_outdented(line, pattern_indent, document_indent))
     return lines
+
+
+def _outdented(line: str, pattern_indent: str, document_indent: str) -> str:
+    """A line less indented than the pattern's first, as many columns less indented than
+    the document's first line (axios' `  });` after `    config[prop] = ...` matched at
+    8 columns goes to 6; in Python the depth is the block it belongs to). With indentation
+    of another kind (tabs for spaces) the columns do not compare: the first line's depth."""
+    body = line.lstrip()
+    own = line[: len(line) - len(body)]
+    outdent = len(pattern_indent) - len(own)
+    same_kind = len(set(pattern_indent + document_indent)) <= 1
+    if pattern_indent.startswith(own) and same_kind and outdent <= len(document_indent):
+        return document_indent[: len(document_indent) - outdent] + body
+    return document_indent + body
 
 
 def _already_fixed(doc: list[Token], start: int, end: int, fixed: list[Token]) -> bool:
