@@ -19,103 +19,14 @@ import builtins
 import itertools
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import syntax
+from .python_names import Names, function_names, python_names
 from .roles import bound_names
 from .tokens import TokenKind, tokenize
 
 _BUILTINS = frozenset(dir(builtins)) | frozenset({"__file__", "__name__", "__doc__"})
-
-
-@dataclass
-class _Names:
-    """How often a piece of code binds and reads each name (scopes folded: a check of what an
-    edit adds or removes, not a full resolver)."""
-
-    bound: Counter[str] = field(default_factory=Counter)
-    loaded: Counter[str] = field(default_factory=Counter)
-    star_imports: int = 0
-
-    def __add__(self, other: _Names) -> _Names:
-        return _Names(
-            self.bound + other.bound,
-            self.loaded + other.loaded,
-            self.star_imports + other.star_imports,
-        )
-
-    def __sub__(self, other: _Names) -> _Names:
-        return _Names(
-            self.bound - other.bound,
-            self.loaded - other.loaded,
-            self.star_imports - other.star_imports,
-        )
-
-
-def _count(node: ast.AST, names: _Names) -> None:
-    """The names one node binds or reads (not its children's)."""
-    if isinstance(node, ast.Name):
-        (names.loaded if isinstance(node.ctx, ast.Load) else names.bound)[node.id] += 1
-    elif isinstance(node, ast.arg):
-        names.bound[node.arg] += 1
-    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        names.bound[node.name] += 1
-    elif isinstance(node, ast.Import | ast.ImportFrom):
-        for alias in node.names:
-            if alias.name == "*":
-                names.star_imports += 1
-            else:
-                names.bound[alias.asname or alias.name.split(".")[0]] += 1
-    elif isinstance(node, ast.ExceptHandler) and node.name:
-        names.bound[node.name] += 1
-    elif isinstance(node, ast.Global | ast.Nonlocal):
-        names.bound.update(node.names)
-    elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
-        names.bound[node.name] += 1
-    elif isinstance(node, ast.MatchMapping) and node.rest:
-        names.bound[node.rest] += 1
-
-
-def _python_names(tree: ast.AST) -> _Names:
-    names = _Names()
-    for node in ast.walk(tree):
-        _count(node, names)
-    return names
-
-
-# What opens a scope of its own inside a function (comprehensions too, since Python 3).
-_SCOPES = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.Lambda,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-)
-
-
-def _scope_names(scope: ast.AST) -> _Names:
-    """What a function or class binds in its own scope, and what it reads there or what its
-    nested functions read from outside themselves: a nested function's parameters and
-    locals are its own (flask's `save_session(self, app, session, response)` inside a test
-    whose `response = ...` a pyflakes fix removed, used on the next line)."""
-    names = _Names()
-    pending = list(ast.iter_child_nodes(scope))
-    while pending:
-        node = pending.pop()
-        if isinstance(node, _SCOPES):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                names.bound[node.name] += 1
-            inner = _scope_names(node)
-            names.loaded.update(
-                {name: count for name, count in inner.loaded.items() if name not in inner.bound}
-            )
-            continue
-        _count(node, names)
-        pending.extend(ast.iter_child_nodes(node))
-    return names
 
 
 def _parse_python(text: str) -> ast.Module | None:
@@ -125,7 +36,7 @@ def _parse_python(text: str) -> ast.Module | None:
         return None
 
 
-def _compare_python(before: _Names, after: _Names) -> str | None:
+def _compare_python(before: Names, after: Names) -> str | None:
     lost = sorted(set(before.bound) - set(after.bound) & set(after.loaded))
     if lost:
         return f"the fix removes `{lost[0]}`, which the document still uses"
@@ -145,7 +56,7 @@ def _python_harm(original: str, edited: str) -> str | None:
     after_tree = _parse_python(edited)
     if after_tree is None:
         return _NO_PARSE
-    return _compare_python(_python_names(before_tree), _python_names(after_tree))
+    return _compare_python(python_names(before_tree), python_names(after_tree))
 
 
 _UNCHECKABLE = "the document does not parse, so the fix cannot be checked"
@@ -156,7 +67,7 @@ _NO_PARSE = "the fixed code would not parse"
 class _Statement:
     start: int  # offsets of its lines in the document (decorators included)
     end: int
-    names: _Names
+    names: Names
     node: ast.stmt
 
 
@@ -246,7 +157,7 @@ def _lost_in_function(
     edited = [node for found, node in _functions(after) if found == path]
     if len(edited) != 1 or sum(found == path for found, _ in functions) != 1:
         return None  # renamed by the edit, or defined twice: the document-wide fold decides
-    names, names_after = _scope_names(function), _scope_names(edited[0])
+    names, names_after = function_names(function), function_names(edited[0])
     lost = sorted((set(names.bound) - set(names_after.bound)) & set(names_after.loaded))
     return lost[0] if lost else None
 
@@ -289,7 +200,7 @@ class DocumentSafety:
         self.language = language
         self._tree: ast.Module | None = None
         self._statements: list[_Statement] | None = None
-        self._total: _Names | None = None
+        self._total: Names | None = None
 
     def harm(self, start: int, end: int, replacement: str) -> str | None:
         """Why replacing text[start:end] with `replacement` makes the document worse."""
@@ -321,12 +232,12 @@ class DocumentSafety:
         )
         if lost is not None:
             return f"the fix removes `{lost}`, which the document still uses"
-        removed = _Names()
+        removed = Names()
         for statement in touched:
             removed = removed + statement.names
-        return _compare_python(total, total - removed + _python_names(tree))
+        return _compare_python(total, total - removed + python_names(tree))
 
-    def _python(self) -> tuple[list[_Statement] | None, _Names | None]:
+    def _python(self) -> tuple[list[_Statement] | None, Names | None]:
         if self._statements is None:
             self._tree = _parse_python(self.text)
             if self._tree is None:
@@ -340,12 +251,12 @@ class DocumentSafety:
                     _Statement(
                         starts[first - 1],
                         _line_end(self.text, starts[last - 1]),
-                        _python_names(node),
+                        python_names(node),
                         node,
                     )
                 )
             self._statements = statements
-            total = _Names()
+            total = Names()
             for statement in statements:
                 total = total + statement.names
             self._total = total
