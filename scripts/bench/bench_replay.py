@@ -820,8 +820,8 @@ class Checker:
             return self.cache[key]
         result: bool | None = None
         if language == "python":
-            try:
-                ast.parse(text)
+            try:  # compiled, not only parsed: `return` outside a function, a lost nonlocal
+                compile(text, "<document>", "exec", dont_inherit=True)
                 result = True
             except (SyntaxError, ValueError):
                 result = False

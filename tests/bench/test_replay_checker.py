@@ -62,3 +62,11 @@ def test_dropping_an_unused_binding_is_not_harmful(bench: ModuleType, tmp_path: 
     )
     assert bench.lost_in_functions(unused, after) == []
     assert not bench.check_edit(bench.Checker(tmp_path), unused, after, "python", ".py").harmful
+
+
+def test_an_edit_python_no_longer_compiles_is_harmful(bench: ModuleType, tmp_path: Path) -> None:
+    # A `return` moved out of its function, or a nonlocal whose binding went, still parses.
+    before = "def f(xs):\n    for x in xs:\n        send(x)\n    return len(xs)\n"
+    after = before.replace("    return len(xs)", "return len(xs)")
+    offered = bench.check_edit(bench.Checker(tmp_path), before, after, "python", ".py")
+    assert offered.parses is False and offered.harmful

@@ -23,12 +23,6 @@ OTHER = "\n\ndef other():\n    {name} = 1\n    return {name}\n"
             "value",
         ),
         ("def f():\n    value = make()\n    return [value for value in value]\n", "value"),
-        # A nonlocal name is the outer binding.
-        (
-            "def f():\n    value = make()\n    def inc():\n        nonlocal value\n"
-            "        value += 1\n    return inc\n",
-            "value",
-        ),
         # Methods and comprehensions skip the class body's names.
         (
             "def f():\n    value = make()\n    class A:\n        value = 1\n"
@@ -67,3 +61,29 @@ def test_a_binding_nothing_reads_may_go(document: str) -> None:
     old = "    value = make()\n"
     start = document.index(old)
     assert DocumentSafety(document, "python").harm(start, start + len(old), "    make()\n") is None
+
+
+@pytest.mark.parametrize(
+    ("document", "old", "new"),
+    [
+        # Both parse; neither compiles: Python checks more than its grammar (a nonlocal
+        # name is the outer binding).
+        (
+            "def f(xs):\n    for x in xs:\n        send(x)\n    return len(xs)\n",
+            "    return len(xs)\n",
+            "return len(xs)\n",
+        ),
+        (
+            "def f():\n    count = 0\n    def inc():\n        nonlocal count\n"
+            "        count += 1\n    return inc\n",
+            "    count = 0\n",
+            "    pass\n",
+        ),
+    ],
+)
+def test_a_fix_whose_result_python_would_not_compile_is_refused(
+    document: str, old: str, new: str
+) -> None:
+    start = document.index(old)
+    harm = DocumentSafety(document, "python").harm(start, start + len(old), new)
+    assert harm == "the fixed code would not parse"

@@ -36,6 +36,17 @@ def _parse_python(text: str) -> ast.Module | None:
         return None
 
 
+def _compiles(text: str | ast.Module) -> bool:
+    """Python accepts it beyond its grammar too: no `return` or `yield` outside a function,
+    no `nonlocal` without a binding (a re-indented or shortened edit can parse and still
+    break the module on import)."""
+    try:
+        compile(text, "<fix>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return True
+
+
 def _compare_python(before: Names, after: Names) -> str | None:
     lost = sorted(set(before.bound) - set(after.bound) & set(after.loaded))
     if lost:
@@ -54,7 +65,7 @@ def _python_harm(original: str, edited: str) -> str | None:
     if before_tree is None:
         return _UNCHECKABLE
     after_tree = _parse_python(edited)
-    if after_tree is None:
+    if after_tree is None or (not _compiles(after_tree) and _compiles(before_tree)):
         return _NO_PARSE
     return _compare_python(python_names(before_tree), python_names(after_tree))
 
@@ -220,6 +231,8 @@ class DocumentSafety:
         tree = _parse_python(segment)
         if tree is None:
             return _python_harm(self.text, edited)  # e.g. an edit that joins statements
+        if not _compiles(tree) and _compiles(self.text[segment_start:segment_end]):
+            return _NO_PARSE
         changed = _changed_signature([st.node for st in touched], tree.body)
         if changed is not None:
             return changed
