@@ -12,11 +12,11 @@ import subprocess
 from dataclasses import MISSING, fields
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 
-from pattern_memory.settings import Settings
+from pattern_memory.settings import Between, Settings
 
 CLIENT = Path(__file__).resolve().parents[2] / "client-vscode"
 CLIENT_ONLY = {"interpreter", "trace.server"}  # read by the extension / languageclient
@@ -31,10 +31,11 @@ def declared() -> dict[str, dict[str, Any]]:
     return {key.removeprefix("patternMemory."): spec for key, spec in properties.items()}
 
 
-def _closure(parse: Any) -> dict[str, Any]:
-    """The bounds a parser was built with (_int_in(low, high) / _float_in(low, high))."""
-    names = parse.__code__.co_freevars
-    return {n: c.cell_contents for n, c in zip(names, parse.__closure__ or (), strict=True)}
+def _bounds(attribute: str) -> Between | None:
+    """The bounds in a setting's Annotated type, if it has any."""
+    kind = get_type_hints(Settings, include_extras=True)[attribute]
+    found = [c for c in getattr(kind, "__metadata__", ()) if isinstance(c, Between)]
+    return found[0] if found else None
 
 
 def test_every_server_setting_is_declared_with_its_default() -> None:
@@ -51,11 +52,9 @@ def test_every_server_setting_is_declared_with_its_default() -> None:
         default = f.default.value if isinstance(f.default, Enum) else f.default
         assert spec["default"] == default, key
         assert type(spec["default"]) is type(default) or default is None, key
-        bounds = _closure(f.metadata["parse"])
-        if "low" in bounds:
-            assert (spec.get("minimum"), spec.get("maximum")) == (bounds["low"], bounds["high"]), (
-                key
-            )
+        bounds = _bounds(f.name)
+        if bounds is not None:
+            assert (spec.get("minimum"), spec.get("maximum")) == (bounds.low, bounds.high), key
         if isinstance(f.default, Enum):
             assert spec["enum"] == [member.value for member in type(f.default)], key
 
