@@ -78,6 +78,8 @@ def test_bad_yaml_is_a_clear_error(tmp_path: Path) -> None:
         ({"userId": "  "}, "must be a non-empty string"),
         ({"teamUrl": "ftp://x"}, "must be an http:// or https:// URL, or empty"),
         ({"forgeDetector": "gpt"}, "must be one of learned, regex, llm"),
+        ({"similarity": 10**400}, "must be a number of a float's range"),
+        ({"maxInjected": 10**40}, "must be between 1 and 50, got 100000000000... (too large)"),
     ],
 )
 def test_values_are_checked_not_coerced(options: dict[str, object], problem: str) -> None:

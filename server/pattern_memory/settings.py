@@ -93,7 +93,8 @@ class Between:
 
     def check(self, value: Any) -> Any:
         if not self.low <= value <= self.high:
-            raise ValueError(f"must be between {self.low} and {self.high}, got {value}")
+            shown = str(value) if len(str(value)) <= 20 else f"{str(value)[:12]}... (too large)"
+            raise ValueError(f"must be between {self.low} and {self.high}, got {shown}")
         return value
 
 
@@ -150,7 +151,10 @@ def _structure_float(raw: Any, _: type) -> float:
     raw = _read_text(raw, float, "must be a number")
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise ValueError("must be a number")
-    return float(raw)
+    try:
+        return float(raw)
+    except OverflowError:  # an integer of hundreds of digits
+        raise ValueError("must be a number of a float's range") from None
 
 
 def _structure_str(raw: Any, _: type) -> str:
