@@ -381,3 +381,12 @@ def test_a_line_less_indented_than_the_first_keeps_its_depth() -> None:
     )
     fixed, [_match] = apply(document, before, after)
     assert fixed.endswith("                send(user, retry=True)\n        return count\n")
+    # Matching ignores whitespace: where the document nests its lines otherwise than the
+    # pattern, its own depths stand (the `return` stays in the function).
+    learned = textwrap.indent(before, "    ")
+    document = (
+        "def notify(users, count):\n    for user in users:\n        send(user)\n    return count\n"
+    )
+    fixed, [_match] = apply(document, learned, textwrap.indent(after, "    "))
+    assert fixed.endswith("        send(user, retry=True)\n    return count\n")
+    compile(fixed, "fixed.py", "exec")

@@ -165,31 +165,42 @@ def _rename(template: FixTemplate, binding: _Binding) -> str:
     return "".join(pieces)
 
 
-def _reindent(code: str, pattern_indent: str, document_indent: str) -> list[str]:
-    """Lines of `code` moved from the pattern's base indentation to the document's."""
+def _reindent(
+    code: str, pattern_indent: str, document_indent: str, depths: dict[str, str]
+) -> list[str]:
+    """Lines of `code` moved from the pattern's base indentation to the document's. A line
+    less indented than the first goes to the depth the document has for it (`depths`), or,
+    where the document shows none, to the first line's."""
     lines = []
     for line in code.split("\n"):
-        if not line.strip():
+        body = line.lstrip()
+        if not body:
             lines.append("")
         elif line.startswith(pattern_indent):
             lines.append(document_indent + line[len(pattern_indent) :])
-        else:  # less indented than the first line: as much less here
-            lines.append(_outdented(line, pattern_indent, document_indent))
+        else:
+            lines.append(depths.get(line[: len(line) - len(body)], document_indent) + body)
     return lines
 
 
-def _outdented(line: str, pattern_indent: str, document_indent: str) -> str:
-    """A line less indented than the pattern's first, as many columns less indented than
-    the document's first line (axios' `  });` after `    config[prop] = ...` matched at
-    8 columns goes to 6; in Python the depth is the block it belongs to). With indentation
-    of another kind (tabs for spaces) the columns do not compare: the first line's depth."""
-    body = line.lstrip()
-    own = line[: len(line) - len(body)]
-    outdent = len(pattern_indent) - len(own)
-    same_kind = len(set(pattern_indent + document_indent)) <= 1
-    if pattern_indent.startswith(own) and same_kind and outdent <= len(document_indent):
-        return document_indent[: len(document_indent) - outdent] + body
-    return document_indent + body
+def _matched_depths(
+    template: FixTemplate, doc: list[Token], start: int, text: str
+) -> dict[str, str]:
+    """Each indentation of the pattern's before-code -> the document's, read where a line's
+    first token matched a line's first token. Matching ignores whitespace, so the document's
+    lines may nest otherwise than the pattern's: axios' `  });` two columns left of
+    `    config[prop] = ...` stood six columns deep in fetch.js, whose first line was at eight;
+    a Python `return` four columns left of its loop's first line may stand at the loop's."""
+    depths: dict[str, str] = {}
+    before = template.before
+    for index, token in enumerate(template.before_tokens):
+        line_start = _line_start(before, token.start)
+        found = doc[start + index]
+        document_line = _line_start(text, found.start)
+        if before[line_start : token.start].strip() or text[document_line : found.start].strip():
+            continue  # not the first token of its line, here or there
+        depths.setdefault(before[line_start : token.start], text[document_line : found.start])
+    return depths
 
 
 def _already_fixed(doc: list[Token], start: int, end: int, fixed: list[Token]) -> bool:
@@ -269,8 +280,8 @@ def find_matches(
             doc, start, next_free, tokenize(adapted, document.language)
         ):
             continue
-        indent = _indent_of(text, first.start)
-        lines = _reindent(adapted, template.indent, indent)
+        depths = _matched_depths(template, doc, start, text)
+        lines = _reindent(adapted, template.indent, _indent_of(text, first.start), depths)
         line_start = _line_start(text, first.start)
         line_end = _line_end(text, last.end)
         whole_lines = (
