@@ -374,3 +374,14 @@ def test_the_sites_of_a_codemod_may_differ_in_a_separator() -> None:
     assert edits.is_mass(odd[0]) and edits.is_mass(plain[0][0])
     # One site fewer is no codemod.
     assert not CommitEdits.of(plain).is_mass(odd[0])
+
+
+def test_an_empty_statement_removed_is_formatting_but_a_semicolon_added_may_be_a_fix() -> None:
+    # axios' regression fix also turned `.catch(done);;` into `.catch(done);` in its tests.
+    before = "  axios.get(url).then(function () {\n    done();\n  }).catch(done);;\n"
+    after = before.replace(";;", ";")
+    assert withheld_reason(before, after, "javascript", "Fix a regression") is Withheld.FORMATTING
+    # ASI: without the `;` the next line's `(` calls the function's result.
+    hazard = "const load = makeLoader()\n(function () { start(); })();\n"
+    fixed = hazard.replace("makeLoader()\n", "makeLoader();\n")
+    assert withheld_reason(hazard, fixed, "javascript", "Fix a crash on start") is None
