@@ -106,8 +106,7 @@ def _scope(parts: list[ast.AST], *, class_body: bool = False) -> tuple[Names, Co
     while pending:
         node = pending.pop()
         if isinstance(node, _Scope):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                names.bound[node.name] += 1
+            _count(node, names)  # a def's or class's name binds here (lambdas bind none)
             outside, inside = _parts(node)
             pending.extend(outside)
             inner, inner_through = _scope(inside, class_body=isinstance(node, ast.ClassDef))
