@@ -83,7 +83,7 @@ import sys
 import tempfile
 import time
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -930,9 +930,8 @@ def function_names(text: str) -> dict[tuple[str, ...], tuple[set[str], set[str]]
             if child.get_type() == "function" and (child.get_name(), child.get_lineno()) in defs:
                 if inner in found:
                     twice.add(inner)
-                bound = {s.get_name() for s in child.get_symbols() if s.is_local()}
-                read = {s.get_name() for s in child.get_symbols() if s.is_referenced()}
-                found[inner] = (bound, (read | read_from_outside(child)) - set(dir(builtins)))
+                read = symbols(child, symtable.Symbol.is_referenced) | read_from_outside(child)
+                found[inner] = (symbols(child, symtable.Symbol.is_local), read - set(dir(builtins)))
             visit(child, inner)
 
     visit(top, ())
@@ -943,10 +942,14 @@ def read_from_outside(table: symtable.SymbolTable) -> set[str]:
     """Names that the scopes nested in `table` read without binding them themselves."""
     read: set[str] = set()
     for child in table.get_children():
-        own = {s.get_name() for s in child.get_symbols() if s.is_local()}
-        referenced = {s.get_name() for s in child.get_symbols() if s.is_referenced()}
-        read |= (referenced | read_from_outside(child)) - own
+        referenced = symbols(child, symtable.Symbol.is_referenced)
+        read |= (referenced | read_from_outside(child)) - symbols(child, symtable.Symbol.is_local)
     return read
+
+
+def symbols(table: symtable.SymbolTable, test: Callable[[symtable.Symbol], bool]) -> set[str]:
+    """The names of a symbol table's symbols that pass `test` (is_local, is_referenced)."""
+    return {symbol.get_name() for symbol in table.get_symbols() if test(symbol)}
 
 
 def lost_in_functions(before: str, after: str) -> list[str]:
